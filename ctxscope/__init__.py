@@ -1,0 +1,34 @@
+"""ctxscope: one resolver for AI-agent project scope.
+
+    >>> import ctxscope
+    >>> result = ctxscope.resolve()          # never prints, never exits
+    >>> result.resolved_scope, result.state
+
+Attributes are loaded on first use so that `import ctxscope` stays cheap for
+shell hooks and agent runtimes.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "resolve": ("ctxscope.resolver", "resolve"),
+    "Resolution": ("ctxscope.resolver", "Resolution"),
+    "Context": ("ctxscope.resolver", "Context"),
+    "ExitCode": ("ctxscope.errors", "ExitCode"),
+    "CtxScopeError": ("ctxscope.errors", "CtxScopeError"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ctxscope' has no attribute {name!r}")

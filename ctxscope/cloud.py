@@ -1,0 +1,254 @@
+"""The cloud v1 contract (DESIGN section 5): an HTTP client and a cached view over it.
+
+`CloudClient` speaks HTTP and nothing else; `Cloud` puts the cache, `--offline`,
+`--refresh` and the command's time budget in front of it. httpx is imported
+only when a request is really made, so a cached answer costs no import.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+from urllib.parse import quote, urlsplit
+
+from .cache import CloudCache
+from .errors import CloudError, CloudUnreachable, ConfigError
+from .scope import display, scope_problem
+
+MAX_BODY = 64 * 1024
+
+
+def check_url(url: str, origin: str) -> str:
+    """Refuse URLs that could leak the token: plain http is allowed only to loopback."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        host = None
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"{origin}: cloud URL {url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise ConfigError(f"{origin}: cloud URL must not carry credentials; use CTXSCOPE_TOKEN")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"{origin}: cloud URL {url!r} uses plain http to a non-loopback host; use https",
+        )
+    return url.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class CloudClient:
+    """One command's HTTP conversation with the cloud, bounded by one time budget.
+
+    After a connect failure or a timeout the client refuses further calls: the
+    budget is for the whole command, not per call.
+    """
+
+    def __init__(self, url: str, token: str | None, timeout: float, ca_file: str | None = None):
+        self.url = url
+        self._token = token
+        self._deadline = time.monotonic() + timeout
+        self._timeout = timeout
+        self._ca_file = ca_file
+        self._client = None
+        self.down: CloudUnreachable | None = None
+
+    def _http(self):
+        if self._client is None:
+            import ssl
+
+            import httpx
+
+            verify: object = True
+            if self._ca_file:
+                try:
+                    verify = ssl.create_default_context(cafile=self._ca_file)
+                except (OSError, ssl.SSLError) as exc:
+                    raise ConfigError(f"[cloud] ca_file {self._ca_file}: cannot be loaded: {exc}") from None
+            headers = {"Accept": "application/json", "User-Agent": "ctxscope"}
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
+            self._client = httpx.Client(
+                headers=headers, follow_redirects=False, verify=verify, trust_env=True,
+            )
+        return self._client
+
+    def request(self, method: str, path: str, body: dict | None = None,
+                headers: dict | None = None) -> tuple[int, dict | None, str]:
+        """Make one call; return (status, parsed JSON body or None, URL)."""
+        url = self.url + path
+        if self.down:
+            raise self.down
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
+            raise self.down
+        import httpx
+
+        client = self._http()
+        try:
+            with client.stream(method, url, json=body, headers=headers,
+                               timeout=httpx.Timeout(remaining)) as response:
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY:
+                        raise CloudError(f"cloud {url}: answer body is larger than 64 KiB")
+                    if time.monotonic() > self._deadline:
+                        raise httpx.ReadTimeout("budget spent")
+                    chunks.append(chunk)
+                status = response.status_code
+                location = response.headers.get("location")
+        except httpx.TimeoutException:
+            self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
+            raise self.down from None
+        except httpx.ConnectError as exc:
+            self.down = CloudUnreachable(f"cloud {url}: cannot connect: {_reason(exc)}")
+            raise self.down from None
+        except httpx.HTTPError as exc:
+            self.down = CloudUnreachable(f"cloud {url}: {type(exc).__name__}: {_reason(exc)}")
+            raise self.down from None
+        if 300 <= status < 400:
+            raise CloudError(f"cloud {url}: redirect (HTTP {status}) to {location!r} refused")
+        data = None
+        raw = b"".join(chunks)
+        if raw:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                if 200 <= status < 300:
+                    raise CloudError(f"cloud {url}: answer is not JSON") from None
+        return status, data, url
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def get_scope(self) -> dict:
+        """GET /v1/scope -> {"scope": str|None, "revision": str}."""
+        status, data, url = self.request("GET", "/v1/scope")
+        _expect_ok(status, url)
+        if not isinstance(data, dict) or "scope" not in data or not isinstance(data.get("revision"), str):
+            raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
+        scope = data["scope"]
+        if scope is not None:
+            _check_scope(scope, url)
+        return {"scope": scope, "revision": data["revision"]}
+
+    def get_access(self, scope: str) -> str | None:
+        """GET /v1/scopes/{scope} -> "read", "write", or None when the token cannot see it."""
+        status, data, url = self.request("GET", "/v1/scopes/" + quote(scope, safe=""))
+        if status in (403, 404):
+            return None
+        _expect_ok(status, url)
+        if not isinstance(data, dict) or data.get("access") not in ("read", "write") \
+                or data.get("scope") != scope:
+            raise CloudError(f"cloud {url}: answer does not have the shape {{scope, access}}")
+        return data["access"]
+
+    def whoami(self) -> str:
+        status, data, url = self.request("GET", "/v1/whoami")
+        _expect_ok(status, url)
+        if not isinstance(data, dict) or not isinstance(data.get("identity"), str) \
+                or not data["identity"]:
+            raise CloudError(f"cloud {url}: answer does not have the shape {{identity}}")
+        return data["identity"]
+
+    def put_scope(self, scope: str, revision: str) -> dict:
+        """PUT /v1/scope with If-Match; 412 is a conflict for the caller to report."""
+        from .errors import ConflictError, UnauthorizedError
+
+        status, data, url = self.request(
+            "PUT", "/v1/scope", body={"scope": scope}, headers={"If-Match": f'"{revision}"'},
+        )
+        if status == 412:
+            raise ConflictError(f"cloud {url}: someone changed the default scope since it was read")
+        if status in (401, 403):
+            raise UnauthorizedError(f"cloud {url}: the token may not change the default scope "
+                                    f"(HTTP {status})")
+        _expect_ok(status, url)
+        if not isinstance(data, dict) or not isinstance(data.get("revision"), str):
+            raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
+        _check_scope(data.get("scope"), url)
+        return {"scope": data["scope"], "revision": data["revision"]}
+
+
+def _expect_ok(status: int, url: str) -> None:
+    if status == 200:
+        return
+    meaning = {401: "the token was refused", 403: "the token may not read this"}.get(status, "")
+    raise CloudError(f"cloud {url}: HTTP {status}" + (f" ({meaning})" if meaning else ""))
+
+
+def _check_scope(scope: object, url: str) -> None:
+    problem = scope_problem(scope)
+    if problem:
+        raise CloudError(f"cloud {url}: scope {display(scope)!r} {problem}")
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+class Cloud:
+    """The cloud as the resolver sees it: cached answers first, the network when allowed.
+
+    Every method returns `(value, age)` where age is None for a fresh network
+    answer and the cache age in seconds otherwise. Errors raise CloudError /
+    CloudUnreachable; `last_known(name)` then gives an expired answer for display.
+    """
+
+    def __init__(self, url: str, token: str | None, *, timeout: float, ttl: float,
+                 ca_file: str | None = None, offline: bool = False, refresh: bool = False):
+        self.url = url
+        self.ttl = ttl
+        self.offline = offline
+        self.refresh = refresh
+        self.cache = CloudCache(url, token)
+        self._timeout, self._token, self._ca_file = timeout, token, ca_file
+        self._client: CloudClient | None = None
+
+    @property
+    def client(self) -> CloudClient:
+        if self._client is None:
+            self._client = CloudClient(self.url, self._token, self._timeout, self._ca_file)
+        return self._client
+
+    def _cached(self, name: str, fetch):
+        hit = None if self.refresh else self.cache.get(name)
+        if self.offline:
+            if hit is None:
+                raise CloudUnreachable(f"cloud {self.url}: --offline and no cached answer")
+            return hit
+        if hit is not None and hit[1] <= self.ttl:
+            return hit
+        value = fetch()
+        self.cache.put(name, value)
+        return value, None
+
+    def last_known(self, name: str) -> tuple[object, float] | None:
+        return self.cache.get(name)
+
+    def scope(self) -> tuple[dict, float | None]:
+        return self._cached("scope", self.client.get_scope)
+
+    def access(self, scope: str) -> tuple[str | None, float | None]:
+        return self._cached(f"access:{scope}", lambda: self.client.get_access(scope))
+
+    def whoami(self) -> tuple[str, float | None]:
+        return self._cached("whoami", self.client.whoami)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

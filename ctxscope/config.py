@@ -1,0 +1,313 @@
+"""Config files: find them, parse them, apply the trust gate, merge settings with origins.
+
+Two files can hold settings: the project file (the nearest `.ctxscope.toml`
+walking up from the working directory) and the user config. The project file
+wins key by key; an environment variable beats both. A project file arrives with
+`git clone`, so until the user trusts it only `scope`, `[fallback]` and
+`[policy]` count (DESIGN section 5). Every setting keeps its origin, the way
+`git config --show-origin` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+
+from . import paths
+from .errors import ConfigError
+
+# key -> (default, checker). A checker returns an error text or None.
+_TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
+_ALWAYS = ("scope", "fallback", "policy")
+_ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "log.path": "CTXSCOPE_LOG"}
+_SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
+
+
+def _string(v):
+    return None if isinstance(v, str) else "must be a string"
+
+
+def _positive(v):
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and v > 0
+    return None if ok else "must be a number greater than 0"
+
+
+def _non_negative(v):
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+    return None if ok else "must be a number, 0 or more"
+
+
+def _choice(*choices):
+    def check(v):
+        return None if v in choices else "must be one of " + ", ".join(map(repr, choices))
+
+    return check
+
+
+def _env_names(v):
+    ok = (
+        isinstance(v, list)
+        and v
+        and all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in v)
+    )
+    return None if ok else "must be a non-empty list of environment variable names"
+
+
+SCHEMA = {
+    "cloud.url": (None, _string),
+    "cloud.timeout": (2.0, _positive),
+    "cloud.cache_ttl": (60, _non_negative),
+    "cloud.ca_file": (None, _string),
+    "fallback.policy": ("fail", _choice("fail", "project", "identity")),
+    "fallback.project": (None, lambda v: None),  # validated as a scope by the fallback source
+    "fallback.identity_prefix": ("", _string),
+    "policy.mode": ("local", _choice("observe", "local", "cloud", "enforce")),
+    "log.path": (None, _string),
+    "log.dedupe_seconds": (300, _non_negative),
+    "log.max_bytes": (1_048_576, _positive),
+    "log.keep": (3, _non_negative),
+    "runtime.env": (["CTX_SCOPE"], _env_names),
+}
+
+
+class Setting:
+    """A setting's effective value and where it came from."""
+
+    __slots__ = ("key", "origin", "value")
+
+    def __init__(self, key: str, value: object, origin: str) -> None:
+        self.key, self.value, self.origin = key, value, origin
+
+    def __repr__(self) -> str:
+        return f"Setting({self.key}={self.value!r} from {self.origin})"
+
+
+class ConfigFile:
+    """One parsed config file: its data, the line of each key, and any read error."""
+
+    __slots__ = ("data", "digest", "error", "kind", "lines", "path", "trusted")
+
+    def __init__(self, path: str, kind: str) -> None:
+        self.path = path
+        self.kind = kind  # "project" or "user"
+        self.data: dict = {}
+        self.lines: dict[str, int] = {}
+        self.error: ConfigError | None = None
+        self.digest: str | None = None
+        self.trusted = kind == "user"
+
+    def where(self, key: str) -> str:
+        line = self.lines.get(key)
+        return f"{self.path}:{line}" if line else self.path
+
+
+class Config:
+    """Everything read from config files and the environment for one command."""
+
+    def __init__(self, project: ConfigFile | None, user: ConfigFile | None,
+                 settings: dict[str, Setting], warnings: list[str]) -> None:
+        self.project = project
+        self.user = user
+        self.settings = settings
+        self.warnings = warnings
+
+    def __getitem__(self, key: str):
+        return self.settings[key].value
+
+    def origin(self, key: str) -> str:
+        return self.settings[key].origin
+
+    @property
+    def mode(self) -> str:
+        return self["policy.mode"]
+
+
+def find_project_file(cwd: str) -> str | None:
+    """The nearest `.ctxscope.toml` from `cwd` upward (lexically, so no symlink loop can trap it)."""
+    directory = os.path.abspath(cwd)
+    while True:
+        candidate = os.path.join(directory, paths.PROJECT_FILE)
+        if os.path.lexists(candidate):
+            return candidate
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def read_file(path: str, kind: str) -> ConfigFile:
+    """Read and parse one file; a problem is kept on the result, not raised."""
+    cf = ConfigFile(path, kind)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except IsADirectoryError:
+        cf.error = ConfigError(f"{path}: is a directory, not a file")
+        return cf
+    except FileNotFoundError:
+        cf.error = ConfigError(f"{path}: cannot be read (a dangling symlink?)")
+        return cf
+    except OSError as exc:
+        cf.error = ConfigError(f"{path}: cannot be read: {exc.strerror or exc}")
+        return cf
+    cf.digest = hashlib.sha256(raw).hexdigest()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        cf.error = ConfigError(f"{path}:{line}: is not valid UTF-8")
+        return cf
+    try:
+        cf.data = parse_toml(text, path)
+    except ConfigError as exc:
+        cf.error = exc
+        return cf
+    cf.lines = locate_keys(text)
+    return cf
+
+
+def parse_toml(text: str, path: str) -> dict:
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        if m:
+            reason = msg[: m.start()].strip()
+            raise ConfigError(f"{path}:{m[1]}:{m[2]}: invalid TOML: {reason}") from None
+        raise ConfigError(f"{path}: invalid TOML: {msg}") from None
+
+
+_HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_ASSIGN = re.compile(r"\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+
+
+def _dotted(text: str) -> str:
+    parts = [p.strip().strip("\"'") for p in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", text)]
+    return ".".join(parts)
+
+
+def locate_keys(text: str) -> dict[str, int]:
+    """Map dotted key -> line number, for origins like `file:3`.
+
+    tomllib keeps no positions, and this only runs on text that already parsed,
+    so a line scanner is enough: table headers set the prefix, `key =` lines
+    name a key. Multi-line strings are skipped so their content is not mistaken
+    for keys.
+    """
+    found: dict[str, int] = {}
+    table = ""
+    in_multiline = None
+    for number, line in enumerate(text.splitlines(), 1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            table = _dotted(header[1])
+            found.setdefault(table, number)
+            continue
+        assign = _ASSIGN.match(line)
+        if assign:
+            key = _dotted(assign[1])
+            full = f"{table}.{key}" if table else key
+            found.setdefault(full, number)
+            rest = line[assign.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+    return found
+
+
+def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and full not in SCHEMA:
+            out.update(_flatten(value, full))
+        else:
+            out[full] = value
+    return out
+
+
+def _check_secrets(cf: ConfigFile) -> None:
+    for key in _flatten(cf.data):
+        if key.rsplit(".", 1)[-1].lower() in _SECRET_KEYS:
+            raise ConfigError(
+                f"{cf.where(key)}: `{key}` looks like a secret in a config file; "
+                "remove it and set the token in the environment as CTXSCOPE_TOKEN",
+            )
+
+
+def is_trusted(path: str, digest: str | None) -> bool:
+    if digest is None:
+        return False
+    try:
+        with open(paths.trust_file(), encoding="utf-8") as fh:
+            records = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    return isinstance(records, dict) and records.get(os.path.realpath(path)) == digest
+
+
+def load(cwd: str | None = None, env: dict | None = None) -> Config:
+    """Find, read and merge the config for a command run in `cwd` with `env`.
+
+    Raises ConfigError for problems that must stop every command (a secret in a
+    file, a setting of the wrong type). A file that cannot be parsed does not
+    raise here: the local source reports it, so `status` can still show the rest.
+    """
+    env = os.environ if env is None else env
+    cwd = os.getcwd() if cwd is None else cwd
+    warnings: list[str] = []
+
+    project = None
+    project_path = find_project_file(cwd)
+    if project_path:
+        project = read_file(project_path, "project")
+        project.trusted = is_trusted(project_path, project.digest)
+    user = None
+    user_path = paths.user_config_file()
+    if os.path.lexists(user_path):
+        user = read_file(user_path, "user")
+
+    layers: list[tuple[ConfigFile, dict[str, object]]] = []
+    for cf in (user, project):  # later layers win
+        if cf is None or cf.error:
+            continue
+        _check_secrets(cf)
+        flat = _flatten(cf.data)
+        if not cf.trusted:
+            ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in _TRUSTED_ONLY})
+            if ignored:
+                names = ", ".join(f"[{t}]" for t in ignored)
+                warnings.append(
+                    f"{cf.path}: ignoring {names}: this project file is not trusted; "
+                    f"review it, then run `ctxscope trust {cf.path}`",
+                )
+            flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in _TRUSTED_ONLY}
+        for key in flat:
+            top = key.split(".", 1)[0]
+            if key not in SCHEMA and key != "scope" and top != "observe":
+                warnings.append(f"{cf.where(key)}: unknown key `{key}` (ignored)")
+        layers.append((cf, flat))
+
+    settings: dict[str, Setting] = {}
+    for key, (default, check) in SCHEMA.items():
+        setting = Setting(key, default, "default")
+        for cf, flat in layers:
+            if key in flat:
+                problem = check(flat[key])
+                if problem:
+                    raise ConfigError(f"{cf.where(key)}: `{key}` {problem}")
+                setting = Setting(key, flat[key], cf.where(key))
+        var = _ENV_OVERRIDES.get(key)
+        if var and env.get(var):
+            setting = Setting(key, env[var], f"env {var}")
+        settings[key] = setting
+    return Config(project, user, settings, warnings)

@@ -1,0 +1,59 @@
+"""Where ctxscope keeps its files. Looked up on every call, never at import time.
+
+On Linux the XDG rules are applied here directly: they are four lines, and
+importing platformdirs (which pulls in pathlib) costs more than the rest of a
+cached `ctxscope resolve`. A test checks that both give the same answer. Other
+platforms use platformdirs itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+APP = "ctxscope"
+PROJECT_FILE = ".ctxscope.toml"
+
+_XDG = {
+    "config": ("XDG_CONFIG_HOME", ".config"),
+    "cache": ("XDG_CACHE_HOME", ".cache"),
+    "state": ("XDG_STATE_HOME", ".local/state"),
+    "data": ("XDG_DATA_HOME", ".local/share"),
+}
+
+
+def _user_dir(kind: str) -> str:
+    if sys.platform.startswith("linux"):
+        var, default = _XDG[kind]
+        base = os.environ.get(var, "").strip()
+        if not base or not os.path.isabs(base):
+            base = os.path.join(os.path.expanduser("~"), default)
+        return os.path.join(base, APP)
+    import platformdirs
+
+    return getattr(platformdirs, f"user_{kind}_dir")(APP)
+
+
+def config_dir() -> str:
+    return _user_dir("config")
+
+
+def cache_dir() -> str:
+    return _user_dir("cache")
+
+
+def state_dir() -> str:
+    return _user_dir("state")
+
+
+def user_config_file() -> str:
+    """`CTXSCOPE_CONFIG`, else `config.toml` in the user config dir."""
+    return os.environ.get("CTXSCOPE_CONFIG") or os.path.join(config_dir(), "config.toml")
+
+
+def default_log_file() -> str:
+    return os.path.join(state_dir(), "drift.jsonl")
+
+
+def trust_file() -> str:
+    return os.path.join(state_dir(), "trusted.json")

@@ -1,0 +1,104 @@
+"""The one place that draws for humans: rich tables and summary lines.
+
+Commands hand data here; `--json` output never passes through rich.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .report import fix_command, summary_line
+
+_STATE_STYLE = {
+    "resolved": "bold green", "in_sync": "green", "drifted": "bold yellow",
+    "invalid": "bold red", "unreadable": "bold red", "error": "red",
+    "unset": "dim", "standby": "dim", "not_configured": "dim", "set": "",
+}
+_OVERALL_STYLE = {
+    "SYNCED": "bold green", "DRIFTED": "bold yellow", "DEGRADED": "bold magenta",
+    "UNAUTHORIZED": "bold red", "UNRESOLVED": "bold red", "INVALID": "bold red",
+}
+
+
+def make_console(stderr: bool = False) -> Console:
+    """Consoles are made here only. rich follows NO_COLOR, FORCE_COLOR, TERM=dumb and isatty."""
+    return Console(file=sys.stderr if stderr else sys.stdout, stderr=stderr,
+                   highlight=False, markup=False, emoji=False)
+
+
+def value_text(r) -> Text:
+    if r.value is not None:
+        return Text(r.value)
+    if r.raw is not None:
+        from .scope import display
+
+        return Text(repr(display(r.raw, 40)), style="red")
+    return Text("-", style="dim")
+
+
+def state_text(r) -> Text:
+    label = r.state.replace("_", " ")
+    if r.problem and r.state in ("invalid", "unreadable", "error"):
+        label += f": {r.problem}"
+    return Text(label, style=_STATE_STYLE.get(r.state, ""))
+
+
+def status_table(res) -> Table:
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("", width=1)
+    table.add_column("source")
+    table.add_column("value", overflow="fold")
+    table.add_column("origin", overflow="fold")
+    table.add_column("state", overflow="fold")
+    for r in res.sources:
+        mark = Text("▶", style="bold green") if r.state == "resolved" else Text("")
+        table.add_row(mark, Text(r.source), value_text(r), Text(r.origin or ""), state_text(r))
+    return table
+
+
+def summary(res) -> Text:
+    line = summary_line(res)
+    state, _, rest = line.partition(":")
+    return Text.assemble((state, _OVERALL_STYLE[res.state]), ":" + rest)
+
+
+def print_status(res, console: Console) -> None:
+    console.print(status_table(res))
+    console.print()
+    console.print(summary(res), soft_wrap=True)
+    auth = {"authorized": "authorized by the cloud", "denied": "DENIED by the cloud",
+            "not_checked": "not checked (no cloud configured)",
+            "unknown": "unknown (cloud unreachable, no fresh cached answer)"}[res.authorization]
+    if res.resolved_scope:
+        console.print(Text(f"authorization: {auth}", style="dim"))
+
+
+def print_diff(res, console: Console) -> None:
+    """Each drifted source against the resolved scope, the way a diff reads."""
+    if res.resolved_scope:
+        console.print(Text(f"resolved: {res.resolved_scope} (from {res.resolved_from}, "
+                           f"{res.source(res.resolved_from).origin})", style="bold"))
+    else:
+        console.print(Text("resolved: nothing", style="bold"))
+    shown = False
+    for p in res.problems:
+        r = res.source(p.source) if p.source in ("runtime", "local", "cloud", "fallback") else None
+        if r is None:
+            continue
+        shown = True
+        before = r.value if r.value is not None else (repr(r.raw) if r.raw is not None else "-")
+        console.print(Text(f"--- {r.source}  {r.origin or ''}", style="bold"))
+        console.print(Text(f"+++ {r.source}  (wanted)", style="bold"))
+        console.print(Text(f"-{before}", style="red"))
+        if res.resolved_scope and p.reason.endswith("_mismatch"):
+            console.print(Text(f"+{res.resolved_scope}", style="green"))
+        console.print(Text(f"  {p.reason}: {p.detail}  -> {p.action}", style="dim"))
+    if not shown and res.state == "SYNCED":
+        console.print(Text("no drift: every set source agrees", style="green"))
+    fix = fix_command(res)
+    if fix:
+        console.print(Text(f"fix: {fix}"), soft_wrap=True)

@@ -1,0 +1,108 @@
+"""Plain-data views of a Resolution: the JSON object and the fixing command.
+
+No rich and no typer here: `resolve`'s fast path and agent runtimes use these
+too. The table is drawn by `ctxscope.render` from the same data.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from .scope import display
+from .sources import PRECEDENCE
+
+SCHEMA_VERSION = 1
+
+
+def source_rows(res) -> list[dict]:
+    rows = []
+    for r in res.sources:
+        row = {"source": r.source, "value": r.value, "origin": r.origin, "state": r.state}
+        if r.raw is not None:
+            row["raw"] = display(r.raw)
+        if r.problem:
+            row["problem"] = r.problem
+        rows.append(row)
+    return rows
+
+
+def resolution_to_dict(res) -> dict:
+    """The stable `status --json` / `diff --json` / `resolve --json` object."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "state": res.state,
+        "resolved_scope": res.resolved_scope,
+        "resolved_from": res.resolved_from,
+        "authorized": res.authorized,
+        "authorization": res.authorization,
+        "reasons": res.reasons,
+        "actions": res.actions,
+        "problems": [
+            {"reason": p.reason, "action": p.action, "source": p.source, "detail": p.detail}
+            for p in res.problems
+        ],
+        "sources": source_rows(res),
+        "source_precedence": list(PRECEDENCE),
+        "mode": res.mode,
+        "fix": fix_command(res),
+        "error": res.error.message if res.error else None,
+        "warnings": list(res.warnings),
+        "cwd": res.cwd,
+    }
+
+
+def fix_command(res) -> str | None:
+    """The exact command (or edit) that fixes the state, for the summary line."""
+    state = res.state
+    reasons = res.reasons
+    if state == "SYNCED":
+        return None
+    if state == "INVALID":
+        bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
+        if bad.source == "runtime":
+            return 'eval "$(ctxscope repair --shell bash)"  # or fix ' + (bad.origin or "the variable")
+        if bad.source == "local":
+            where = bad.extra.get("path") or bad.origin
+            return f"fix {where}, or: ctxscope repair --to SCOPE"
+        if bad.source == "cloud":
+            return "ctxscope repair --to SCOPE  # sets a valid cloud default"
+        return f"fix [fallback] in {res.config.origin('fallback.policy')}"
+    if state == "UNRESOLVED":
+        return "ctxscope init --scope NAME  # or: export CTX_SCOPE=NAME"
+    if state == "UNAUTHORIZED":
+        return "ctxscope repair --to SCOPE  # a scope the token can see; or ask for access"
+    if state == "DEGRADED":
+        return "check the network and [cloud] url, or use --offline for the cached answer"
+    # DRIFTED
+    fixes = []
+    if "local_mismatch" in reasons:
+        fixes.append("ctxscope sync --direction runtime-to-local --yes")
+    if "cloud_mismatch" in reasons:
+        fixes.append("ctxscope sync --direction resolved-to-cloud --yes")
+    if any(r.endswith("_invalid") or r == "runtime_mismatch" for r in reasons):
+        fixes.append(f"ctxscope repair --to {shlex.quote(res.resolved_scope or 'SCOPE')} --yes")
+    if res.resolved_from == "runtime" and any(r.endswith("_mismatch") for r in reasons):
+        other = res.source("local").value or res.source("cloud").value
+        if other:
+            fixes.append(f'or drop the override: eval "$(ctxscope repair --to {shlex.quote(other)} '
+                         '--shell bash)"')
+    return "; ".join(fixes) if fixes else "ctxscope diff  # to see what differs"
+
+
+def summary_line(res) -> str:
+    """One line naming the state and what fixes it."""
+    state = res.state
+    where = f"{res.resolved_scope!r} from {res.resolved_from}" if res.resolved_scope else "no scope"
+    if state == "SYNCED":
+        auth = {"authorized": "authorized", "not_checked": "authorization not checked (no cloud)",
+                "unknown": "authorization unknown"}[res.authorization]
+        return f"SYNCED: {where}; every set source agrees; {auth}"
+    detail = {
+        "INVALID": res.error.message if res.error else "a source is invalid",
+        "UNRESOLVED": "no source sets a scope and [fallback] policy is 'fail'",
+        "UNAUTHORIZED": f"the token cannot see {res.resolved_scope!r}",
+        "DEGRADED": next((p.detail for p in res.problems
+                          if p.reason in ("cloud_unreachable", "cloud_error")), "cloud error"),
+        "DRIFTED": ", ".join(res.reasons),
+    }[state]
+    return f"{state}: {where}; {detail}. Fix: {fix_command(res)}"

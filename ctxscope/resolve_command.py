@@ -1,0 +1,65 @@
+"""`ctxscope resolve`: the scope alone on stdout, for `$(ctxscope resolve)`.
+
+Shared by the Typer command and the fast path in `_entry`, so both print and
+exit the same way. Diagnostics go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import ExitCode
+from .output import err, error_line, print_json, warn_all
+
+
+def run(*, scope: str | None = None, json_out: bool = False, explain: bool = False,
+        offline: bool = False, refresh: bool = False) -> int:
+    from .report import resolution_to_dict, summary_line
+    from .resolver import resolve
+
+    res = resolve(scope=scope, offline=offline, refresh=refresh, command="resolve")
+    warn_all(res.warnings)
+    if explain:
+        for r in res.sources:
+            mark = ">" if r.state == "resolved" else " "
+            value = r.value if r.value is not None else ("-" if r.raw is None else repr(r.raw))
+            extra = f" ({r.problem})" if r.problem else ""
+            sys.stderr.write(f"{mark} {r.source:<8} {value:<24} {r.state:<14} {r.origin or ''}{extra}\n")
+        sys.stderr.write(summary_line(res) + "\n")
+    code, problem = exit_code(res)
+    if json_out:
+        obj = resolution_to_dict(res)
+        obj["exit_code"] = int(code)
+        print_json(obj)
+    elif problem is None:
+        sys.stdout.write(res.resolved_scope + "\n")
+    if problem is not None:
+        err("error", problem)
+    elif not explain:
+        _warn_soft(res)
+    return int(code)
+
+
+def exit_code(res) -> tuple[ExitCode, str | None]:
+    """resolve's exit code and, when it fails, the one-line reason (DESIGN sections 6, 7, 9)."""
+    failure = res.scope_error()
+    if failure is not None:
+        return failure.exit_code, error_line(failure)
+    if res.mode == "enforce":
+        if res.drifted:
+            return ExitCode.DRIFT, f"enforce mode: drift ({', '.join(res.reasons)})"
+        if res.authorization == "not_checked":
+            return ExitCode.UNAUTHORIZED, ("enforce mode: authorization not checked because no "
+                                           "cloud is configured ([cloud] url)")
+        if res.authorization == "unknown":
+            return ExitCode.CLOUD, "enforce mode: authorization unknown: the cloud is unreachable"
+    return ExitCode.OK, None
+
+
+def _warn_soft(res) -> None:
+    """Print the scope, but say on stderr what is not right about it."""
+    if res.authorization == "unknown":
+        err("warning", f"authorization of {res.resolved_scope!r} unknown: the cloud could not "
+                       "be asked and no fresh answer is cached")
+    if res.drifted:
+        err("warning", f"drift: {', '.join(res.reasons)} (run `ctxscope status`)")

@@ -1,0 +1,304 @@
+"""The one resolver: read every source, pick the first set one, authorize, compare.
+
+    runtime ─┐
+    local   ─┼─> resolve ──> authorize ──> drift ──> event
+    cloud   ─┤
+    fallback┘
+
+`resolve()` never prints and never exits; it returns an immutable `Resolution`
+that the CLI renders and agent runtimes inspect. Only problems that stop every
+command (a secret in a config file, a setting of the wrong type, an unsafe cloud
+URL) raise; everything a source can get wrong is reported on the result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+
+from . import config as config_mod
+from .errors import CtxScopeError, ExitCode, UnauthorizedError, UnresolvedError
+from .sources import PRECEDENCE, Reading
+from .sources.cloud import CloudSource
+from .sources.fallback import FallbackSource
+from .sources.local import LocalSource
+from .sources.runtime import RuntimeSource
+
+SOURCES = (RuntimeSource(), LocalSource(), CloudSource(), FallbackSource())
+
+# Overall states, first that applies wins (DESIGN section 4), and their check exit codes.
+STATE_EXIT = {
+    "INVALID": ExitCode.ERROR,
+    "UNRESOLVED": ExitCode.UNRESOLVED,
+    "UNAUTHORIZED": ExitCode.UNAUTHORIZED,
+    "DEGRADED": ExitCode.CLOUD,
+    "DRIFTED": ExitCode.DRIFT,
+    "SYNCED": ExitCode.OK,
+}
+
+ACTIONS = {
+    "local_mismatch": "sync_local",
+    "cloud_mismatch": "sync_cloud",
+    "runtime_mismatch": "repair",
+    "runtime_invalid": "repair",
+    "local_invalid": "repair",
+    "cloud_invalid": "repair",
+    "fallback_invalid": "repair",
+    "cloud_unreachable": "check_cloud",
+    "cloud_error": "check_cloud",
+    "scope_unauthorized": "request_access",
+    "scope_unresolved": "set_scope",
+    "process_stale": "restart_process",
+    "observed_mismatch": "update_observed",
+}
+
+Problem = namedtuple("Problem", "reason action source detail")
+
+_Resolution = namedtuple(
+    "_Resolution",
+    "sources resolved_scope resolved_from authorization problems state error warnings "
+    "config cwd",
+)
+
+
+class Resolution(_Resolution):
+    """The outcome of one resolution. Immutable; render it, don't change it.
+
+    - `sources`: one Reading per source in precedence order, with the final state
+      (resolved, in_sync, drifted, unset, invalid, unreadable, error, not_configured,
+      standby).
+    - `resolved_scope` / `resolved_from`: the winner, or None.
+    - `authorization`: "authorized", "denied", "not_checked" or "unknown".
+    - `problems`: every drift or fault found, as Problem(reason, action, source, detail).
+    - `state`: INVALID, UNRESOLVED, UNAUTHORIZED, DEGRADED, DRIFTED or SYNCED.
+    - `error`: the CtxScopeError that stopped resolution, if any.
+    """
+
+    __slots__ = ()
+
+    @property
+    def authorized(self) -> bool | None:
+        return {"authorized": True, "denied": False}.get(self.authorization)
+
+    @property
+    def reasons(self) -> list[str]:
+        return _unique(p.reason for p in self.problems)
+
+    @property
+    def actions(self) -> list[str]:
+        return _unique(p.action for p in self.problems)
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    def source(self, name: str) -> Reading:
+        return self.sources[PRECEDENCE.index(name)]
+
+    @property
+    def drifted(self) -> bool:
+        return any(p.reason.endswith(("_mismatch", "_invalid")) for p in self.problems)
+
+    @property
+    def check_exit_code(self) -> ExitCode:
+        """The exit code of `status --check`: the state's code."""
+        return STATE_EXIT[self.state]
+
+    def scope_error(self) -> CtxScopeError | None:
+        """Why there is no usable scope (for `resolve`), or None when there is one."""
+        if self.error is not None:
+            return self.error
+        if self.resolved_scope is None:
+            return UnresolvedError(
+                "no source sets a scope and [fallback] policy is 'fail'",
+                hint="set one: export CTX_SCOPE=NAME, or add scope = \"NAME\" to .ctxscope.toml",
+            )
+        if self.authorization == "denied":
+            return UnauthorizedError(
+                f"scope {self.resolved_scope!r} (from {self.resolved_from}) is not visible "
+                "to the token",
+                hint="ask for access, or choose another scope: ctxscope repair --to SCOPE",
+            )
+        return None
+
+    def to_dict(self) -> dict:
+        from .report import resolution_to_dict
+
+        return resolution_to_dict(self)
+
+
+def _unique(items) -> list:
+    return list(dict.fromkeys(items))
+
+
+class Context:
+    """What one command run knows: where it runs, its env, its flags, its config, its cloud."""
+
+    def __init__(self, *, cwd: str | None = None, env=None, scope: str | None = None,
+                 offline: bool = False, refresh: bool = False, command: str = "api",
+                 config: config_mod.Config | None = None) -> None:
+        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.env = os.environ if env is None else env
+        self.flag_scope = scope
+        self.offline = offline
+        self.refresh = refresh
+        self.command = command
+        self.config = config or config_mod.load(self.cwd, self.env)
+        self._cloud = None
+
+    @property
+    def cloud(self):
+        """The cloud, or None when no URL is configured."""
+        if self._cloud is None:
+            url = self.config["cloud.url"]
+            if not url:
+                return None
+            from .cloud import Cloud, check_url
+
+            url = check_url(url, self.config.origin("cloud.url"))
+            self._cloud = Cloud(
+                url, self.env.get("CTXSCOPE_TOKEN") or None,
+                timeout=float(self.config["cloud.timeout"]),
+                ttl=float(self.config["cloud.cache_ttl"]),
+                ca_file=self.config["cloud.ca_file"],
+                offline=self.offline, refresh=self.refresh,
+            )
+        return self._cloud
+
+    def close(self) -> None:
+        if self._cloud is not None:
+            self._cloud.close()
+
+
+def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
+            offline: bool = False, refresh: bool = False, command: str = "api",
+            log: bool = True, context: Context | None = None) -> Resolution:
+    """Resolve the scope for `cwd` (default: the working directory).
+
+    `scope` is the `--scope` flag; `env` defaults to os.environ. With `log`, a
+    drift, unauthorized or unresolved outcome is appended to the drift log
+    (de-duplicated). Raises ConfigError only for config that stops everything.
+    """
+    ctx = context or Context(cwd=cwd, env=env, scope=scope, offline=offline,
+                             refresh=refresh, command=command)
+    try:
+        result = _resolve(ctx)
+    finally:
+        if context is None:
+            ctx.close()
+    if log:
+        from .events import record_resolution
+
+        warning = record_resolution(result, ctx)
+        if warning:
+            result = result._replace(warnings=(*result.warnings, warning))
+    return result
+
+
+def _resolve(ctx: Context) -> Resolution:
+    runtime, local, cloud, fallback = SOURCES
+    readings = [runtime.read(ctx), local.read(ctx), cloud.read(ctx)]
+
+    winner: Reading | None = None
+    blocker: Reading | None = None
+    for r in readings:
+        if r.usable:
+            winner = r
+            break
+        if r.blocking:
+            blocker = r
+            break
+    reached_fallback = winner is None and blocker is None
+    fb = fallback.read(ctx, network=reached_fallback)
+    readings.append(fb)
+    if reached_fallback:
+        if fb.usable:
+            winner = fb
+        elif fb.blocking:
+            blocker = fb
+
+    resolved = winner.value if winner else None
+    authorization = _authorize(ctx, resolved)
+    problems = _problems(readings, winner, blocker, authorization, resolved)
+    state = _state(readings, blocker, resolved, authorization, problems)
+    rows = tuple(_final_state(r, winner, blocker, reached_fallback) for r in readings)
+    return Resolution(
+        sources=rows,
+        resolved_scope=resolved,
+        resolved_from=winner.source if winner else None,
+        authorization=authorization,
+        problems=tuple(problems),
+        state=state,
+        error=blocker.error if blocker else None,
+        warnings=tuple(ctx.config.warnings),
+        config=ctx.config,
+        cwd=ctx.cwd,
+    )
+
+
+def _authorize(ctx: Context, resolved: str | None) -> str:
+    """Convergence is not permission: ask the cloud whether the token can see the scope."""
+    if resolved is None or ctx.config["cloud.url"] is None:
+        return "not_checked"
+    from .errors import CloudError
+
+    try:
+        access, _age = ctx.cloud.access(resolved)
+    except CloudError:
+        return "unknown"
+    return "denied" if access is None else "authorized"
+
+
+def _problems(readings, winner, blocker, authorization, resolved) -> list[Problem]:
+    problems: list[Problem] = []
+    runtime = readings[0]
+    env_values = runtime.extra.get("env_values", {})
+    if len(set(env_values.values())) > 1:
+        shown = ", ".join(f"{k}={v!r}" for k, v in env_values.items())
+        problems.append(Problem("runtime_mismatch", "repair", "runtime",
+                                f"configured variables disagree: {shown}"))
+    for r in readings:
+        if r.state in ("invalid", "unreadable"):
+            problems.append(Problem(f"{r.source}_invalid", "repair", r.source, r.problem))
+        elif r.state == "error":
+            reason = "cloud_unreachable" if r.extra.get("unreachable") else "cloud_error"
+            problems.append(Problem(reason, ACTIONS[reason], r.source, r.problem))
+        elif (r.usable and r is not winner and resolved is not None
+              and r.source in ("local", "cloud") and r.value != resolved):
+            reason = f"{r.source}_mismatch"
+            problems.append(Problem(reason, ACTIONS[reason], r.source,
+                                    f"{r.value!r} differs from the resolved {resolved!r}"))
+    if blocker is None and resolved is None:
+        problems.append(Problem("scope_unresolved", "set_scope", "fallback",
+                                "no source is set and the fallback policy is 'fail'"))
+    if authorization == "denied":
+        problems.append(Problem("scope_unauthorized", "request_access", winner.source if winner else None,
+                                f"the token cannot see {resolved!r}"))
+    return problems
+
+
+def _state(readings, blocker, resolved, authorization, problems) -> str:
+    if blocker is not None and blocker.state in ("invalid", "unreadable"):
+        return "INVALID"
+    if blocker is None and resolved is None:
+        return "UNRESOLVED"
+    if authorization == "denied":
+        return "UNAUTHORIZED"
+    if any(r.state == "error" for r in readings):
+        return "DEGRADED"
+    if any(p.reason.endswith(("_mismatch", "_invalid")) for p in problems):
+        return "DRIFTED"
+    return "SYNCED"
+
+
+def _final_state(r: Reading, winner, blocker, reached_fallback) -> Reading:
+    if r is winner:
+        return r._replace(state="resolved")
+    if r.source == "fallback" and not reached_fallback and r.state in ("set", "unset"):
+        return r._replace(state="standby")
+    if r.usable:
+        if winner is None:
+            return r  # resolution stopped above it: shown as set, not compared
+        state = "in_sync" if r.value == winner.value else "drifted"
+        return r._replace(state=state)
+    return r

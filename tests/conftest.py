@@ -1,0 +1,147 @@
+"""Shared test fixtures.
+
+Every test runs with HOME and the XDG dirs in tmp_path, with CTX_SCOPE, tokens,
+ctxscope's own variables and colour variables cleared (one autouse fixture), so
+no test reads or writes the real home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE")
+CLEARED = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "LINES",
+           "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+           "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS")
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in list(os.environ):
+        if name.startswith(CLEARED_PREFIXES) or name in CLEARED:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("NO_PROXY", "*")
+    monkeypatch.setenv("COLUMNS", "200")
+    return home
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    """A working directory for the test (a 'repository'), made the cwd."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def user_config(isolated_home):
+    path = isolated_home / ".config" / "ctxscope" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def log_file(isolated_home):
+    return isolated_home / ".local" / "state" / "ctxscope" / "drift.jsonl"
+
+
+def read_events(path) -> list[dict]:
+    if not Path(path).exists():
+        return []
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture
+def events(log_file):
+    """Read the drift log; every event is validated against the shipped JSON Schema."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+
+    def read():
+        found = read_events(log_file)
+        for event in found:
+            jsonschema.validate(event, schema)
+        return found
+
+    return read
+
+
+class FakeCloud:
+    """The v1 contract served by a real HTTP server on loopback (pytest-httpserver)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url_for("").rstrip("/")
+        self.scope: str | None = None
+        self.revision = 1
+        self.access: dict[str, str] = {}  # scope -> "read" | "write"; missing -> 404
+        self.identity = "jane"
+        self.puts: list[dict] = []
+        self._install()
+
+    def _install(self):
+        from werkzeug import Response
+
+        def get_scope(request):
+            return Response(json.dumps({"scope": self.scope, "revision": str(self.revision)}),
+                            content_type="application/json")
+
+        def put_scope(request):
+            want = f'"{self.revision}"'
+            if request.headers.get("If-Match") != want:
+                return Response(json.dumps({"error": "precondition failed"}), status=412,
+                                content_type="application/json")
+            body = json.loads(request.data)
+            self.puts.append(body)
+            self.scope = body["scope"]
+            self.revision += 1
+            return Response(json.dumps({"scope": self.scope, "revision": str(self.revision)}),
+                            content_type="application/json")
+
+        def get_access(request):
+            from urllib.parse import unquote
+
+            name = unquote(request.path[len("/v1/scopes/"):])
+            if name not in self.access:
+                return Response(json.dumps({"error": "not found"}), status=404,
+                                content_type="application/json")
+            return Response(json.dumps({"scope": name, "access": self.access[name]}),
+                            content_type="application/json")
+
+        def whoami(request):
+            return Response(json.dumps({"identity": self.identity}),
+                            content_type="application/json")
+
+        import re
+
+        self.server.expect_request("/v1/scope", method="GET").respond_with_handler(get_scope)
+        self.server.expect_request("/v1/scope", method="PUT").respond_with_handler(put_scope)
+        self.server.expect_request(re.compile(r"^/v1/scopes/.+"), method="GET") \
+            .respond_with_handler(get_access)
+        self.server.expect_request("/v1/whoami", method="GET").respond_with_handler(whoami)
+
+    def requests(self, path_prefix: str = "/v1/") -> list:
+        return [r for r, _ in self.server.log if r.path.startswith(path_prefix)]
+
+
+@pytest.fixture
+def cloud(httpserver, monkeypatch):
+    """A fake cloud on loopback, configured through CTXSCOPE_CLOUD_URL."""
+    fake = FakeCloud(httpserver)
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", fake.url)
+    return fake
