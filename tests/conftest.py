@@ -145,3 +145,14 @@ def cloud(httpserver, monkeypatch):
     fake = FakeCloud(httpserver)
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", fake.url)
     return fake
+
+
+@pytest.fixture
+def dead_url():
+    """A loopback URL where nothing listens: connections are refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
