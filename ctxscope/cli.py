@@ -10,12 +10,26 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from . import __version__
-from .errors import ExitCode
-from .output import guarded, print_json, warn_all
+from .errors import CtxScopeError, ExitCode
+from .output import err, error_line, guarded, print_json, warn_all
+
+
+class _BoundaryGroup(TyperGroup):
+    """The error boundary inside the app, so in-process runs (CliRunner) get it too."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CtxScopeError as exc:
+            err("error", error_line(exc))
+            raise typer.Exit(int(exc.exit_code)) from None
+
 
 app = typer.Typer(
+    cls=_BoundaryGroup,
     name="ctxscope",
     help=(
         "Resolve AI-agent project scope from one strict precedence chain "

@@ -102,7 +102,7 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
                 return None
             _rotate(path, max_bytes, keep)
             append_line(path, json.dumps(event, sort_keys=False, ensure_ascii=True))
-    except Exception as exc:  # noqa: BLE001 - the log must never fail the command
+    except Exception as exc:
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return f"could not write the drift log {path}: {reason}"
     return None

@@ -37,9 +37,9 @@ def guarded(func, *args, **kwargs) -> int:
         sys.stderr.write("\n")
         return 130
     except BrokenPipeError:
-        # The reader went away (`ctxscope log | head`): not an error worth a word.
-        try:
-            sys.stdout = None  # type: ignore[assignment]
-        except Exception:  # noqa: BLE001
-            pass
+        # The reader went away (`ctxscope log | head`): not an error worth a word. Point
+        # stdout at devnull so the interpreter's final flush does not complain again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return int(ExitCode.OK)
