@@ -102,7 +102,7 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
                 return None
             _rotate(path, max_bytes, keep)
             append_line(path, json.dumps(event, sort_keys=False, ensure_ascii=True))
-    except Exception as exc:
+    except Exception as exc:  # the log must never fail the command
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return f"could not write the drift log {path}: {reason}"
     return None
