@@ -75,10 +75,13 @@ def fix_command(res) -> str | None:
         return "check the network and [cloud] url, or use --offline for the cached answer"
     # DRIFTED
     fixes = []
+    mode = res.mode
     if "local_mismatch" in reasons:
-        fixes.append("ctxscope sync --direction runtime-to-local --yes")
+        needs = '  (needs [policy] mode = "local")' if mode == "observe" else ""
+        fixes.append("ctxscope sync --direction runtime-to-local --yes" + needs)
     if "cloud_mismatch" in reasons:
-        fixes.append("ctxscope sync --direction resolved-to-cloud --yes")
+        needs = '  (needs [policy] mode = "cloud")' if mode in ("observe", "local") else ""
+        fixes.append("ctxscope sync --direction resolved-to-cloud --yes" + needs)
     if any(r.endswith("_invalid") or r == "runtime_mismatch" for r in reasons):
         fixes.append(f"ctxscope repair --to {shlex.quote(res.resolved_scope or 'SCOPE')} --yes")
     if res.resolved_from == "runtime" and any(r.endswith("_mismatch") for r in reasons):
