@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .errors import CtxScopeError, ExitCode
-from .output import err, error_line, guarded, print_json, warn_all
+from .output import err, error_line, guarded, print_json
 
 
 class _BoundaryGroup(TyperGroup):
@@ -87,17 +87,10 @@ def status(
     refresh: RefreshOpt = False,
 ) -> None:
     """Show every source, its value, origin and state, which one wins, and how to fix drift."""
-    from .resolver import resolve
+    from . import status_command
 
-    res = resolve(scope=scope, offline=offline, refresh=refresh, command="status")
-    warn_all(res.warnings)
-    if json_out:
-        print_json(res.to_dict())
-    else:
-        from .render import make_console, print_status
-
-        print_status(res, make_console())
-    raise typer.Exit(int(res.check_exit_code) if check else 0)
+    raise typer.Exit(status_command.status(scope=scope, json_out=json_out, check=check,
+                                           offline=offline, refresh=refresh))
 
 
 @app.command()
@@ -136,17 +129,10 @@ def diff(
     Other states exit with their own code (1 invalid, 4 unauthorized,
     5 unresolved, 6 cloud unreachable), so a CI step fails on anything not in sync.
     """
-    from .resolver import resolve
+    from . import status_command
 
-    res = resolve(scope=scope, offline=offline, refresh=refresh, command="diff")
-    warn_all(res.warnings)
-    if json_out:
-        print_json(res.to_dict())
-    else:
-        from .render import make_console, print_diff
-
-        print_diff(res, make_console())
-    raise typer.Exit(int(res.check_exit_code))
+    raise typer.Exit(status_command.diff(scope=scope, json_out=json_out, offline=offline,
+                                         refresh=refresh))
 
 
 @app.command()
