@@ -179,6 +179,14 @@ def parse_toml(text: str, path: str) -> dict:
         if m:
             reason = msg[: m.start()].strip()
             raise ConfigError(f"{path}:{m[1]}:{m[2]}: invalid TOML: {reason}") from None
+        m = re.search(r"\(at end of document\)", msg)
+        if m:
+            # tomllib names no position for errors at the end; say where the end is.
+            line = text.count("\n") + 1
+            column = len(text) - (text.rfind("\n") + 1) + 1
+            reason = msg[: m.start()].strip()
+            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {reason} "
+                              "(at end of file)") from None
         raise ConfigError(f"{path}: invalid TOML: {msg}") from None
 
 
