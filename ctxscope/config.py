@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 
 from . import paths
 from .errors import ConfigError
@@ -141,10 +142,12 @@ def read_file(path: str, kind: str) -> ConfigFile:
     """Read and parse one file; a problem is kept on the result, not raised."""
     cf = ConfigFile(path, kind)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
+        raw = _read_regular_file(path)
     except IsADirectoryError:
         cf.error = ConfigError(f"{path}: is a directory, not a file")
+        return cf
+    except _NotRegularFile:
+        cf.error = ConfigError(f"{path}: is not a regular file (a FIFO, socket or device)")
         return cf
     except FileNotFoundError:
         cf.error = ConfigError(f"{path}: cannot be read (a dangling symlink?)")
@@ -157,7 +160,9 @@ def read_file(path: str, kind: str) -> ConfigFile:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        cf.error = ConfigError(f"{path}:{line}: is not valid UTF-8")
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8", "replace")) + 1
+        cf.error = ConfigError(f"{path}:{line}:{column}: is not valid UTF-8")
         return cf
     try:
         cf.data = parse_toml(text, path)
@@ -166,6 +171,31 @@ def read_file(path: str, kind: str) -> ConfigFile:
         return cf
     cf.lines = locate_keys(text)
     return cf
+
+
+class _NotRegularFile(OSError):
+    pass
+
+
+def _read_regular_file(path: str) -> bytes:
+    """The bytes of `path`, refusing anything but a regular file.
+
+    O_NONBLOCK because opening a FIFO for reading otherwise waits for a writer
+    forever (a `.ctxscope.toml` that is a named pipe would hang every prompt);
+    reading a device such as /dev/zero would never end.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise _NotRegularFile(path)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
 
 
 def parse_toml(text: str, path: str) -> dict:

@@ -41,7 +41,7 @@ def test_syntax_error_kept_on_file_not_raised(project):
 def test_not_utf8(project):
     (project / ".ctxscope.toml").write_bytes(b'scope = "a"\n# \xff\n')
     cfg = config.load(str(project))
-    assert ".ctxscope.toml:2: is not valid UTF-8" in cfg.project.error.message
+    assert ".ctxscope.toml:2:3: is not valid UTF-8" in cfg.project.error.message
 
 
 def test_config_env_var_names_user_config(project, tmp_path, monkeypatch):
