@@ -128,7 +128,8 @@ def last_event(path: str) -> dict | None:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - 65536))
-            tail = fh.read()
+            # Bounded: the log path may name a device (/dev/full, /dev/zero) that never ends.
+            tail = fh.read(65536)
     except OSError:
         return None
     for line in reversed(tail.splitlines()):
