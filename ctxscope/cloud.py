@@ -81,6 +81,11 @@ class CloudClient:
             self._client = httpx.Client(
                 headers=headers, follow_redirects=False, verify=verify, trust_env=True,
             )
+            from .deadline import bound
+
+            # httpx bounds each socket operation, not the request: a server trickling
+            # bytes would outlive any timeout. Clamp every operation to the budget.
+            bound(self._client, lambda: self._deadline)
         return self._client
 
     def request(self, method: str, path: str, body: dict | None = None,
