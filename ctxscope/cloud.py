@@ -242,6 +242,15 @@ class Cloud:
         self.cache.put(name, value)
         return value, None
 
+    def new_budget(self) -> None:
+        """Give the next calls a fresh time budget (after waiting for a person at a prompt).
+
+        A cloud already found unreachable stays unreachable for the whole command.
+        """
+        if self._client is not None and self._client.down is None:
+            self._client.close()
+            self._client = None
+
     def last_known(self, name: str) -> tuple[object, float] | None:
         return self.cache.get(name)
 

@@ -40,6 +40,13 @@ class Reading(_Reading):
         return self.state in ("invalid", "unreadable", "error")
 
 
+# What a write did: the file or URL written, the value found just before the write,
+# the value written, whether anything changed (False: it already held the value),
+# whether a fresh read gave the value back, and the backup of a replaced broken file.
+Written = namedtuple("Written", "target before after changed verified backup",
+                     defaults=(None,))
+
+
 def reading(source: str, value=None, origin=None, state="unset", problem=None,
             raw=None, error=None, **extra) -> Reading:
     return Reading(source, value, origin, state, problem, raw, error, extra)
