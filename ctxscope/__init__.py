@@ -3,6 +3,7 @@
     >>> import ctxscope
     >>> result = ctxscope.resolve()          # never prints, never exits
     >>> result.resolved_scope, result.state
+    >>> scope = ctxscope.require_scope()     # the gate: the scope, or a ScopeError
 
 Attributes are loaded on first use so that `import ctxscope` stays cheap for
 shell hooks and agent runtimes.
@@ -18,6 +19,13 @@ _LAZY = {
     "Context": ("ctxscope.resolver", "Context"),
     "ExitCode": ("ctxscope.errors", "ExitCode"),
     "CtxScopeError": ("ctxscope.errors", "CtxScopeError"),
+    "require_scope": ("ctxscope.gate", "require_scope"),
+    "ScopeError": ("ctxscope.gate", "ScopeError"),
+    "ScopeInvalid": ("ctxscope.gate", "ScopeInvalid"),
+    "ScopeDrifted": ("ctxscope.gate", "ScopeDrifted"),
+    "ScopeUnauthorized": ("ctxscope.gate", "ScopeUnauthorized"),
+    "ScopeUnresolved": ("ctxscope.gate", "ScopeUnresolved"),
+    "ScopeCloudError": ("ctxscope.gate", "ScopeCloudError"),
 }
 
 __all__ = ["__version__", *_LAZY]

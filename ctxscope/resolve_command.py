@@ -41,25 +41,22 @@ def run(*, scope: str | None = None, json_out: bool = False, explain: bool = Fal
 
 
 def exit_code(res) -> tuple[ExitCode, str | None]:
-    """resolve's exit code and, when it fails, the one-line reason (DESIGN sections 6, 7, 9)."""
-    failure = res.scope_error()
-    if failure is not None:
-        return failure.exit_code, error_line(failure)
-    if res.mode == "enforce":
-        if res.drifted:
-            return ExitCode.DRIFT, f"enforce mode: drift ({', '.join(res.reasons)})"
-        if res.authorization == "not_checked":
-            return ExitCode.UNAUTHORIZED, ("enforce mode: authorization not checked because no "
-                                           "cloud is configured ([cloud] url)")
-        if res.authorization == "unknown":
-            return ExitCode.CLOUD, "enforce mode: authorization unknown: the cloud is unreachable"
-    return ExitCode.OK, None
+    """resolve's exit code and, when it fails, the one-line reason (DESIGN sections 6, 7, 9).
+
+    The rule itself is `ctxscope.gate.scope_failure`, shared with `require_scope()`
+    and the MCP server, so every entry point refuses the same scopes.
+    """
+    from .gate import scope_failure
+
+    failure = scope_failure(res)
+    if failure is None:
+        return ExitCode.OK, None
+    return failure.exit_code, error_line(failure)
 
 
 def _warn_soft(res) -> None:
     """Print the scope, but say on stderr what is not right about it."""
-    if res.authorization == "unknown":
-        err("warning", f"authorization of {res.resolved_scope!r} unknown: the cloud could not "
-                       "be asked and no fresh answer is cached")
-    if res.drifted:
-        err("warning", f"drift: {', '.join(res.reasons)} (run `ctxscope status`)")
+    from .gate import soft_warnings
+
+    for warning in soft_warnings(res):
+        err("warning", warning)
