@@ -65,16 +65,9 @@ class CloudClient:
 
     def _http(self):
         if self._client is None:
-            import ssl
-
             import httpx
 
-            verify: object = True
-            if self._ca_file:
-                try:
-                    verify = ssl.create_default_context(cafile=self._ca_file)
-                except (OSError, ssl.SSLError) as exc:
-                    raise ConfigError(f"[cloud] ca_file {self._ca_file}: cannot be loaded: {exc}") from None
+            verify = _trust_store(self._ca_file)
             headers = {"Accept": "application/json", "User-Agent": "ctxscope"}
             if self._token:
                 headers["Authorization"] = f"Bearer {self._token}"
@@ -186,6 +179,33 @@ class CloudClient:
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         _check_scope(data.get("scope"), url)
         return {"scope": data["scope"], "revision": data["revision"]}
+
+
+def _trust_store(ca_file: str | None):
+    """What verifies the server: `[cloud] ca_file`, else SSL_CERT_FILE / SSL_CERT_DIR, else
+    certifi (httpx's default). Verification is never turned off.
+
+    Loaded here rather than by httpx so that a CA file that is missing or holds no
+    certificate is a one-line error instead of a traceback.
+    """
+    import os
+    import ssl
+
+    if ca_file:
+        where, kwargs = f"[cloud] ca_file {ca_file}", {"cafile": os.path.expanduser(ca_file)}
+    elif os.environ.get("SSL_CERT_FILE"):
+        where, kwargs = f"SSL_CERT_FILE {os.environ['SSL_CERT_FILE']}", \
+            {"cafile": os.environ["SSL_CERT_FILE"]}
+    elif os.environ.get("SSL_CERT_DIR"):
+        where, kwargs = f"SSL_CERT_DIR {os.environ['SSL_CERT_DIR']}", \
+            {"capath": os.environ["SSL_CERT_DIR"]}
+    else:
+        return True
+    try:
+        return ssl.create_default_context(**kwargs)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(f"{where}: cannot be loaded as CA certificates: {reason}") from None
 
 
 def _expect_ok(status: int, url: str) -> None:
