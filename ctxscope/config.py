@@ -274,7 +274,8 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
     return out
 
 
-def _check_secrets(cf: ConfigFile) -> None:
+def check_secrets(cf: ConfigFile) -> None:
+    """Raise ConfigError when a file holds something that looks like a secret."""
     for key in _flatten(cf.data):
         if key.rsplit(".", 1)[-1].lower() in _SECRET_KEYS:
             raise ConfigError(
@@ -319,7 +320,7 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
     for cf in (user, project):  # later layers win
         if cf is None or cf.error:
             continue
-        _check_secrets(cf)
+        check_secrets(cf)
         flat = _flatten(cf.data)
         if not cf.trusted:
             ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in _TRUSTED_ONLY})

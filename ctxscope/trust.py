@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 
-from . import paths
+from . import config, paths
 from .config import find_project_file
 from .errors import ConfigError
 
@@ -14,10 +14,16 @@ from .errors import ConfigError
 def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None) -> dict:
     from .fsutil import atomic_write_text, ensure_private_dir, file_lock
 
+    # A token in a config file is an error for every command, this one too: trusting
+    # such a file would bless a secret kept in a repository.
+    config.load(cwd or os.getcwd())
     target = path or find_project_file(cwd or os.getcwd())
     if target is None:
         raise ConfigError(f"no {paths.PROJECT_FILE} here or above; name the file to trust")
     real = os.path.realpath(target)
+    named = config.read_file(real, "project")
+    if named.error is None:
+        config.check_secrets(named)
     try:
         with open(real, "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()
