@@ -42,6 +42,8 @@ class CloudCache:
         entry = self._load().get(name)
         if not isinstance(entry, dict) or not isinstance(entry.get("at"), int | float):
             return None
+        if entry["at"] > time.time() + 60:
+            return None  # from the future (corrupt, or the clock went back): never fresh for ever
         return entry.get("value"), max(0.0, time.time() - entry["at"])
 
     def put(self, name: str, value: object) -> None:

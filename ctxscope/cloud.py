@@ -226,6 +226,23 @@ def _reason(exc: Exception) -> str:
     return text.splitlines()[0][:200]
 
 
+def _valid_cached(name: str, value: object) -> bool:
+    """A cached answer must have the shape a live one has; anything else is corruption.
+
+    Without this a hand-edited or half-corrupt cache could make the cloud look
+    unset (a string where {scope, revision} belongs) or grant authorization
+    (any non-null access value counted as visible).
+    """
+    if name == "scope":
+        return (isinstance(value, dict) and isinstance(value.get("revision"), str)
+                and (value.get("scope") is None or scope_problem(value["scope"]) is None))
+    if name.startswith("access:"):
+        return value in (None, "read", "write")
+    if name == "whoami":
+        return isinstance(value, str) and value != ""
+    return True
+
+
 class Cloud:
     """The cloud as the resolver sees it: cached answers first, the network when allowed.
 
@@ -252,6 +269,8 @@ class Cloud:
 
     def _cached(self, name: str, fetch):
         hit = None if self.refresh else self.cache.get(name)
+        if hit is not None and not _valid_cached(name, hit[0]):
+            hit = None  # a corrupt entry is ignored; the next answer overwrites it
         if self.offline:
             if hit is None:
                 raise CloudUnreachable(f"cloud {self.url}: --offline and no cached answer")
@@ -272,7 +291,8 @@ class Cloud:
             self._client = None
 
     def last_known(self, name: str) -> tuple[object, float] | None:
-        return self.cache.get(name)
+        hit = self.cache.get(name)
+        return hit if hit is not None and _valid_cached(name, hit[0]) else None
 
     def scope(self) -> tuple[dict, float | None]:
         return self._cached("scope", self.client.get_scope)
