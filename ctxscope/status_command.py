@@ -17,13 +17,26 @@ def status(*, scope: str | None = None, json_out: bool = False, check: bool = Fa
 
     res = resolve(scope=scope, offline=offline, refresh=refresh, command="status")
     warn_all(res.warnings)
+    processes = _processes()
     if json_out:
-        print_json(res.to_dict())
+        print_json({**res.to_dict(), "processes": processes})
     else:
         from .render import make_console, print_status
 
-        print_status(res, make_console())
+        console = make_console()
+        print_status(res, console)
+        if processes and processes["stale"]:
+            from .render_forensics import print_stale_note
+
+            print_stale_note(processes, console)
     return int(res.check_exit_code) if check else 0
+
+
+def _processes() -> dict | None:
+    """Stale processes for `status` (issue 6): cached cloud answers only, never fatal."""
+    from .procs import status_summary
+
+    return status_summary()
 
 
 def diff(*, scope: str | None = None, json_out: bool = False, offline: bool = False,
