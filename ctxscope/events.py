@@ -101,11 +101,24 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
             if dedupe and _repeats_last(path, event, window):
                 return None
             _rotate(path, max_bytes, keep)
+            if _ends_mid_line(path):
+                append_line(path, "")  # close a line torn by a crash or a full disk
             append_line(path, json.dumps(event, sort_keys=False, ensure_ascii=True))
     except Exception as exc:  # the log must never fail the command
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return f"could not write the drift log {path}: {reason}"
     return None
+
+
+def _ends_mid_line(path: str) -> bool:
+    """Does the log end without a newline (a write cut short)? Then the next event
+    would be glued to the torn text and neither line would parse."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) not in (b"\n", b"")
+    except OSError:  # missing, or empty (seeking before the start)
+        return False
 
 
 def _repeats_last(path: str, event: dict, window: float) -> bool:
