@@ -66,5 +66,7 @@ class CloudCache:
             ensure_private_dir(os.path.dirname(self.path))
             text = json.dumps({"url": self.url, "entries": self._entries}, sort_keys=True)
             atomic_write_text(self.path, text, default_mode=0o600)
+            # ctxscope's own file: private whatever mode an older or corrupt copy had.
+            os.chmod(self.path, 0o600)
         except Exception:  # a cache that cannot be written only costs speed
             pass
