@@ -19,7 +19,7 @@ def status(*, scope: str | None = None, json_out: bool = False, check: bool = Fa
     warn_all(res.warnings)
     processes = _processes()
     if json_out:
-        print_json({**res.to_dict(), "processes": processes})
+        print_json(status_object(res, processes))
     else:
         from .render import make_console, print_status
 
@@ -47,9 +47,21 @@ def diff(*, scope: str | None = None, json_out: bool = False, offline: bool = Fa
     res = resolve(scope=scope, offline=offline, refresh=refresh, command="diff")
     warn_all(res.warnings)
     if json_out:
-        print_json(res.to_dict())
+        print_json(diff_object(res))
     else:
         from .render import make_console, print_diff
 
         print_diff(res, make_console())
     return int(res.check_exit_code)
+
+
+def status_object(res, processes: dict | None = None) -> dict:
+    """The `status --json` object for a Resolution; the MCP tool scope_status returns it too."""
+    if processes is None:
+        processes = _processes()
+    return {**res.to_dict(), "processes": processes}
+
+
+def diff_object(res) -> dict:
+    """The `diff --json` object for a Resolution; the MCP tool scope_diff returns it too."""
+    return res.to_dict()
