@@ -1,50 +1,78 @@
-"""The `ctxscope` console script.
+"""The `ctxscope` console script, with a fast path for the hot commands.
 
-`resolve` runs in shell prompts and `$(...)` substitutions, where every
-millisecond is paid again and again; loading Typer (and its pydantic) would cost
-more than the whole resolution. So a plain `resolve` with the options below is
-run here without the Typer app. Anything else (help, a typo, an option this
-parser does not know) goes to the full app, which parses it properly. Both paths
-call `resolve_command.run`, so output and exit codes are the same.
+`resolve` runs in `$(...)` substitutions, `prompt` on every prompt, `hook --run`
+on every shell start, and `status` / `diff` in CI loops. Importing the Typer app
+costs more than the work itself: Typer 0.29 brings pydantic, and the two
+together are about 80% of a full `ctxscope status` run. So a plain invocation
+of one of the commands in `FAST` is parsed here, with no Typer, and handed to
+the same function the Typer command calls. Anything else (help, `--version`, a
+typo, an option or a value this parser does not know, a repeated option) goes
+to the full app, which parses it properly and prints its own errors. Both
+paths run the same body under the same error boundary, so output and exit codes
+are identical; tests/test_fast_path.py runs a matrix of inputs through both.
 """
 
 from __future__ import annotations
 
 import sys
 
-_FLAGS = {"--json": "json_out", "--explain": "explain", "--offline": "offline",
-          "--refresh": "refresh"}
+_SCOPE = {"--scope": "scope"}
+_CLOUD_FLAGS = {"--json": "json_out", "--offline": "offline", "--refresh": "refresh"}
+
+# command -> (module, function, flags, options that take a value, positional choices).
+# Each entry mirrors the Typer command's declaration; tests/test_fast_path.py checks
+# that every name here exists there with the same kind, so this table cannot invent one.
+FAST: dict[str, tuple] = {
+    "resolve": ("resolve_command", "run", {**_CLOUD_FLAGS, "--explain": "explain"}, _SCOPE, ()),
+    "status": ("status_command", "status", {**_CLOUD_FLAGS, "--check": "check"}, _SCOPE, ()),
+    "diff": ("status_command", "diff", _CLOUD_FLAGS, _SCOPE, ()),
+    "prompt": ("hook", "prompt", {}, {"--format": "fmt"}, ()),
+    "hook": ("hook", "hook_command", {"--run": "run"}, {}, (("shell", ("bash", "zsh", "fish")),)),
+}
 
 
-def _fast_resolve(argv: list[str]) -> dict | None:
-    """Keyword arguments for `resolve_command.run`, or None to use the full app."""
-    if not argv or argv[0] != "resolve":
+def parse_fast(argv: list[str]):
+    """(module, function, kwargs) for a plain hot command, or None to use the full app."""
+    if not argv or argv[0] not in FAST:
         return None
+    module, function, flags, valued, positionals = FAST[argv[0]]
     kwargs: dict = {}
+    given: list[str] = []
     args = iter(argv[1:])
     for arg in args:
-        if arg in _FLAGS and _FLAGS[arg] not in kwargs:
-            kwargs[_FLAGS[arg]] = True
-        elif arg == "--scope" and "scope" not in kwargs:
-            value = next(args, None)
-            if value is None or value.startswith("-"):
-                return None
-            kwargs["scope"] = value
-        elif arg.startswith("--scope=") and "scope" not in kwargs:
-            kwargs["scope"] = arg[len("--scope="):]
-        else:
+        if arg in flags and flags[arg] not in kwargs:
+            kwargs[flags[arg]] = True
+            continue
+        name, eq, value = arg.partition("=")
+        if name in valued and valued[name] not in kwargs:
+            if not eq:
+                value = next(args, None)
+                if value is None or value.startswith("-"):
+                    return None
+            kwargs[valued[name]] = value
+            continue
+        if arg.startswith("-") or len(given) >= len(positionals):
             return None
-    return kwargs
+        given.append(arg)
+    if len(given) != len(positionals):
+        return None
+    for (name, choices), value in zip(positionals, given, strict=True):
+        if value not in choices:
+            return None
+        kwargs[name] = value
+    return module, function, kwargs
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
-    fast = _fast_resolve(argv)
+    fast = parse_fast(argv)
     if fast is not None:
-        from .output import guarded
-        from .resolve_command import run
+        from importlib import import_module
 
-        code = guarded(run, **fast)
+        from .output import guarded
+
+        module, function, kwargs = fast
+        code = guarded(getattr(import_module(f"ctxscope.{module}"), function), **kwargs)
     else:
         from .cli import run as run_cli
 

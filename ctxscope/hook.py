@@ -1,0 +1,322 @@
+"""Shell integration: the startup hook's snippet and check, and the prompt marker.
+
+A shell runs these on every start and every prompt, so they follow three rules:
+
+- Never block on the network: the cloud is read from the cache only
+  (`offline=True`). A stale or missing answer is refreshed by a detached
+  background process whose output goes to /dev/null; this shell never waits.
+- Never slow the shell noticeably: a hard deadline (`DEADLINE`) ends the check
+  silently, and nothing heavy is imported (no typer, rich, httpx or pydantic).
+- Never make noise where ctxscope is not in use: the warning rules are DESIGN
+  section 11, in `warning()`.
+
+No typer here: the Typer commands in `ctxscope/commands/hook.py` and `prompt.py`
+and the fast path in `_entry` both call these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+
+SHELLS = ("bash", "zsh", "fish")
+DEADLINE = 1.0  # seconds; past this the check gives up without a word
+PROMPT_FORMAT = "{scope}{mark}"
+PROMPT_FIELDS = ("scope", "mark", "state", "source")
+REFRESH_PAUSE = 10.0  # seconds between two background refreshes
+_CLOUD_PROBLEMS = ("cloud_unreachable", "cloud_error")
+
+_POSIX = """\
+# ctxscope startup hook ({shell}): one line on stderr when the agent scope needs
+# attention (drift, an invalid value, an unauthorized scope); silent when in sync
+# or when ctxscope is not installed. Never waits for the network. Added by
+# `ctxscope hook {shell}`; remove these lines to turn it off.
+__ctxscope_hook() {{
+    case $- in *i*) ;; *) return 0 ;; esac
+    command -v ctxscope >/dev/null 2>&1 || return 0
+    local __ctxscope_line
+    __ctxscope_line=$(command ctxscope hook {shell} --run 2>&1 >/dev/null </dev/null) || return 0
+    [ -n "$__ctxscope_line" ] && printf '%s\\n' "${{__ctxscope_line%%$'\\n'*}}" >&2
+    return 0
+}}
+__ctxscope_hook
+unset -f __ctxscope_hook
+"""
+
+_FISH = """\
+# ctxscope startup hook (fish): one line on stderr when the agent scope needs
+# attention (drift, an invalid value, an unauthorized scope); silent when in sync
+# or when ctxscope is not installed. Never waits for the network. Added by
+# `ctxscope hook fish`; remove these lines to turn it off.
+if status is-interactive; and type -q ctxscope
+    set -l __ctxscope_line (command ctxscope hook fish --run 2>&1 >/dev/null </dev/null)
+    and test -n "$__ctxscope_line[1]"
+    and printf '%s\\n' $__ctxscope_line[1] >&2
+end
+"""
+
+
+def hook_command(*, shell: str, run: bool = False) -> int:
+    """`ctxscope hook SHELL [--run]`: print the snippet, or run the check it runs."""
+    if run:
+        return run_check(shell)
+    sys.stdout.write(snippet(shell))
+    return 0
+
+
+def snippet(shell: str) -> str:
+    """The lines to add to the shell's startup file (~/.bashrc, ~/.zshrc, config.fish)."""
+    if shell == "fish":
+        return _FISH
+    return _POSIX.format(shell=shell)
+
+
+def warning(res) -> str | None:
+    """The one line the startup hook prints for this resolution, or None (DESIGN section 11).
+
+    Warns on DRIFTED, INVALID and UNAUTHORIZED; on UNRESOLVED only inside a
+    directory with a project file; never where no source is set at all, and not
+    when the only problem is a cloud that was never reached (offline, nothing
+    cached). Drift found alongside an unreachable cloud is still drift.
+    """
+    from .report import summary_line
+
+    state = res.state
+    if state in ("DRIFTED", "INVALID", "UNAUTHORIZED"):
+        return summary_line(res)
+    if state == "UNRESOLVED":
+        return summary_line(res) if res.config.project is not None else None
+    if state == "DEGRADED":
+        rest = tuple(p for p in res.problems if p.reason not in _CLOUD_PROBLEMS)
+        if any(p.reason.endswith(("_mismatch", "_invalid")) for p in rest):
+            return summary_line(res._replace(state="DRIFTED", problems=rest))
+    return None
+
+
+def for_shell(line: str, shell: str) -> str:
+    """Say the fixing commands the way `shell` runs them (the summary is written for bash)."""
+    if shell == "fish":
+        return re.sub(r'eval "\$\((ctxscope repair [^)]*?)--shell bash\)"', r"\1--shell fish | source",
+                      line)
+    return line.replace("--shell bash", f"--shell {shell}")
+
+
+def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE) -> int:
+    """`ctxscope hook SHELL --run`: the startup check. Always exits 0.
+
+    One line on stderr when the scope needs attention, nothing otherwise. The
+    cloud comes from the cache; when that answer is stale or missing a detached
+    background process refreshes it for the next shell.
+    """
+    with _deadline(deadline):
+        from .errors import CtxScopeError
+        from .output import err, error_line
+
+        try:
+            line = _check(shell)
+        except CtxScopeError as exc:  # a broken config is worth the one line too
+            err("error", error_line(exc))
+            return 0
+        if line:
+            sys.stderr.write(f"ctxscope: {line}\n")
+    return 0
+
+
+def _check(shell: str) -> str | None:
+    from .resolver import Context, resolve
+
+    ctx = Context(offline=True, command="hook")
+    try:
+        res = resolve(context=ctx, log=False)
+    finally:
+        ctx.close()
+    line = warning(res)
+    if line:
+        from .events import record_resolution
+
+        record_resolution(res, ctx)  # de-duplicated; a log that cannot be written stays quiet
+        line = for_shell(line, shell)
+    if ctx.cloud is not None and _stale(ctx.cloud, res.resolved_scope):
+        refresh_in_background()
+    return line
+
+
+def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE) -> int:
+    """`ctxscope prompt`: a short scope marker for PS1, from the cache only.
+
+    Prints FORMAT with {scope} (the resolved scope), {mark} ("!" when the
+    startup hook would warn, else empty), {state} and {source}; prints nothing
+    when no scope is set and nothing needs attention. Never writes anything.
+    """
+    from .errors import UsageError
+
+    try:
+        fmt.format_map(dict.fromkeys(PROMPT_FIELDS, ""))
+    except (KeyError, ValueError, IndexError, AttributeError) as exc:
+        fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
+        raise UsageError(f"--format {fmt!r}: {type(exc).__name__}: {exc}; "
+                         f"the fields are {fields}") from None
+    with _deadline(deadline):
+        fields = _prompt_fields()
+        if fields["scope"] or fields["mark"]:
+            sys.stdout.write(fmt.format_map(fields) + "\n")
+    return 0
+
+
+def _prompt_fields() -> dict:
+    from .errors import CtxScopeError
+    from .resolver import Context, resolve
+
+    try:
+        ctx = Context(offline=True, command="prompt")
+        try:
+            res = resolve(context=ctx, log=False)
+        finally:
+            ctx.close()
+    except CtxScopeError:
+        return {"scope": "", "mark": "!", "state": "ERROR", "source": ""}
+    return {"scope": res.resolved_scope or "", "mark": "!" if warning(res) else "",
+            "state": res.state, "source": res.resolved_from or ""}
+
+
+class _Deadline(BaseException):
+    """Raised by the timer; a BaseException so no `except Exception` swallows it."""
+
+
+class _deadline:  # lower case: it reads like a function, `with _deadline(1.0):`
+    """Give up silently (exit 0, no output) when the block runs past `seconds`."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self):
+        if self.seconds and hasattr(os, "fork"):
+            import signal
+
+            try:
+                self.previous = signal.signal(signal.SIGALRM, _give_up)
+                signal.setitimer(signal.ITIMER_REAL, self.seconds)
+                self.armed = True
+            except ValueError:  # not the main thread: no timer, no harm
+                pass
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self.armed:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return kind is _Deadline
+
+
+def _give_up(signum, frame):
+    raise _Deadline()
+
+
+def _stale(cloud, scope: str | None) -> bool:
+    """Whether the cached cloud answers this check used are missing or past their TTL."""
+    names = ["scope"] + ([f"access:{scope}"] if scope else [])
+    for name in names:
+        hit = cloud.cache.get(name)
+        if hit is None or hit[1] > cloud.ttl:
+            return True
+    return False
+
+
+def _stamp_path() -> str:
+    from . import paths
+
+    return os.path.join(paths.cache_dir(), "refresh.stamp")
+
+
+def refresh_in_background() -> bool:
+    """Start a detached `python -P -m ctxscope.hook --refresh` here; don't wait for it.
+
+    Its stdin, stdout and stderr are /dev/null and it has its own session, so
+    the shell neither waits for it nor sees its output. At most one start per
+    REFRESH_PAUSE seconds, so a dozen terminals opening at once start one.
+    Returns whether a process was started.
+    """
+    import time
+
+    stamp = _stamp_path()
+    try:
+        if time.time() - os.stat(stamp).st_mtime < REFRESH_PAUSE:
+            return False
+    except OSError:
+        pass
+    try:
+        from .fsutil import ensure_private_dir
+
+        ensure_private_dir(os.path.dirname(stamp))
+        with open(stamp, "w"):
+            pass
+    except Exception:  # no stamp only means a refresh may start twice
+        pass
+    # -P: never import a `ctxscope` that happens to sit in the working directory.
+    argv = [sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"]
+    try:
+        _spawn_detached(argv)
+    except Exception:  # a refresh that cannot start only costs freshness
+        return False
+    return True
+
+
+def _spawn_detached(argv: list[str]) -> None:
+    if not hasattr(os, "fork"):
+        import subprocess
+
+        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+        return
+    # fork + exec rather than subprocess: importing subprocess costs the hook more
+    # than the fork. The child gets a new session and /dev/null for 0, 1 and 2, and
+    # closes every other inherited descriptor, so a `$(...)` in the shell does not
+    # wait for it; it is reaped by init once this short-lived process exits.
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child; observed by the tests through its effect
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            os.closerange(3, 65536)
+            os.execv(argv[0], argv)
+        finally:
+            os._exit(0)
+
+
+def refresh() -> int:
+    """The background refresher: ask the cloud now and fill the cache; silent, log-free."""
+    import fcntl
+
+    from . import paths
+    from .fsutil import ensure_private_dir
+
+    lock_path = os.path.join(paths.cache_dir(), "refresh.lock")
+    try:
+        ensure_private_dir(os.path.dirname(lock_path))
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except Exception:  # another refresher is at it, or no cache dir
+        return 0
+    from .resolver import Context, resolve
+
+    ctx = Context(refresh=True, command="hook")
+    try:
+        resolve(context=ctx, log=False)
+    finally:
+        ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--refresh"]:
+        try:
+            sys.exit(refresh())
+        except Exception:  # nobody reads this process's output
+            sys.exit(1)
+    sys.exit(2)
