@@ -17,6 +17,7 @@ _STATE_STYLE = {
     "resolved": "bold green", "in_sync": "green", "drifted": "bold yellow",
     "invalid": "bold red", "unreadable": "bold red", "error": "red",
     "unset": "dim", "standby": "dim", "not_configured": "dim", "set": "",
+    "unmapped": "yellow", "not_allowed": "red",
 }
 _OVERALL_STYLE = {
     "SYNCED": "bold green", "DRIFTED": "bold yellow", "DEGRADED": "bold magenta",
@@ -57,6 +58,15 @@ def status_table(res) -> Table:
     for r in res.sources:
         mark = Text("▶", style="bold green") if r.state == "resolved" else Text("")
         table.add_row(mark, Text(r.source), value_text(r), Text(r.origin or ""), state_text(r))
+    if res.observed:
+        table.add_row(Text(""), Text("observed", style="dim"))  # never used to resolve
+        for o in res.observed:
+            label = o.state.replace("_", " ")
+            if o.problem:
+                label += f": {o.problem}"
+            value = Text(o.value) if o.value is not None else Text("-", style="dim")
+            table.add_row(Text(""), Text("  " + o.name), value, Text(o.origin or ""),
+                          Text(label, style=_STATE_STYLE.get(o.state, "")))
     return table
 
 
@@ -66,15 +76,20 @@ def summary(res) -> Text:
     return Text.assemble((state, _OVERALL_STYLE[res.state]), ":" + rest)
 
 
+def authorization_text(res) -> Text | None:
+    auth = {"authorized": "authorized by the cloud", "denied": "DENIED by the cloud",
+            "not_checked": "not checked (no cloud configured)",
+            "unknown": "unknown (cloud unreachable, no fresh cached answer)"}[res.authorization]
+    return Text(f"authorization: {auth}", style="dim") if res.resolved_scope else None
+
+
 def print_status(res, console: Console) -> None:
     console.print(status_table(res))
     console.print()
     console.print(summary(res), soft_wrap=True)
-    auth = {"authorized": "authorized by the cloud", "denied": "DENIED by the cloud",
-            "not_checked": "not checked (no cloud configured)",
-            "unknown": "unknown (cloud unreachable, no fresh cached answer)"}[res.authorization]
-    if res.resolved_scope:
-        console.print(Text(f"authorization: {auth}", style="dim"))
+    auth = authorization_text(res)
+    if auth is not None:
+        console.print(auth)
 
 
 def print_diff(res, console: Console) -> None:
@@ -97,6 +112,16 @@ def print_diff(res, console: Console) -> None:
         if res.resolved_scope and p.reason.endswith("_mismatch"):
             console.print(Text(f"+{res.resolved_scope}", style="green"))
         console.print(Text(f"  {p.reason}: {p.detail}  -> {p.action}", style="dim"))
+    for o in res.observed:
+        if o.state != "drifted":
+            continue
+        shown = True
+        console.print(Text(f"--- {o.name}  {o.origin or ''}  (observed)", style="bold"))
+        console.print(Text(f"+++ {o.name}  (wanted for {res.resolved_scope})", style="bold"))
+        console.print(Text(f"-{o.value}", style="red"))
+        console.print(Text(f"+{o.expected}", style="green"))
+        console.print(Text("  observed_mismatch: ctxscope never writes it -> update_observed",
+                           style="dim"))
     if not shown and res.state == "SYNCED":
         console.print(Text("no drift: every set source agrees", style="green"))
     fix = fix_command(res)

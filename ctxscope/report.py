@@ -43,6 +43,7 @@ def resolution_to_dict(res) -> dict:
         ],
         "sources": source_rows(res),
         "source_precedence": list(PRECEDENCE),
+        "observed": [row.to_dict() for row in res.observed],
         "mode": res.mode,
         "fix": fix_command(res),
         "error": res.error.message if res.error else None,
@@ -84,7 +85,12 @@ def fix_command(res) -> str | None:
         fixes.append("ctxscope sync --direction resolved-to-cloud --yes" + needs)
     if any(r.endswith("_invalid") or r == "runtime_mismatch" for r in reasons):
         fixes.append(f"ctxscope repair --to {shlex.quote(res.resolved_scope or 'SCOPE')} --yes")
-    if res.resolved_from == "runtime" and any(r.endswith("_mismatch") for r in reasons):
+    if "observed_mismatch" in reasons:
+        from .observe import fix_hint
+
+        fixes.extend(fix_hint(row) for row in res.observed if row.state == "drifted")
+    if res.resolved_from == "runtime" and any(r.endswith("_mismatch") and r != "observed_mismatch"
+                                              for r in reasons):
         other = res.source("local").value or res.source("cloud").value
         if other:
             fixes.append(f'or drop the override: eval "$(ctxscope repair --to {shlex.quote(other)} '

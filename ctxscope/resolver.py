@@ -57,7 +57,8 @@ Problem = namedtuple("Problem", "reason action source detail")
 _Resolution = namedtuple(
     "_Resolution",
     "sources resolved_scope resolved_from authorization problems state error warnings "
-    "config cwd",
+    "config cwd observed",
+    defaults=((),),
 )
 
 
@@ -72,6 +73,8 @@ class Resolution(_Resolution):
     - `problems`: every drift or fault found, as Problem(reason, action, source, detail).
     - `state`: INVALID, UNRESOLVED, UNAUTHORIZED, DEGRADED, DRIFTED or SYNCED.
     - `error`: the CtxScopeError that stopped resolution, if any.
+    - `observed`: other tools' project ids (`ctxscope.observe.Observation`), compared
+      with the resolved scope but never used to resolve it; empty without `[observe]`.
     """
 
     __slots__ = ()
@@ -183,6 +186,10 @@ def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
                              refresh=refresh, command=command)
     try:
         result = _resolve(ctx)
+        if _observing(ctx.config):
+            from .observe import apply
+
+            result = apply(result, ctx)
     finally:
         if context is None:
             ctx.close()
@@ -193,6 +200,13 @@ def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
         if warning:
             result = result._replace(warnings=(*result.warnings, warning))
     return result
+
+
+def _observing(config) -> bool:
+    """Any `[observe]` in an honoured file? Checked here so that without one observe.py is
+    never imported."""
+    return any(cf is not None and cf.trusted and "observe" in cf.data
+               for cf in (config.user, config.project))
 
 
 def _resolve(ctx: Context) -> Resolution:
