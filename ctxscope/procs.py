@@ -140,12 +140,12 @@ def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bo
 
 
 def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge) -> Proc | None:
-    base = os.path.join(proc, str(pid))
-    status = _read_text(os.path.join(base, "status"))
+    base = f"{proc}/{pid}"
+    status = _read_text(base + "/status")
     if status is None or _real_uid(status) != uid:
         return None  # gone, or another user's process
     try:
-        with open(os.path.join(base, "environ"), "rb") as fh:
+        with open(base + "/environ", "rb") as fh:
             raw_env = fh.read()
     except (FileNotFoundError, ProcessLookupError):
         return None  # gone, or no address space (a kernel thread or a zombie): no environment
@@ -157,13 +157,15 @@ def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge) -> Proc 
         return p
     if not raw_env:
         return None
-    environ = _parse_environ(raw_env)
+    raw_env = b"\0" + raw_env  # so every variable, the first too, starts after a NUL
     cwd = _cwd(base)
     names = judge.names(cwd)
-    variable = next((n for n in names if environ.get(n)), None)
+    environ = {n: v for n in names if (v := _env_value(raw_env, n))}
+    variable = next((n for n in names if n in environ), None)
     if variable is None:
         return None
-    secrets = [v for v in (environ.get("CTXSCOPE_TOKEN"), judge.token) if v and len(v) >= 4]
+    secrets = [v for v in (_env_value(raw_env, "CTXSCOPE_TOKEN"), judge.token)
+               if v and len(v) >= 4]
     p = Proc(pid, _command(base, secrets), _started(base, btime))
     p.cwd = cwd
     p.variable = variable
@@ -310,14 +312,19 @@ def ancestors(pid: int | None = None, proc: str = PROC) -> list[int]:
         current = parent
 
 
-def _parse_environ(raw: bytes) -> dict[str, str]:
-    environ: dict[str, str] = {}
-    for item in raw.split(b"\0"):
-        name, sep, value = item.partition(b"=")
-        if sep and name:
-            environ.setdefault(name.decode("utf-8", "surrogateescape"),
-                               value.decode("utf-8", "surrogateescape"))
-    return environ
+def _env_value(raw: bytes, name: str) -> str | None:
+    """The value of `name` in a NUL-separated environment that starts with a NUL.
+
+    Looking up the few names needed is much cheaper than decoding every variable
+    of every process. The first occurrence wins, as getenv(3) finds it.
+    """
+    key = b"\0" + name.encode() + b"="
+    start = raw.find(key)
+    if start < 0:
+        return None
+    start += len(key)
+    end = raw.find(b"\0", start)
+    return raw[start:end if end >= 0 else None].decode("utf-8", "surrogateescape")
 
 
 def _command(base: str, secrets) -> str:
