@@ -91,7 +91,9 @@ def fix_command(res) -> str | None:
         fixes.extend(fix_hint(row) for row in res.observed if row.state == "drifted")
     if res.resolved_from == "runtime" and any(r.endswith("_mismatch") and r != "observed_mismatch"
                                               for r in reasons):
-        other = res.source("local").value or res.source("cloud").value
+        # The value the override hides: the first of local/cloud that differs from it.
+        other = next((v for v in (res.source("local").value, res.source("cloud").value)
+                      if v and v != res.resolved_scope), None)
         if other:
             fixes.append(f'or drop the override: eval "$(ctxscope repair --to {shlex.quote(other)} '
                          '--shell bash)"')
