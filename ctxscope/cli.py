@@ -85,8 +85,28 @@ def status(
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
+    watch: Annotated[
+        bool,
+        typer.Option("--watch", help="Keep the table on screen and redraw it when a source "
+                     "changes (files at once, the cloud at its cache TTL), until Ctrl-C "
+                     "(exit 0). With --json: one JSON object per line per change."),
+    ] = False,
+    interval: Annotated[
+        float,
+        typer.Option("--interval", min=0.1, metavar="SECONDS",
+                     help="With --watch: how often to look for changes."),
+    ] = 1.0,
 ) -> None:
     """Show every source, its value, origin and state, which one wins, and how to fix drift."""
+    if watch:
+        from .errors import UsageError
+        from .watch import watch_status
+
+        if check:
+            raise UsageError("--watch and --check cannot be combined",
+                             hint="use --check alone in scripts and CI")
+        raise typer.Exit(watch_status(scope=scope, json_out=json_out, offline=offline,
+                                      refresh=refresh, interval=interval))
     from . import status_command
 
     raise typer.Exit(status_command.status(scope=scope, json_out=json_out, check=check,

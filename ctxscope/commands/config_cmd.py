@@ -1,0 +1,209 @@
+"""`ctxscope config`: every effective setting, its value and where it came from.
+
+Like `git config --list --show-origin`: each setting with `file:line`, `env VAR`
+or `default`, then the files that were read and whether the project file is
+trusted. The token is only ever shown as set / not set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated
+
+import typer
+
+from ..cli import JsonOpt, app
+
+TOKEN_VAR = "CTXSCOPE_TOKEN"
+_GATED = ("cloud", "runtime", "log", "observe")
+
+
+def _redact_url(value):
+    """A URL with credentials in it (refused elsewhere) must not be printed as is."""
+    if isinstance(value, str) and "@" in value and "://" in value:
+        scheme, _, rest = value.partition("://")
+        host_part, sep, path = rest.partition("/")
+        if "@" in host_part:
+            return f"{scheme}://***@{host_part.rsplit('@', 1)[1]}{sep}{path}"
+    return value
+
+
+def settings_rows(config, env) -> list[dict]:
+    """Every effective setting as {key, value, origin}, in a stable order."""
+    from .. import observe
+
+    rows: list[dict] = []
+    scope_row = {"key": "scope", "value": None, "origin": "default"}
+    for cf in (config.project, config.user):
+        if cf is not None and not cf.error and "scope" in cf.data:
+            scope_row = {"key": "scope", "value": cf.data["scope"], "origin": cf.where("scope")}
+            break
+    rows.append(scope_row)
+    for key, setting in config.settings.items():
+        value = _redact_url(setting.value) if key == "cloud.url" else setting.value
+        rows.append({"key": key, "value": value, "origin": setting.origin})
+        if key == "cloud.ca_file":
+            rows.append({"key": "cloud.token", "value": "set" if env.get(TOKEN_VAR) else "not set",
+                         "origin": f"env {TOKEN_VAR}"})
+    if config.settings.get("log.path") is not None and config["log.path"] is None:
+        from ..events import log_path
+
+        for row in rows:
+            if row["key"] == "log.path":
+                row["effective"] = log_path(config)
+
+    found, allow, _warnings = observe.observers(config, os.getcwd())
+    allow_origin = "default"
+    if config.user is not None and isinstance(config.user.data.get("observe"), dict) \
+            and "allow_paths" in config.user.data["observe"]:
+        allow_origin = config.user.where("observe.allow_paths")
+    rows.append({"key": "observe.allow_paths", "value": allow, "origin": allow_origin})
+    for obs in found:
+        rows.append({"key": f"observe.{obs.name}", "value": _describe(obs),
+                     "origin": obs.declared})
+    return rows
+
+
+def _describe(obs) -> str:
+    if obs.problem:
+        return f"invalid: {obs.problem}"
+    if obs.preset:
+        what = f"preset {obs.preset}"
+    elif obs.env:
+        what = "env " + ", ".join(obs.env)
+    else:
+        what = f"file {obs.file} key {obs.key}"
+    if obs.map:
+        what += " map {" + ", ".join(f"{k} = {v}" for k, v in obs.map.items()) + "}"
+    return what
+
+
+def files_info(config) -> list[dict]:
+    """The files a command reads or writes, and the project file's trust."""
+    from .. import paths
+    from ..events import log_path
+
+    user_path = paths.user_config_file()
+    info = []
+    project = config.project
+    if project is not None:
+        ignored = [] if project.trusted else [t for t in _GATED if t in project.data]
+        info.append({"kind": "project", "path": project.path, "exists": True,
+                     "trusted": project.trusted,
+                     "error": project.error.message if project.error else None,
+                     "ignored": ignored})
+    else:
+        info.append({"kind": "project", "path": None, "exists": False, "trusted": None,
+                     "error": None, "ignored": []})
+    user = config.user
+    info.append({"kind": "user", "path": user_path, "exists": user is not None,
+                 "trusted": True, "error": user.error.message if user and user.error else None,
+                 "origin": "env CTXSCOPE_CONFIG" if os.environ.get("CTXSCOPE_CONFIG")
+                 else "default"})
+    info.append({"kind": "trust_store", "path": paths.trust_file(),
+                 "exists": os.path.exists(paths.trust_file())})
+    info.append({"kind": "drift_log", "path": log_path(config),
+                 "exists": os.path.exists(log_path(config))})
+    info.append({"kind": "cache_dir", "path": paths.cache_dir(),
+                 "exists": os.path.isdir(paths.cache_dir())})
+    return info
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value or '""'
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _file_state(f: dict) -> str:
+    if f["kind"] == "project":
+        if f["path"] is None:
+            return "none (no .ctxscope.toml here or above)"
+        if f["error"]:
+            return f"unreadable: {f['error']}"
+        if f["trusted"]:
+            return "trusted: every section counts"
+        if not f["ignored"]:
+            return ("not trusted (nothing ignored: it holds only what counts untrusted, "
+                    "scope, [fallback] and [policy])")
+        return ("NOT trusted: only scope, [fallback] and [policy] count; ignored: "
+                + ", ".join(f"[{t}]" for t in f["ignored"])
+                + f"; review it, then `ctxscope trust {f['path']}`")
+    if f["kind"] == "user":
+        where = f" (from {f['origin']})" if f.get("origin") != "default" else ""
+        if not f["exists"]:
+            return "not found" + where
+        return (f"unreadable: {f['error']}" if f["error"] else "read") + where
+    return "exists" if f["exists"] else "not created yet"
+
+
+@app.command(name="config")
+def config_command(
+    key: Annotated[
+        str | None,
+        typer.Argument(help="Print only this setting's value (for example cloud.url), "
+                            "like `git config --get`; exit 1 when it is not set."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List every effective setting with its value and origin (file:line, env var, default).
+
+    Like `git config --list --show-origin`, then the files read and whether the
+    project file is trusted. The token (CTXSCOPE_TOKEN) is shown only as set or
+    not set.
+    """
+    from .. import config as config_mod
+    from ..errors import UsageError
+    from ..output import print_json, warn_all
+
+    cfg = config_mod.load(os.getcwd(), os.environ)
+    rows = settings_rows(cfg, os.environ)
+    if key is not None:
+        row = next((r for r in rows if r["key"] == key), None)
+        if row is None:
+            raise UsageError(f"unknown setting {key!r}",
+                             hint="run `ctxscope config` to list every setting")
+        if json_out:
+            print_json(row)
+        elif row["value"] is not None:
+            value = row["value"]
+            print(value if isinstance(value, str) else _shown(value))
+        raise typer.Exit(0 if row["value"] is not None else 1)
+
+    warn_all(cfg.warnings)
+    files = files_info(cfg)
+    if json_out:
+        print_json({"settings": rows, "files": files, "warnings": list(cfg.warnings)})
+        raise typer.Exit(0)
+
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..render import make_console
+
+    console = make_console()
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    table.add_column("origin", overflow="fold")
+    for row in rows:
+        value = _shown(row["value"])
+        if "effective" in row:
+            value = f"- ({row['effective']})"
+        style = "dim" if row["origin"] == "default" else ""
+        table.add_row(Text(row["key"]), Text(value, style=style), Text(row["origin"], style=style))
+    console.print(table)
+    console.print()
+    files_table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    files_table.add_column("file")
+    files_table.add_column("path", overflow="fold")
+    files_table.add_column("state", overflow="fold")
+    names = {"project": "project file", "user": "user config", "trust_store": "trust store",
+             "drift_log": "drift log", "cache_dir": "cloud cache"}
+    for f in files:
+        files_table.add_row(Text(names[f["kind"]]), Text(f["path"] or "-"), Text(_file_state(f)))
+    console.print(files_table)
+    raise typer.Exit(0)
