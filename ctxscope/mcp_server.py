@@ -104,7 +104,7 @@ def resolve_answer(scope=None, cwd=None, offline=False, refresh=False) -> tuple[
         "state": res.state,
         "mode": res.mode,
         "exit_code": int(failure.exit_code) if failure else 0,
-        "warnings": [*res.warnings, *soft_warnings(res)],
+        "warnings": [*res.warnings, *(soft_warnings(res) if failure is None else [])],
         "fix": fix_command(res),
     }
     if failure is not None:

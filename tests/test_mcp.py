@@ -157,6 +157,7 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(setup, project, cloud, mon
         error = resolve_obj["error"]
         assert (error["reason"], error["exit_code"]) == (reason, code)
         assert cli_resolve.stderr.startswith(f"ctxscope: error: {error['message']}")
+        assert resolve_obj["warnings"] == []  # a refusal is the message, not a warning too
     if setup is drifted:
         assert any("local_mismatch" in w for w in resolve_obj["warnings"])
 
