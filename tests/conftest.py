@@ -96,6 +96,10 @@ class FakeCloud:
         self.access: dict[str, str] = {}  # scope -> "read" | "write"; missing -> 404
         self.identity = "jane"
         self.puts: list[dict] = []
+        # Switches for reconciliation tests:
+        self.put_status: int | None = None   # answer every PUT with this status instead
+        self.race: str | None = None         # another writer sets this just before our PUT
+        self.after_put: str | None = None    # another writer sets this just after our PUT
         self._install()
 
     def _install(self):
@@ -106,6 +110,12 @@ class FakeCloud:
                             content_type="application/json")
 
         def put_scope(request):
+            if self.put_status is not None:
+                return Response(json.dumps({"error": "refused"}), status=self.put_status,
+                                content_type="application/json")
+            if self.race is not None:
+                self.scope, self.race = self.race, None
+                self.revision += 1
             want = f'"{self.revision}"'
             if request.headers.get("If-Match") != want:
                 return Response(json.dumps({"error": "precondition failed"}), status=412,
@@ -114,8 +124,11 @@ class FakeCloud:
             self.puts.append(body)
             self.scope = body["scope"]
             self.revision += 1
-            return Response(json.dumps({"scope": self.scope, "revision": str(self.revision)}),
-                            content_type="application/json")
+            answer = {"scope": self.scope, "revision": str(self.revision)}
+            if self.after_put is not None:
+                self.scope, self.after_put = self.after_put, None
+                self.revision += 1
+            return Response(json.dumps(answer), content_type="application/json")
 
         def get_access(request):
             from urllib.parse import unquote

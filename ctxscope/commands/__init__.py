@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: tuple[str, ...] = ("mcp", "ps", "log", "hook", "prompt", "config_cmd")
+MODULES: tuple[str, ...] = ("mcp", "ps", "log", "hook", "prompt", "config_cmd", "sync", "repair")
 
 
 def register() -> None:

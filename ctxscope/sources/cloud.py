@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import CloudError
+from ..errors import CloudError, ConflictError, VerificationError
 from ..scope import display, scope_problem
-from . import reading
+from . import Written, reading
 
 NAME = "cloud"
 
@@ -37,3 +37,55 @@ class CloudSource:
             return reading(NAME, None, origin, "invalid", problem, raw=scope, error=error,
                            revision=revision, age=age)
         return reading(NAME, scope, origin, "set", revision=revision, age=age)
+
+    def read_fresh(self, ctx) -> tuple[object, str]:
+        """`GET /v1/scope` now, past the cache: (the scope as the cloud holds it, revision).
+
+        Unlike a read for resolution, an invalid scope is returned as it is, so that
+        `repair` can replace it (it needs the revision) and a read-back can show it.
+        """
+        client = ctx.cloud.client
+        status, data, url = client.request("GET", "/v1/scope")
+        if status != 200:
+            raise CloudError(f"cloud {url}: HTTP {status}")
+        if not isinstance(data, dict) or "scope" not in data \
+                or not isinstance(data.get("revision"), str):
+            raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
+        return data["scope"], data["revision"]
+
+    def write(self, ctx, value: str, *, revision: str, before=None) -> Written:
+        """`PUT /v1/scope` with `If-Match: "<revision>"`, then read it back past the cache.
+
+        A 412 is a conflict, reported with both values and never retried. The
+        cached default scope is dropped whatever happens, so the next command asks.
+        """
+        cloud = ctx.cloud
+        target = cloud.url + "/v1/scope"
+        try:
+            cloud.client.put_scope(value, revision)
+        except ConflictError:
+            try:
+                now, _rev = self.read_fresh(ctx)
+                now_text = "nothing (null)" if now is None else repr(display(now))
+            except CloudError:
+                now_text = "unknown (it could not be read again)"
+            raise ConflictError(
+                f"cloud {target}: someone changed the default scope after it was read: it was "
+                f"{_shown(before)}, it is now {now_text}; {value!r} was not written",
+                hint="nothing was retried; find out who changed it, then run the command again",
+            ) from None
+        finally:
+            cloud.cache.drop("scope")
+        now, _rev = self.read_fresh(ctx)
+        if now != value:
+            raise VerificationError(
+                f"cloud {target}: read-after-write mismatch: wrote {value!r}, read back "
+                f"{_shown(now)}",
+                hint="something else changed the cloud default at the same moment; run "
+                     "`ctxscope status --refresh`",
+            )
+        return Written(target, before, value, True, True)
+
+
+def _shown(value) -> str:
+    return "nothing (null)" if value is None else repr(display(value))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from ..errors import InvalidScopeError
+import contextlib
+import os
+
+from ..errors import ConfigError, CtxScopeError, InvalidScopeError, VerificationError
 from ..scope import display, scope_problem
-from . import reading
+from . import Written, reading
 
 NAME = "local"
+LOCK_TIMEOUT = 10.0
 
 
 class LocalSource:
@@ -25,6 +29,179 @@ class LocalSource:
         origin = project.path if project else (user.path if user else None)
         return reading(NAME, origin=origin, path=origin,
                        file_kind=(project or user).kind if (project or user) else None)
+
+    def write(self, ctx, value: str, *, path: str | None = None,
+              replace_broken: bool = False) -> Written:
+        """Set `scope = value` in the local file, keeping everything else in it.
+
+        Under a lock file beside the file: read it fresh, edit the one key in
+        place (comments, order, quoting, line endings and mode are kept), check
+        the new text with a fresh parse, replace the file atomically, then read
+        it back from disk and parse it again. A file that cannot be parsed is an
+        error, unless `replace_broken`: then it is backed up beside itself and a
+        new file holding only the scope takes its place.
+        """
+        import hashlib
+
+        from ..config import is_trusted, parse_toml
+        from ..fsutil import atomic_write_text, backup_file, file_lock
+        from ..tomledit import set_top_level_key
+
+        path = path or target_file(ctx)
+        real = os.path.realpath(path)
+        import tomlkit  # noqa: F401 - imported before the lock, so the lock is held briefly
+
+        with file_lock(real + ".lock", timeout=LOCK_TIMEOUT):
+            _sweep_temporaries(real)
+            raw = _read_bytes(real)
+            backup = None
+            before = None
+            text = None
+            if raw is not None:
+                try:
+                    text = raw.decode("utf-8")
+                    data = parse_toml(text, path)
+                except (UnicodeDecodeError, ConfigError) as exc:
+                    if not replace_broken:
+                        message = exc.message if isinstance(exc, ConfigError) \
+                            else f"{path}: is not valid UTF-8"
+                        raise ConfigError(
+                            f"{message}; not writing into a file that cannot be parsed",
+                            hint=f"fix it, or run `ctxscope repair --to {value}`, which backs "
+                                 "it up first",
+                        ) from None
+                    backup = backup_file(path)
+                    text = None
+                else:
+                    before = data.get("scope")
+                    if isinstance(before, dict):
+                        raise ConfigError(f"{path}: `scope` is a table; cannot set it")
+                    if before == value:
+                        return Written(path, value, value, False, True)
+            if text is None:
+                header = ""
+                if backup:
+                    header = (f"# Written by `ctxscope repair`: the previous file could not be "
+                              f"parsed\n# and was saved as {os.path.basename(backup)}\n")
+                new = header + set_top_level_key("", "scope", value, path=path)
+            else:
+                new = set_top_level_key(text, "scope", value, path=path)
+            if parse_toml(new, path).get("scope") != value:
+                raise VerificationError(f"{path}: the edited text does not hold {value!r}; "
+                                        "nothing was written")
+            trusted = raw is not None and is_trusted(real, hashlib.sha256(raw).hexdigest())
+            atomic_write_text(path, new, default_mode=0o644)
+            found = _read_back(real, path)
+            if found != value:
+                raise VerificationError(
+                    f"{path}: read-after-write mismatch: wrote {value!r}, read back "
+                    f"{_shown(found)}",
+                    hint="something else changed the file at the same moment; run "
+                         "`ctxscope status`",
+                )
+            if trusted:
+                # Only our own `scope` edit changed the file the user had reviewed.
+                from ..trust import trust_file
+
+                trust_file(real)
+        return Written(path, _before_value(before), value, True, True, backup)
+
+
+def target_file(ctx) -> str:
+    """The file a write of the local scope goes to.
+
+    The file that holds the local scope (or that cannot be parsed, since that is
+    the one in the way); else the project file; else a new `.ctxscope.toml` at the
+    repository root (the nearest directory upward holding `.git`), else in the
+    working directory.
+    """
+    from ..paths import PROJECT_FILE
+
+    project, user = ctx.config.project, ctx.config.user
+    for cf in (project, user):
+        if cf is not None and (cf.error or "scope" in cf.data):
+            return cf.path
+    if project is not None:
+        return project.path
+    return os.path.join(repository_root(ctx.cwd) or ctx.cwd, PROJECT_FILE)
+
+
+def repository_root(cwd: str) -> str | None:
+    directory = os.path.abspath(cwd)
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def _read_bytes(real: str) -> bytes | None:
+    try:
+        with open(real, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CtxScopeError(f"{real}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _read_back(real: str, path: str):
+    from ..config import parse_toml
+
+    raw = _read_bytes(real)
+    if raw is None:
+        return None
+    try:
+        return parse_toml(raw.decode("utf-8"), path).get("scope")
+    except (UnicodeDecodeError, ConfigError) as exc:
+        raise VerificationError(f"{path}: read-after-write: the file does not parse: {exc}") \
+            from None
+
+
+def _sweep_temporaries(real: str) -> None:
+    """Remove temporary files left beside the file by a writer that was killed.
+
+    Writers create them only while holding the lock we now hold, so one whose
+    process is gone is garbage (`atomic_write_text` names them `.<name>.<pid>.<hex>.tmp`).
+    """
+    directory, name = os.path.split(real)
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for entry in entries:
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, entry))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _before_value(value) -> str | None:
+    """The value found before a write, as the log records it (a string, or None)."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) and scope_problem(value) is None else display(value)
+
+
+def _shown(value) -> str:
+    return "nothing" if value is None else repr(display(value))
 
 
 def _check(cf, value):

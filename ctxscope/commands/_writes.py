@@ -1,0 +1,231 @@
+"""What `sync` and `repair` share on the CLI side: show the plan, ask, apply, report.
+
+The plan, the checks and the writes are `ctxscope.reconcile`'s; this module only
+talks to the person (or script) running the command. Human output goes to
+stdout, or to stderr when stdout is reserved for shell code (`repair --shell`);
+`--json` prints one object on stdout; errors are one line on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .. import reconcile
+from ..errors import CtxScopeError, UsageError
+from ..output import err, print_json, warn_all
+
+_BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
+
+
+def run(*, command: str, direction=None, to: str | None = None, scope: str | None = None,
+        shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False) -> int:
+    """Resolve, plan, check, confirm, apply; return the exit code (errors are raised)."""
+    from ..resolver import Context, resolve
+
+    if shell is not None and json_out:
+        raise UsageError("--shell prints only shell code on stdout; it cannot be combined "
+                         "with --json")
+    report: dict = {"command": command, "direction": _value(direction), "dry_run": dry_run}
+    ctx = None
+    try:
+        # Writes are planned against fresh cloud answers, never a cached one.
+        ctx = Context(scope=scope, refresh=True, command=command)
+        res = resolve(context=ctx)
+        warn_all(res.warnings)
+        plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to)
+        report.update(plan.to_dict())
+        return _execute(plan, ctx, report, shell=shell, dry_run=dry_run, yes=yes,
+                        json_out=json_out)
+    except CtxScopeError as exc:
+        if json_out:
+            report.setdefault("changes", [])
+            report.update(result="failed", exit_code=int(exc.exit_code), error=exc.message)
+            print_json(report)
+        raise
+    finally:
+        if ctx is not None:
+            ctx.close()
+
+
+def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out) -> int:
+    out = sys.stderr if shell is not None else sys.stdout
+    human = not json_out
+    if not plan.changes:
+        if human:
+            out.write(f"in sync: {_subject(plan)} already holds {plan.scope!r}; "
+                      "nothing to write\n")
+        return _done(report, json_out, "in_sync", 0)
+
+    reconcile.authorize(plan, ctx)
+    code = plan.exit_code(shell=shell is not None)
+    if human:
+        _print_plan(plan, out, shell)
+    if dry_run:
+        if human:
+            out.write("dry run: nothing was written\n")
+        _report_unfinished(plan, report, shell, would=True, quiet=json_out)
+        return _done(report, json_out, "planned", code)
+
+    applied = None
+    if plan.writes:
+        if not yes:
+            _confirm(plan)
+        if ctx.cloud is not None:
+            ctx.cloud.new_budget()  # the time spent at the prompt was not the cloud's
+    if plan.writes or any(c.source == "cache" for c in plan.changes):
+        applied = reconcile.apply(plan, ctx)
+        warn_all(applied.warnings)
+        report["changes"] = _changes_with_outcomes(plan, applied)
+        if human:
+            _print_outcomes(applied, out)
+        if applied.error is not None:
+            raise applied.error
+    if shell is not None:
+        sys.stdout.write(reconcile.shell_code(plan.runtime, shell))
+        sys.stdout.flush()
+    _report_unfinished(plan, report, shell, would=False, quiet=json_out)
+    if human and code == 0:
+        tail = " (the shell's env once it evaluates the code)" if plan.runtime else ""
+        out.write(f"done: {_subject(plan)} now holds {plan.scope!r}{tail}\n")
+    return _done(report, json_out, "applied" if code == 0 else "incomplete", code)
+
+
+def _done(report, json_out, result, code) -> int:
+    if json_out:
+        report["result"] = result
+        report["exit_code"] = code
+        report.setdefault("unfinished", [])
+        print_json(report)
+    return code
+
+
+def _subject(plan) -> str:
+    if plan.command == "repair":
+        return "every source"
+    return "local" if plan.direction == reconcile.Direction.RUNTIME_TO_LOCAL.value else "the cloud"
+
+
+def _shown(value, action=None) -> str:
+    if action in _BEFORE:
+        return _BEFORE[action]
+    return "(unset)" if value is None else repr(value)
+
+
+def _print_plan(plan, out, shell) -> None:
+    mode = plan.resolution.mode
+    what = f"sync {plan.direction}" if plan.command == "sync" else "repair"
+    out.write(f"plan: {what} to {plan.scope!r} ([policy] mode {mode})\n")
+    width = max(len(c.target) for c in plan.changes)
+    for c in plan.changes:
+        if c.source == "cache":
+            line = f"  {c.source:<8} {c.target:<{width}}  clear the cached cloud default"
+        else:
+            line = (f"  {c.source:<8} {c.target:<{width}}  {_shown(c.before, c.action)} -> "
+                    f"{c.after!r}")
+        if c.action == "replace_broken":
+            line += "  (backed up beside itself first)"
+        if c.blocked:
+            line += f"  NOT ALLOWED: {c.blocked}"
+        elif c.source == "runtime":
+            line += ("  (shell code on stdout)" if shell is not None
+                     else "  (your shell: " + _finish(plan) + ")")
+        out.write(line + "\n")
+
+
+def _finish(plan) -> str:
+    import os
+
+    return reconcile.finish_command(plan.scope, reconcile.guess_shell(os.environ))
+
+
+def _confirm(plan) -> None:
+    n = len(plan.writes)
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"not writing without confirmation ({n} write{'s' if n != 1 else ''} planned) "
+            "and there is no terminal to ask; pass --yes to write, or --dry-run to see the plan",
+        )
+    sys.stderr.write(f"Write {'this change' if n == 1 else f'these {n} changes'}? [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if answer.strip().lower() not in ("y", "yes"):
+        raise CtxScopeError("declined at the prompt; nothing was written")
+
+
+def _print_outcomes(applied, out) -> None:
+    for o in applied.outcomes:
+        c = o.change
+        if o.status == "cleared":
+            out.write(f"cleared  cache    {c.target}\n")
+            continue
+        if o.status == "failed":
+            out.write(f"FAILED   {c.source:<8} {c.target}\n")
+            continue
+        if o.status == "unchanged":
+            out.write(f"in sync  {c.source:<8} {c.target} (already {c.after!r})\n")
+            continue
+        out.write(f"written  {c.source:<8} {c.target}: {_shown(o.before, c.action)} -> "
+                  f"{c.after!r}, read back: {'ok' if o.verified else 'NOT VERIFIED'}\n")
+        if o.backup:
+            out.write(f"         the unparseable file was saved as {o.backup}\n")
+        undo = undo_hint(c, o)
+        if undo:
+            out.write(f"         to undo: {undo}\n")
+
+
+def undo_hint(change, outcome) -> str | None:
+    """How to go back to the value before this write (also in the README)."""
+    import shlex
+
+    from ..scope import scope_problem
+
+    before = outcome.before
+    if outcome.backup:
+        return f"cp {shlex.quote(outcome.backup)} {shlex.quote(change.target)}"
+    if change.source == "local":
+        if change.action == "create":
+            return f"rm {shlex.quote(change.target)}"
+        if before is None:
+            return f"remove the `scope` line from {change.target}"
+        if scope_problem(before) is None:
+            return (f"ctxscope sync --direction runtime-to-local --scope {shlex.quote(before)} "
+                    "--yes")
+        return None
+    if change.source == "cloud" and before is not None and scope_problem(before) is None:
+        return (f"ctxscope sync --direction resolved-to-cloud --scope {shlex.quote(before)} "
+                "--yes")
+    return None
+
+
+def _changes_with_outcomes(plan, applied) -> list[dict]:
+    by_change = {id(o.change): o for o in applied.outcomes}
+    rows = []
+    for c in plan.changes:
+        row = reconcile.change_to_dict(c)
+        o = by_change.get(id(c))
+        if o is not None:
+            row.update(status=o.status, verified=o.verified, before=o.before, backup=o.backup,
+                       undo=undo_hint(c, o))
+        rows.append(row)
+    return rows
+
+
+def _report_unfinished(plan, report, shell, *, would: bool, quiet: bool) -> None:
+    """Say which sources still differ after this run, and what finishes the job."""
+    import os
+
+    items = reconcile.unfinished(plan, shell=shell is not None, env=os.environ)
+    report["unfinished"] = items
+    if quiet:
+        return
+    for item in items:
+        held = "would stay" if would else "still holds"
+        message = (f"{item['source']} {item['target']} {held} {_shown(item['value'])}, "
+                   f"not {item['wanted']!r}: {item['reason']}")
+        if item["fix"]:
+            message += f"; finish with: {item['fix']}"
+        err("error", message)
+
+
+def _value(enum_or_str):
+    return getattr(enum_or_str, "value", enum_or_str)

@@ -1,0 +1,432 @@
+"""Reconciliation: plan the writes as plain data, then apply them and read them back.
+
+    resolve ──> plan ──> authorize ──> (confirm) ──> apply ──> read back ──> event
+
+`plan()` only reads: it returns a `Plan` whose `changes` say, for each source,
+which file or URL would be written and the value before and after, and marks the
+ones the rollout mode does not allow as `blocked`. `apply()` writes the others,
+reads each back (a fresh parse; a GET past the cache) and appends one event per
+write. Nothing here prints, prompts or exits: `ctxscope.commands.sync` and
+`ctxscope.commands.repair` do that, and agent runtimes can call this directly.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from enum import StrEnum
+
+from .errors import (
+    ConfigError,
+    CtxScopeError,
+    InvalidScopeError,
+    UnauthorizedError,
+    UsageError,
+)
+from .scope import display, scope_problem
+from .sources.cloud import CloudSource
+from .sources.local import LocalSource, target_file
+
+
+class Direction(StrEnum):
+    """`sync --direction`: which source follows which. Never both ways."""
+
+    RUNTIME_TO_LOCAL = "runtime-to-local"
+    RESOLVED_TO_CLOUD = "resolved-to-cloud"
+
+
+class Shell(StrEnum):
+    """`repair --shell`: the shell whose code is printed for `eval`."""
+
+    BASH = "bash"
+    ZSH = "zsh"
+    FISH = "fish"
+
+
+WRITTEN_SOURCES = ("local", "cloud")
+EVENTS = {"sync": "scope_synced", "repair": "scope_repaired"}
+FAILED_EVENT = "scope_sync_failed"
+
+# One planned change. `action` is one of:
+#   create          a new local file holding only the scope
+#   write           set `scope` in an existing local file, in place
+#   replace_broken  back up a local file that cannot be parsed, then write a new one
+#   put             PUT the cloud default (extra["revision"] is the If-Match revision)
+#   clear           drop the cached cloud default
+#   shell           the runtime env: shell code for the user to eval (extra["export"],
+#                   extra["unset"]); a child process cannot change its parent's env
+# `before`/`after` are the values as the log records them (strings or None).
+# `blocked` is None, or why the rollout mode does not allow this write.
+Change = namedtuple("Change", "source target before after action blocked extra",
+                    defaults=(None, None))
+
+Outcome = namedtuple("Outcome", "change status verified before backup")
+Applied = namedtuple("Applied", "outcomes error warnings")
+
+
+class Plan(namedtuple("_Plan", "command direction scope changes resolution")):
+    """What a `sync` or `repair` run would do. Plain data; `apply` carries it out."""
+
+    __slots__ = ()
+
+    @property
+    def writes(self) -> list[Change]:
+        """The file and cloud writes the mode allows: what needs confirmation."""
+        return [c for c in self.changes if c.source in WRITTEN_SOURCES and not c.blocked]
+
+    @property
+    def blocked(self) -> list[Change]:
+        return [c for c in self.changes if c.blocked]
+
+    @property
+    def runtime(self) -> Change | None:
+        return next((c for c in self.changes if c.source == "runtime"), None)
+
+    def exit_code(self, *, shell: bool) -> int:
+        """How the run ends if every allowed write succeeds (DESIGN section 9).
+
+        1 when the mode refused a write that was needed; 3 when the runtime env
+        still differs and no shell code was asked for; else 0.
+        """
+        if self.blocked:
+            return 1
+        if self.runtime is not None and not shell:
+            return 3
+        return 0
+
+    def to_dict(self) -> dict:
+        return {
+            "command": self.command,
+            "direction": self.direction,
+            "scope": self.scope,
+            "mode": self.resolution.mode,
+            "changes": [change_to_dict(c) for c in self.changes],
+        }
+
+
+def change_to_dict(c: Change) -> dict:
+    out = {"source": c.source, "target": c.target, "before": c.before, "after": c.after,
+           "action": c.action, "blocked": c.blocked}
+    if c.source == "runtime":
+        out["export"] = c.extra.get("export")
+        out["unset"] = list(c.extra.get("unset", ()))
+    return out
+
+
+# Planning
+
+
+def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
+         to: str | None = None) -> Plan:
+    """The changes `sync` (with `direction`) or `repair` (with `to`) would make."""
+    if command == "sync":
+        return plan_sync(ctx, res, Direction(direction))
+    if command == "repair":
+        return plan_repair(ctx, res, to=to)
+    raise ValueError(f"unknown command {command!r}")
+
+
+def plan_sync(ctx, res, direction: Direction) -> Plan:
+    """`sync --direction runtime-to-local` or `resolved-to-cloud`: at most one change."""
+    direction = Direction(direction)
+    if direction is Direction.RUNTIME_TO_LOCAL:
+        runtime = res.source("runtime")
+        if runtime.state == "invalid":
+            raise InvalidScopeError(runtime.error.message,
+                                    hint="fix or unset it; nothing to sync from")
+        if runtime.value is None:
+            raise CtxScopeError(
+                "the runtime scope is unset, so there is nothing to sync from",
+                hint="set CTX_SCOPE or pass --scope SCOPE",
+            )
+        scope = runtime.value
+        change = _local_change(ctx, res, scope, replace_broken=False)
+    else:
+        if ctx.cloud is None:
+            raise ConfigError("no cloud is configured, so there is nothing to sync to",
+                              hint="set [cloud] url in the user config, or CTXSCOPE_CLOUD_URL")
+        failure = res.error or (res.scope_error() if res.resolved_scope is None else None)
+        if failure is not None:
+            raise failure
+        scope = res.resolved_scope
+        change = _cloud_change(ctx, res, scope)
+    changes = (change,) if change else ()
+    return Plan("sync", direction.value, scope, changes, res)
+
+
+def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
+    """`repair`: bring the local file, the cloud, its cache and the runtime env to one scope."""
+    scope = to if to is not None else default_target(res)
+    if scope is None:
+        why = res.error.message if res.error else "no source sets a scope"
+        raise UsageError(f"there is no resolved scope to repair to ({why})",
+                         hint="name the target: ctxscope repair --to SCOPE")
+    problem = scope_problem(scope)
+    if problem:
+        raise UsageError(f"--to {display(scope)!r} {problem}")
+    changes = []
+    local = _local_change(ctx, res, scope, replace_broken=True)
+    if local:
+        changes.append(local)
+    if ctx.cloud is not None:
+        cloud = _cloud_change(ctx, res, scope, skip_unset_when_blocked=True)
+        if cloud:
+            changes.append(cloud)
+            if not cloud.blocked:
+                cache = ctx.cloud.cache
+                cached = cache.get("scope")
+                before = cached[0].get("scope") if cached and isinstance(cached[0], dict) \
+                    else None
+                changes.append(Change("cache", cache.path, _text(before), None, "clear",
+                                      None, {}))
+    runtime = _runtime_change(ctx, res, scope)
+    if runtime:
+        changes.append(runtime)
+    return Plan("repair", None, scope, tuple(changes), res)
+
+
+def default_target(res) -> str | None:
+    """`repair`'s target without `--to`: the resolved scope.
+
+    When resolution stopped at an invalid runtime value, it is what resolves
+    without the runtime override (so `eval "$(ctxscope repair --shell bash)"`
+    fixes a broken `CTX_SCOPE`). Otherwise, with nothing resolved, there is none.
+    """
+    if res.resolved_scope is not None:
+        return res.resolved_scope
+    if res.source("runtime").state != "invalid":
+        return None
+    for r in res.sources[1:]:
+        if r.state in ("invalid", "unreadable", "error"):
+            return None
+        if r.value is not None:
+            return r.value
+    return None
+
+
+def mode_refusal(config, source: str) -> str | None:
+    """Why `[policy] mode` does not allow writing `source`, naming where it is set; or None."""
+    mode = config.mode
+    where = config.origin("policy.mode")
+    where = "the default" if where == "default" else f"set at {where}"
+    if mode == "observe":
+        return (f"[policy] mode is 'observe' ({where}): ctxscope writes nothing in this mode; "
+                "set [policy] mode = \"local\" to allow local writes, or \"cloud\" for both")
+    if source == "cloud" and mode == "local":
+        return (f"[policy] mode is 'local' ({where}): cloud writes need "
+                "[policy] mode = \"cloud\" (or \"enforce\")")
+    return None
+
+
+def _local_change(ctx, res, scope: str, *, replace_broken: bool) -> Change | None:
+    r = res.source("local")
+    path = target_file(ctx)
+    blocked = mode_refusal(ctx.config, "local")
+    holds = r.extra.get("path") == path
+    if holds and r.state == "unreadable":
+        if not replace_broken:
+            raise ConfigError(f"{r.problem}; not writing into a file that cannot be parsed",
+                              hint=f"fix it, or run `ctxscope repair --to {scope}`, which "
+                                   "backs it up first")
+        return Change("local", path, None, scope, "replace_broken", blocked,
+                      {"problem": r.problem})
+    before = (r.value if r.value is not None else r.raw) if holds else None
+    if before == scope:
+        return None
+    import os
+
+    action = "write" if os.path.lexists(path) else "create"
+    return Change("local", path, _text(before), scope, action, blocked, {})
+
+
+def _cloud_change(ctx, res, scope: str, *, skip_unset_when_blocked: bool = False):
+    r = res.source("cloud")
+    if r.state == "error" and r.extra.get("unreachable"):
+        raise r.error
+    revision = r.extra.get("revision")
+    if r.state == "error" or revision is None:
+        # The default holds a value outside the rules (or was not read fresh): read it
+        # as it is, since the PUT needs the revision just read.
+        before, revision = CloudSource().read_fresh(ctx)
+    else:
+        before = r.value if r.value is not None else r.raw
+    if before == scope:
+        return None
+    blocked = mode_refusal(ctx.config, "cloud")
+    if blocked and before is None and skip_unset_when_blocked:
+        return None  # an unset cloud default is not drift; nothing to report
+    return Change("cloud", ctx.cloud.url + "/v1/scope", _text(before), scope, "put", blocked,
+                  {"revision": revision})
+
+
+def _runtime_change(ctx, res, scope: str) -> Change | None:
+    names = list(ctx.config["runtime.env"])
+    values = {n: ctx.env[n] for n in names if ctx.env.get(n)}
+    differ = [n for n, v in values.items() if v != scope]
+    if not differ:
+        return None
+    export = names[0] if names[0] in differ else None
+    unset = [n for n in differ if n != names[0]]
+    return Change("runtime", "env " + ", ".join(differ), _text(values[differ[0]]), scope,
+                  "shell", None, {"export": export, "unset": unset})
+
+
+def _text(value) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) and scope_problem(value) is None else display(value)
+
+
+# Authorization
+
+
+def authorize(plan: Plan, ctx) -> str:
+    """Check the TARGET scope with the cloud before anything is written (DESIGN section 7).
+
+    A local write (or shell code) needs the target visible to the token; a cloud
+    write needs `access: write`. Returns the access ("read"/"write"), or
+    "not_checked" without a cloud. Raises UnauthorizedError (exit 4) or a
+    CloudError (exit 6: the check needs the cloud); the answer is asked fresh.
+    """
+    needed = [c for c in plan.changes if not c.blocked and c.source != "cache"]
+    if not needed or ctx.cloud is None:
+        return "not_checked"
+    access = ctx.cloud.client.get_access(plan.scope)
+    if access is None:
+        raise UnauthorizedError(
+            f"scope {plan.scope!r} is not visible to the token (GET /v1/scopes/{plan.scope} "
+            "refused it); nothing was written",
+            hint="choose a scope the token can see, or ask for access",
+        )
+    if access != "write" and any(c.source == "cloud" for c in needed):
+        raise UnauthorizedError(
+            f"the token has only {access} access to {plan.scope!r}; changing the cloud "
+            "default needs write access; nothing was written",
+            hint="ask for write access to that scope",
+        )
+    return access
+
+
+# Applying
+
+
+def apply(plan: Plan, ctx) -> Applied:
+    """Write every allowed change in order, read each back, log each write.
+
+    Stops at the first failure: that change is logged as `scope_sync_failed` and
+    returned as `error` (the changes before it stay written and logged).
+    Blocked changes and the runtime env (shell code) are not applied here.
+    """
+    outcomes: list[Outcome] = []
+    warnings: list[str] = []
+    for change in plan.changes:
+        if change.blocked or change.source == "runtime":
+            continue
+        if change.source == "cache":
+            ctx.cloud.cache.drop("scope")
+            outcomes.append(Outcome(change, "cleared", True, change.before, None))
+            continue
+        try:
+            if change.source == "local":
+                written = LocalSource().write(ctx, change.after, path=change.target,
+                                              replace_broken=change.action == "replace_broken")
+            else:
+                written = CloudSource().write(ctx, change.after,
+                                              revision=change.extra["revision"],
+                                              before=change.before)
+        except CtxScopeError as exc:
+            _log(plan, ctx, change, FAILED_EVENT, warnings, before=change.before,
+                 verified=False, error=exc.message)
+            outcomes.append(Outcome(change, "failed", False, change.before, None))
+            return Applied(outcomes, exc, warnings)
+        if not written.changed:
+            outcomes.append(Outcome(change, "unchanged", True, written.before, None))
+            continue
+        _log(plan, ctx, change, EVENTS[plan.command], warnings, before=written.before,
+             verified=written.verified, backup=written.backup)
+        outcomes.append(Outcome(change, "written", written.verified, written.before,
+                                written.backup))
+    return Applied(outcomes, None, warnings)
+
+
+def _log(plan, ctx, change, name, warnings, *, before, verified, error=None, backup=None):
+    from .events import append, base_event
+
+    event = base_event(name, plan.resolution, plan.command)
+    event["direction"] = plan.direction or f"target-to-{change.source}"
+    event["target"] = change.target
+    event["before"] = before
+    event["after"] = change.after
+    event["verified"] = verified
+    if error is not None:
+        event["error"] = error
+    if backup is not None:
+        event["backup"] = backup
+    warning = append(event, ctx.config)
+    if warning:
+        warnings.append(warning)
+
+
+def unfinished(plan: Plan, *, shell: bool, env) -> list[dict]:
+    """The sources that still differ from the target after the run, and why.
+
+    A write the mode refused; the runtime env when no shell code was asked for
+    (a child process cannot change the shell that started it), with the exact
+    command that finishes the job.
+    """
+    items = [{"source": c.source, "target": c.target, "value": c.before, "wanted": c.after,
+              "reason": c.blocked, "fix": None} for c in plan.blocked]
+    runtime = plan.runtime
+    if runtime is not None and not shell:
+        items.append({
+            "source": "runtime", "target": runtime.target, "value": runtime.before,
+            "wanted": runtime.after,
+            "reason": "a child process cannot change the environment of the shell that "
+                      "started it",
+            "fix": finish_command(plan.scope, guess_shell(env)),
+        })
+    return items
+
+
+# The runtime env: code for the user's shell
+
+
+def shell_code(change: Change | None, shell: Shell | str) -> str:
+    """The lines that bring the parent shell's env to the target, for `eval` / `source`."""
+    if change is None:
+        return ""
+    shell = Shell(shell)
+    lines = []
+    export = change.extra.get("export")
+    if export:
+        if shell is Shell.FISH:
+            lines.append(f"set -gx {export} {_fish_quote(change.after)}")
+        else:
+            lines.append(f"export {export}={_sh_quote(change.after)}")
+    for name in change.extra.get("unset", ()):
+        lines.append(f"set -e {name}" if shell is Shell.FISH else f"unset {name}")
+    return "".join(line + "\n" for line in lines)
+
+
+def finish_command(scope: str, shell: Shell | str) -> str:
+    """The exact command that applies `repair`'s runtime change in the user's shell."""
+    import shlex
+
+    shell = Shell(shell)
+    base = f"ctxscope repair --to {shlex.quote(scope)} --shell {shell.value}"
+    return f"{base} | source" if shell is Shell.FISH else f'eval "$({base})"'
+
+
+def guess_shell(env) -> Shell:
+    """The user's shell from $SHELL, for the finishing hint; bash when unknown."""
+    import os
+
+    name = os.path.basename(env.get("SHELL", ""))
+    return Shell(name) if name in {s.value for s in Shell} else Shell.BASH
+
+
+def _sh_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _fish_quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

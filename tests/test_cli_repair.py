@@ -1,0 +1,325 @@
+"""`ctxscope repair`: every source to one target, shell code evaluated by real shells,
+broken files backed up, unfinished work reported with the command that finishes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import tomllib
+
+import pytest
+from typer.testing import CliRunner
+
+from ctxscope.cli import app
+
+runner = CliRunner()
+
+
+def repair(*args, **kw):
+    return runner.invoke(app, ["repair", *args], **kw)
+
+
+def local_scope(project):
+    return tomllib.loads((project / ".ctxscope.toml").read_text()).get("scope")
+
+
+def shell_env(**extra):
+    env = {k: v for k, v in os.environ.items() if k != "CTX_SCOPE"}
+    env.update(extra)
+    return env
+
+
+# Shell code, evaluated for real
+
+SHELLS = {
+    "bash": ["bash", "--norc", "--noprofile", "-c"],
+    "zsh": ["zsh", "-f", "-c"],
+    "fish": ["fish", "--no-config", "-c"],
+}
+
+
+def in_shell(name, script, cwd, env):
+    if shutil.which(name) is None:
+        pytest.skip(f"{name} is not installed (apt-get install {name}; .ci/run installs it)")
+    return subprocess.run([*SHELLS[name], script], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def eval_line(name, args):
+    if name == "fish":
+        return f"ctxscope repair {args} --shell fish | source"
+    return f'eval "$(ctxscope repair {args} --shell {name})"'
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_eval_leaves_ctx_scope_as_the_target(shell, project):
+    (project / ".ctxscope.toml").write_text('# mine\nscope = "zentygo"\n')
+    script = (f"{eval_line(shell, '--to workout --yes')}\n"
+              'echo "CTX=[$CTX_SCOPE]"\n'
+              "ctxscope diff >/dev/null 2>&1; echo \"diff=$status\"\n"
+              if shell == "fish" else
+              f"{eval_line(shell, '--to workout --yes')}\n"
+              'echo "CTX=[$CTX_SCOPE]"\n'
+              'ctxscope diff >/dev/null 2>&1; echo "diff=$?"\n')
+    result = in_shell(shell, script, project, shell_env(CTX_SCOPE="zentygo"))
+    assert "CTX=[workout]" in result.stdout, result.stdout + result.stderr
+    assert local_scope(project) == "workout"
+    assert re.search(r"diff=0", result.stdout), result.stdout + result.stderr
+    assert "written  local" in result.stderr  # the report went to stderr, not into eval
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_eval_unsets_other_names_that_disagree(shell, project, user_config):
+    user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    script = (f"{eval_line(shell, '')}\n"
+              'echo "CTX=[$CTX_SCOPE]"\n'
+              'set -q AGENT_SCOPE; and echo "AGENT=[$AGENT_SCOPE]"; or echo "AGENT unset"\n'
+              if shell == "fish" else
+              f"{eval_line(shell, '')}\n"
+              'echo "CTX=[$CTX_SCOPE]"\n'
+              'echo "AGENT=[${AGENT_SCOPE-unset}]"\n')
+    result = in_shell(shell, script, project,
+                      shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo"))
+    assert "CTX=[workout]" in result.stdout, result.stdout + result.stderr
+    assert ("AGENT unset" in result.stdout) or ("AGENT=[unset]" in result.stdout), result.stdout
+
+
+def test_eval_fixes_an_invalid_ctx_scope_without_to(project):
+    """The fix `status` names for a broken CTX_SCOPE: eval "$(ctxscope repair --shell bash)"."""
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "CTX=[$CTX_SCOPE]"',
+                      project, shell_env(CTX_SCOPE="work out"))
+    assert "CTX=[workout]" in result.stdout, result.stderr
+
+
+def test_shell_output_is_only_shell_code(project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    result = repair("--to", "workout", "--shell", "bash", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "export CTX_SCOPE='workout'\n"
+    assert "written  local" in result.stderr
+    fish = repair("--to", "workout", "--shell", "fish")
+    assert fish.stdout == "set -gx CTX_SCOPE 'workout'\n"
+
+
+def test_nothing_differs_prints_nothing_for_eval(project, monkeypatch, events):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "workout")
+    result = repair("--shell", "bash")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "in sync" in result.stderr
+    assert events() == []
+
+
+def test_without_shell_the_runtime_is_unfinished_exit_3(project, monkeypatch, events):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    result = repair("--to", "workout", "--yes")
+    assert result.exit_code == 3
+    assert local_scope(project) == "workout"  # what could be done was done
+    assert "env CTX_SCOPE still holds 'zentygo', not 'workout'" in result.stderr
+    assert 'finish with: eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
+    assert "done:" not in result.stdout
+    [event] = [e for e in events() if e["event"] == "scope_repaired"]
+    assert (event["direction"], event["before"], event["after"]) == (
+        "target-to-local", "zentygo", "workout")
+
+
+def test_finish_command_follows_the_users_shell(project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    monkeypatch.setenv("SHELL", "/usr/bin/fish")
+    result = repair("--to", "workout")
+    assert result.exit_code == 3
+    assert "finish with: ctxscope repair --to workout --shell fish | source" in result.stderr
+
+
+def test_unparseable_file_is_backed_up_and_replaced(project, events):
+    path = project / ".ctxscope.toml"
+    path.write_text('scope = "workout\n[cloud]\n')
+    result = repair("--to", "workout", "--yes")
+    assert result.exit_code == 0, result.output
+    [backup] = [p for p in project.iterdir() if p.name.startswith(".ctxscope.toml.bak-")]
+    assert backup.read_text() == 'scope = "workout\n[cloud]\n'
+    assert f"the unparseable file was saved as {backup}" in result.stdout
+    assert f"to undo: cp {backup} {path}" in result.stdout
+    assert local_scope(project) == "workout"
+    assert runner.invoke(app, ["status", "--check"]).exit_code == 0
+    [event] = [e for e in events() if e["event"] == "scope_repaired"]
+    assert event["backup"] == str(backup)
+
+
+def test_repair_in_local_mode_leaves_the_cloud_and_says_so(project, cloud):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    cloud.scope = "zentygo"
+    cloud.access = {"workout": "write"}
+    result = repair("--to", "workout", "--yes")
+    assert result.exit_code == 1
+    assert local_scope(project) == "workout"
+    assert cloud.scope == "zentygo" and cloud.puts == []
+    assert f"cloud {cloud.url}/v1/scope still holds 'zentygo'" in result.stderr
+    assert "[policy] mode is 'local' (the default)" in result.stderr
+
+
+def test_full_repair_in_cloud_mode(project, cloud, user_config, monkeypatch, events):
+    user_config.write_text('[policy]\nmode = "cloud"\n')
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    cloud.scope = "zentygo"
+    cloud.access = {"workout": "write", "zentygo": "write"}
+    assert runner.invoke(app, ["status"]).exit_code == 0  # caches the cloud's answer
+
+    result = repair("--to", "workout", "--yes", "--json")
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["result"] == "applied" and data["unfinished"] == []
+    assert [(c["source"], c["status"]) for c in data["changes"]] == [
+        ("local", "written"), ("cloud", "written"), ("cache", "cleared")]
+    assert cloud.scope == "workout"
+    diff = runner.invoke(app, ["diff"])  # without --refresh: the stale cache is gone
+    assert diff.exit_code == 0, diff.output
+    kinds = [e["event"] for e in events()]
+    assert kinds.count("scope_repaired") == 2
+
+    again = repair("--to", "workout", "--yes")
+    assert again.exit_code == 0 and "in sync" in again.stdout
+    assert [e["event"] for e in events()] == kinds  # nothing new
+
+
+def test_unauthorized_target_is_exit_4_and_prints_no_code(project, cloud, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    cloud.access = {"zentygo": "write"}
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    result = repair("--to", "secret", "--shell", "bash", "--yes")
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert "'secret' is not visible to the token" in result.stderr
+    assert local_scope(project) == "zentygo"
+
+
+def test_repair_authorizes_the_target_not_the_current_scope(project, cloud, monkeypatch):
+    """An unauthorized current scope is what repair is for."""
+    (project / ".ctxscope.toml").write_text('scope = "stale-project"\n')
+    cloud.access = {"workout": "read"}
+    assert runner.invoke(app, ["status", "--check"]).exit_code == 4
+    result = repair("--to", "workout", "--yes")
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["status", "--check"]).exit_code == 0
+
+
+def test_shell_and_json_do_not_mix(project):
+    result = repair("--shell", "bash", "--json")
+    assert result.exit_code == 2
+    assert "--shell" in result.stderr
+
+
+def test_invalid_target_is_a_usage_error(project):
+    result = repair("--to", "bad value", "--yes")
+    assert result.exit_code == 2
+    assert "not allowed" in result.stderr
+
+
+def test_no_target_is_a_usage_error(project):
+    result = repair("--yes")
+    assert result.exit_code == 2
+    assert "ctxscope repair --to SCOPE" in result.stderr
+
+
+def test_dry_run_with_shell_prints_no_code(project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    result = repair("--to", "workout", "--shell", "bash", "--dry-run")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "plan: repair to 'workout'" in result.stderr
+    assert "runtime  env CTX_SCOPE" in result.stderr
+    assert local_scope(project) == "zentygo"
+
+
+def test_dry_run_exit_code_is_the_runs(project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    result = repair("--to", "workout", "--dry-run")
+    assert result.exit_code == 3
+    assert "would stay 'zentygo'" in result.stderr
+    assert local_scope(project) == "zentygo"
+
+
+def test_observe_mode_writes_nothing(project, monkeypatch):
+    path = project / ".ctxscope.toml"
+    path.write_text('scope = "zentygo"\n[policy]\nmode = "observe"\n')
+    result = repair("--to", "workout", "--yes")
+    assert result.exit_code == 1
+    assert f"[policy] mode is 'observe' (set at {path}:3)" in result.stderr
+    assert local_scope(project) == "zentygo"
+
+
+def test_installed_repair(script_runner, project):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    env = shell_env(CTX_SCOPE="zentygo", SHELL="/bin/bash")
+    result = script_runner.run(["ctxscope", "repair", "--to", "workout", "--yes"],
+                               cwd=str(project), env=env)
+    assert result.returncode == 3
+    assert 'eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
+    assert "Traceback" not in result.stderr
+    code = script_runner.run(["ctxscope", "repair", "--to", "workout", "--shell", "zsh"],
+                             cwd=str(project), env=env)
+    assert (code.returncode, code.stdout) == (0, "export CTX_SCOPE='workout'\n")
+
+
+def test_eval_with_the_prompt_on_a_real_terminal(project):
+    """eval "$(...)": stdout is a pipe, the prompt goes to the terminal on stderr."""
+    import pty
+    import select
+
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        ["bash", "--norc", "--noprofile", "-c",
+         'eval "$(ctxscope repair --to workout --shell bash)"; echo "CTX=[$CTX_SCOPE]"'],
+        cwd=project, env=shell_env(CTX_SCOPE="zentygo"), stdin=slave, stdout=slave,
+        stderr=slave, close_fds=True)
+    os.close(slave)
+    seen, answered = b"", False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"[y/N]" in seen:
+                os.write(master, b"y\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=30)
+    os.close(master)
+    output = seen.decode(errors="replace")
+    assert answered, output
+    assert "CTX=[workout]" in output
+    assert local_scope(project) == "workout"
+
+
+def test_status_names_a_repair_that_drops_the_override(project, cloud, monkeypatch):
+    """Runtime wins, local agrees, the cloud differs: the override hides the cloud's value."""
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    cloud.scope = "workout"
+    cloud.access = {"zentygo": "write", "workout": "write"}
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    fix = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fix"]
+    assert 'eval "$(ctxscope repair --to workout --shell bash)"' in fix
