@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import importlib
 
-MODULES: tuple[str, ...] = ("mcp", "ps", "log", "hook", "prompt", "config_cmd", "sync", "repair")
+MODULES: tuple[str, ...] = (
+    "mcp", "ps", "log", "init", "config_cmd", "sync", "repair", "hook", "prompt",
+)
 
 
 def register() -> None:

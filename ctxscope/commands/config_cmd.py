@@ -127,8 +127,7 @@ def _file_state(f: dict) -> str:
         if f["trusted"]:
             return "trusted: every section counts"
         if not f["ignored"]:
-            return ("not trusted (nothing ignored: it holds only what counts untrusted, "
-                    "scope, [fallback] and [policy])")
+            return "not trusted; nothing in it needs trust"
         return ("NOT trusted: only scope, [fallback] and [policy] count; ignored: "
                 + ", ".join(f"[{t}]" for t in f["ignored"])
                 + f"; review it, then `ctxscope trust {f['path']}`")

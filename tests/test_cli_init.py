@@ -1,0 +1,172 @@
+"""`ctxscope init`: link a repository, checked against a real cloud on loopback first;
+nothing written when the cloud cannot see the scope; comments kept; idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from ctxscope.cli import app
+from ctxscope.config import is_trusted
+from ctxscope.trust import trust_file
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def repo(project):
+    (project / ".git").mkdir()
+    sub = project / "src" / "pkg"
+    sub.mkdir(parents=True)
+    return project
+
+
+def init(*args):
+    return runner.invoke(app, ["init", *args])
+
+
+def test_links_the_repository_root_after_the_cloud_says_yes(repo, cloud, monkeypatch, events):
+    monkeypatch.setenv("CTXSCOPE_TOKEN", "tok-SECRET-9")
+    cloud.access = {"workout": "read"}
+    monkeypatch.chdir(repo / "src" / "pkg")
+    result = init("--scope", "workout")
+    assert result.exit_code == 0, result.output
+    path = repo / ".ctxscope.toml"
+    assert path.read_text() == 'scope = "workout"\n'
+    assert [r.path for r in cloud.requests("/v1/scopes/")] == ["/v1/scopes/workout"]
+    out = result.stdout
+    assert f"Linked {repo} to scope 'workout': created {path}:1." in out
+    assert f"Cloud: {cloud.url} lets the token see 'workout' (read access)." in out
+    assert "ctxscope hook bash >> ~/.bashrc" in out and "ctxscope diff" in out
+    assert "tok-SECRET-9" not in result.output
+    (event,) = events()
+    assert (event["event"], event["direction"], event["before"], event["after"]) == (
+        "scope_synced", "init", None, "workout")
+    assert event["target"] == str(path) and event["verified"] is True
+
+
+def test_cloud_that_cannot_see_the_scope_writes_nothing(repo, cloud):
+    path = repo / ".ctxscope.toml"
+    path.write_text('# ours\nscope = "workout"\n')
+    before = path.read_bytes()
+    cloud.access = {"workout": "write"}
+    result = init("--scope", "secret-project")
+    assert result.exit_code == 4
+    assert "does not let the token see scope 'secret-project'" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert path.read_bytes() == before
+
+    (repo / ".ctxscope.toml").unlink()
+    assert init("--scope", "secret-project").exit_code == 4
+    assert not (repo / ".ctxscope.toml").exists()
+
+
+def test_unreachable_cloud_writes_nothing(repo, monkeypatch, dead_url):
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", dead_url)
+    result = init("--scope", "workout")
+    assert result.exit_code == 6
+    assert "cannot check that the cloud can see 'workout'" in result.stderr
+    assert not (repo / ".ctxscope.toml").exists()
+
+
+def test_idempotent_and_keeps_comments(repo, cloud, events):
+    cloud.access = {"workout": "write", "zentygo": "write"}
+    path = repo / ".ctxscope.toml"
+    original = '# Team scope, see the wiki\nscope = "workout"  # linked in March\n\n' \
+               '[fallback]\n# never guess\npolicy = "fail"\n'
+    path.write_text(original)
+    again = init("--scope", "workout")
+    assert again.exit_code == 0
+    assert "Already linked" in again.stdout and "nothing written" in again.stdout
+    assert path.read_text() == original
+    assert events() == []
+
+    changed = init("--scope", "zentygo")
+    assert changed.exit_code == 0
+    assert "updated" in changed.stdout and "(was 'workout')" in changed.stdout
+    assert path.read_text() == original.replace('"workout"', '"zentygo"')
+    stat_before = path.stat()
+    assert init("--scope", "zentygo").exit_code == 0
+    assert path.stat().st_mtime_ns == stat_before.st_mtime_ns
+    assert [(e["before"], e["after"]) for e in events()] == [("workout", "zentygo")]
+
+
+def test_without_scope_uses_the_project_file_then_the_resolved_scope(repo, monkeypatch):
+    result = init()
+    assert result.exit_code == 2 and "ctxscope init --scope NAME" in result.stderr
+    monkeypatch.setenv("CTX_SCOPE", "from-shell")
+    data = json.loads(init("--json").stdout)
+    assert data["scope"] == "from-shell" and data["chosen_from"].startswith("runtime")
+    monkeypatch.setenv("CTX_SCOPE", "another")
+    data = json.loads(init("--json").stdout)
+    assert data["scope"] == "from-shell" and data["changed"] is False  # the file's scope
+    assert data["runtime_override"] == {"CTX_SCOPE": "another"}
+    assert "CTX_SCOPE='another' in this shell still wins" in init().stdout
+
+
+def test_json_without_cloud_and_dry_run(repo):
+    result = init("--scope", "workout", "--dry-run", "--json")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert not (repo / ".ctxscope.toml").exists()
+    assert data["dry_run"] is True and data["changed"] is False
+    assert data["cloud"] is None and data["authorization"] == "not_checked"
+    assert data["path"] == str(repo / ".ctxscope.toml") and data["root"] == str(repo)
+    assert {"scope", "created", "before", "trusted", "next_steps"} <= set(data)
+    text = init("--scope", "workout", "--dry-run").stdout
+    assert "Would create" in text and "Nothing written (--dry-run)" in text
+    data = json.loads(init("--scope", "workout", "--json").stdout)
+    assert data["created"] is True and data["changed"] is True
+
+
+def test_invalid_scope_and_observe_mode_write_nothing(repo):
+    result = init("--scope", " padded ")
+    assert result.exit_code == 1 and "surrounding whitespace" in result.stderr
+    assert not (repo / ".ctxscope.toml").exists()
+    (repo / ".ctxscope.toml").write_text('[policy]\nmode = "observe"\n')
+    result = init("--scope", "workout")
+    assert result.exit_code == 1 and "mode is 'observe'" in result.stderr
+    assert (repo / ".ctxscope.toml").read_text() == '[policy]\nmode = "observe"\n'
+
+
+def test_trusted_file_stays_trusted_and_nearest_file_in_the_repo_is_used(repo, cloud,
+                                                                         monkeypatch):
+    cloud.access = {"workout": "read"}
+    inner = repo / "src" / ".ctxscope.toml"  # the project file in effect below the root
+    inner.write_text(f'scope = "old"\n[cloud]\nurl = "{cloud.url}"\n')
+    trust_file(str(inner))
+    monkeypatch.chdir(repo / "src" / "pkg")
+    result = init("--scope", "workout", "--json")
+    data = json.loads(result.stdout)
+    assert data["path"] == str(inner) and not (repo / ".ctxscope.toml").exists()
+    assert data["trusted"] is True
+    assert is_trusted(str(inner), hashlib.sha256(inner.read_bytes()).hexdigest())
+
+
+def test_a_project_file_above_the_repository_is_not_touched(tmp_path, project):
+    above = tmp_path / ".ctxscope.toml"
+    above.write_text('scope = "parent"\n')
+    (project / ".git").mkdir()
+    assert init("--scope", "child").exit_code == 0
+    assert above.read_text() == 'scope = "parent"\n'
+    assert (project / ".ctxscope.toml").read_text() == 'scope = "child"\n'
+
+
+def test_installed_command_against_the_cloud(script_runner, repo, cloud):
+    cloud.access = {"workout": "read"}
+    env = {**os.environ, "CTXSCOPE_TOKEN": "tok-ABC"}
+    denied = script_runner.run(["ctxscope", "init", "--scope", "nope"], cwd=str(repo), env=env)
+    assert denied.returncode == 4 and not (repo / ".ctxscope.toml").exists()
+    ok = script_runner.run(["ctxscope", "init", "--scope", "workout"], cwd=str(repo), env=env)
+    assert ok.returncode == 0
+    assert "Linked" in ok.stdout and "Next steps:" in ok.stdout
+    status = script_runner.run(["ctxscope", "status", "--json"], cwd=str(repo), env=env)
+    data = json.loads(status.stdout)
+    assert (data["resolved_scope"], data["resolved_from"], data["authorized"]) == (
+        "workout", "local", True)
+    for out in (denied, ok, status):
+        assert "tok-ABC" not in out.stdout + out.stderr and "Traceback" not in out.stderr
