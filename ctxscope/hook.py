@@ -149,14 +149,18 @@ def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE) -> in
     startup hook would warn, else empty), {state} and {source}; prints nothing
     when no scope is set and nothing needs attention. Never writes anything.
     """
+    from string import Formatter
+
     from .errors import UsageError
 
     try:
+        for _text, field, _spec, _conversion in Formatter().parse(fmt):
+            if field is not None and field not in PROMPT_FIELDS:
+                raise ValueError(f"unknown field {{{field}}}")
         fmt.format_map(dict.fromkeys(PROMPT_FIELDS, ""))
-    except (KeyError, ValueError, IndexError, AttributeError) as exc:
+    except (ValueError, KeyError, IndexError) as exc:  # e.g. a field inside a format spec
         fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
-        raise UsageError(f"--format {fmt!r}: {type(exc).__name__}: {exc}; "
-                         f"the fields are {fields}") from None
+        raise UsageError(f"--format {fmt!r}: {exc}; the fields are {fields}") from None
     with _deadline(deadline):
         fields = _prompt_fields()
         if fields["scope"] or fields["mark"]:

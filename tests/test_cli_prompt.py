@@ -1,0 +1,120 @@
+"""`ctxscope prompt`: a short scope marker for PS1, from the cache only, never writing."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import shutil
+import subprocess
+import time
+
+import pytest
+
+
+def run(script_runner, *args, cwd):
+    return script_runner.run(["ctxscope", "prompt", *args], cwd=str(cwd))
+
+
+def _files_under(root):
+    return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
+
+
+def test_empty_when_no_scope_is_set(script_runner, project):
+    done = run(script_runner, cwd=project)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_the_resolved_scope(script_runner, project):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    done = run(script_runner, cwd=project)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "workout\n", "")
+
+
+def test_a_mark_when_the_scope_needs_attention(script_runner, project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    assert run(script_runner, cwd=project).stdout == "zentygo!\n"
+
+
+def test_format_fields(script_runner, project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    done = run(script_runner, "--format", "[{scope}{mark}|{state}|{source}] ", cwd=project)
+    assert done.stdout == "[zentygo!|DRIFTED|runtime] \n"
+
+
+def test_a_broken_state_with_no_scope_shows_only_the_mark(script_runner, project, monkeypatch):
+    monkeypatch.setenv("CTX_SCOPE", "two words")
+    done = run(script_runner, "--format", "({scope}{mark}|{state})", cwd=project)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "(!|INVALID)\n", "")
+
+
+def test_a_config_error_shows_only_the_mark(script_runner, project, user_config):
+    user_config.write_text('[cloud]\napi_key = "tok-SECRET"\n')
+    done = run(script_runner, "--format", "({scope}{mark}|{state})", cwd=project)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "(!|ERROR)\n", "")
+
+
+@pytest.mark.parametrize("fmt", ["{nope}", "{", "{0}", "{scope.upper}", "{scope:{nope}}"])
+def test_a_bad_format_is_a_usage_error(script_runner, project, fmt):
+    done = run(script_runner, "--format", fmt, cwd=project)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("ctxscope: error: --format ")
+    assert "{scope}, {mark}, {state}, {source}" in done.stderr
+
+
+def test_never_touches_the_network_and_uses_the_cache(script_runner, project, cloud,
+                                                      monkeypatch):
+    cloud.scope = "from-cloud"
+    cloud.access = {"from-cloud": "read"}
+    monkeypatch.setenv("CTXSCOPE_TOKEN", "tok")
+    assert run(script_runner, cwd=project).stdout == ""  # nothing cached yet: nothing known
+    assert cloud.requests() == []
+    subprocess.run(["ctxscope", "resolve"], cwd=project, capture_output=True, check=True)
+    seen = len(cloud.requests())
+    assert run(script_runner, cwd=project).stdout == "from-cloud\n"
+    assert len(cloud.requests()) == seen
+
+
+def test_never_writes_a_file(script_runner, project, isolated_home, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    before = _files_under(isolated_home) + _files_under(project)
+    assert run(script_runner, cwd=project).stdout == "zentygo!\n"
+    assert _files_under(isolated_home) + _files_under(project) == before  # no log, no cache
+
+
+def test_in_a_real_bash_prompt(project, isolated_home, monkeypatch):
+    """PS1 as the README shows it, drawn by an interactive bash on a pseudo-terminal."""
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    rc = isolated_home / ".bashrc"
+    rc.write_text("""PS1='$(ctxscope prompt --format "[{scope}{mark}] ")'"\\$ "\n""")
+    env = {**os.environ, "TERM": "dumb"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: an interactive bash in the project
+        os.chdir(project)
+        os.execvpe("bash", ["bash", "--rcfile", str(rc), "-i"], env)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"[workout] $ " not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:
+                    break
+        assert b"[workout] $ " in seen, seen
+        os.write(fd, b"export CTX_SCOPE=zentygo\n")
+        while b"[zentygo!] $ " not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                seen += os.read(fd, 4096)
+        assert b"[zentygo!] $ " in seen, seen
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(fd)

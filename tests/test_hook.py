@@ -1,0 +1,416 @@
+"""The shell startup hook: `ctxscope hook SHELL` and the check it runs (`--run`).
+
+DESIGN section 11: one line on stderr on DRIFTED, INVALID, UNAUTHORIZED, and on
+UNRESOLVED only inside a directory with a project file; silent where ctxscope is
+not used and when the only problem is a cloud never reached. It never waits for
+the network, never breaks the shell, and stays silent when ctxscope is missing
+or fails. The snippets run in real bash, zsh and fish.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ctxscope import hook, paths
+
+SHELLS = ["bash", "zsh", "fish"]
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _needs(shell):
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed (.ci/run installs it)")
+
+
+def _touch_refresh_stamp():
+    """A background refresh 'just started': the hook starts none now (no stray processes)."""
+    os.makedirs(paths.cache_dir(), exist_ok=True)
+    with open(os.path.join(paths.cache_dir(), "refresh.stamp"), "w"):
+        pass
+
+
+def check(capsys, shell="bash"):
+    """Run the startup check in-process; return (exit code, stdout, stderr)."""
+    code = hook.run_check(shell)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# --- what the check says, state by state ---------------------------------------------
+
+
+def test_silent_where_ctxscope_is_not_used(project, capsys):
+    assert check(capsys) == (0, "", "")
+
+
+def test_silent_with_a_user_config_but_no_scope_and_no_project_file(project, user_config, capsys):
+    _write(user_config, "[policy]\nmode = \"local\"\n")
+    assert check(capsys) == (0, "", "")
+
+
+def test_unresolved_inside_a_project_directory(project, capsys):
+    _write(project / ".ctxscope.toml", "# linked later\n")
+    (project / "src").mkdir()
+    os.chdir(project / "src")
+    code, out, err = check(capsys)
+    assert (code, out) == (0, "")
+    assert err.startswith("ctxscope: UNRESOLVED: ") and err.count("\n") == 1
+    assert "ctxscope init --scope NAME" in err
+
+
+def test_silent_when_in_sync(project, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "demo")
+    assert check(capsys) == (0, "", "")
+
+
+def test_drift_is_one_line_naming_the_fix(project, monkeypatch, capsys, events):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    code, out, err = check(capsys)
+    assert (code, out) == (0, "")
+    assert err.count("\n") == 1
+    assert err.startswith("ctxscope: DRIFTED: 'zentygo' from runtime; local_mismatch. Fix: ")
+    assert "ctxscope sync --direction runtime-to-local --yes" in err
+    # The event is logged once, as the hook's, and not again on the next shell start.
+    check(capsys)
+    logged = events()
+    assert [(e["event"], e["command"]) for e in logged] == [("scope_drift_detected", "hook")]
+
+
+@pytest.mark.parametrize("shell, fix", [
+    ("bash", 'eval "$(ctxscope repair --to workout --shell bash)"'),
+    ("zsh", 'eval "$(ctxscope repair --to workout --shell zsh)"'),
+    ("fish", "ctxscope repair --to workout --shell fish | source"),
+])
+def test_the_fix_is_spelled_for_the_shell(shell, fix, project, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    assert fix in check(capsys, shell)[2]
+
+
+def test_invalid_runtime_value(project, monkeypatch, capsys):
+    monkeypatch.setenv("CTX_SCOPE", "two words")
+    code, _, err = check(capsys)
+    assert code == 0 and err.startswith("ctxscope: INVALID: ") and err.count("\n") == 1
+
+
+def test_broken_project_file(project, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "demo\n')
+    _, _, err = check(capsys)
+    assert err.startswith("ctxscope: INVALID: ") and ".ctxscope.toml:1" in err
+
+
+def test_config_that_stops_every_command_is_one_error_line(project, user_config, capsys):
+    _write(user_config, '[cloud]\ntoken = "tok-SECRET"\n')
+    code, out, err = check(capsys)
+    assert (code, out) == (0, "")
+    assert err.startswith("ctxscope: error: ") and err.count("\n") == 1
+    assert "tok-SECRET" not in err
+
+
+def test_unauthorized_from_the_cached_answer(project, cloud, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "secret-project"\n')
+    cloud.access = {}  # the token cannot see it
+    monkeypatch.setenv("CTXSCOPE_TOKEN", "tok-SECRET")
+    assert subprocess.run(["ctxscope", "resolve"], capture_output=True).returncode == 4
+    _touch_refresh_stamp()
+    seen = len(cloud.requests())
+    code, _, err = check(capsys)
+    assert code == 0 and err.startswith("ctxscope: UNAUTHORIZED: ")
+    assert "tok-SECRET" not in err
+    assert len(cloud.requests()) == seen  # offline: the cache answered
+
+
+def test_silent_when_the_only_problem_is_a_cloud_never_reached(project, cloud, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    _touch_refresh_stamp()
+    assert check(capsys) == (0, "", "")
+    assert cloud.requests() == []  # and it did not try: no waiting on the network
+
+
+def test_drift_beside_a_cloud_never_reached_is_still_drift(project, cloud, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    _touch_refresh_stamp()
+    _, _, err = check(capsys)
+    assert err.startswith("ctxscope: DRIFTED: 'zentygo' from runtime; local_mismatch. Fix:")
+    assert "cloud_unreachable" not in err and err.count("\n") == 1
+
+
+def test_a_slow_check_gives_up_silently(project, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    real = hook._check
+
+    def slow(shell):
+        time.sleep(30)  # far past the deadline below; interrupted by it
+        return real(shell)
+
+    monkeypatch.setattr(hook, "_check", slow)
+    assert hook.run_check("bash", deadline=0.2) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_installed_hook_run_exits_0_with_nothing_on_stdout(script_runner, project, monkeypatch):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    done = script_runner.run(["ctxscope", "hook", "zsh", "--run"], cwd=str(project))
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr.startswith("ctxscope: DRIFTED:") and done.stderr.count("\n") == 1
+
+
+# --- the snippets in real shells -----------------------------------------------------------
+
+
+def _install_snippet(shell, home) -> dict:
+    """Put `ctxscope hook SHELL` where the shell reads it at start; return env additions."""
+    snippet = subprocess.run(["ctxscope", "hook", shell], capture_output=True, text=True,
+                             check=True).stdout
+    if shell == "bash":
+        _write(home / ".bashrc", snippet)
+        return {}
+    if shell == "zsh":
+        _write(home / ".zshrc", snippet)
+        return {"ZDOTDIR": str(home)}
+    _write(home / ".config" / "fish" / "config.fish", snippet)
+    return {}
+
+
+def start_shell(shell, cwd, home, path=None, command="echo started"):
+    """Start an interactive shell that reads its startup file, run `command`, exit."""
+    env = {**os.environ, **_install_snippet(shell, home), "TERM": "dumb"}
+    if path is not None:
+        env["PATH"] = path
+    argv = {"bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i", "-c", command],
+            "zsh": ["zsh", "-i", "-c", command],
+            "fish": ["fish", "-i", "-c", command]}[shell]
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    # Without a terminal, an interactive bash says it has no job control; not ours.
+    lines = [line for line in done.stderr.splitlines()
+             if "job control" not in line and "terminal process group" not in line]
+    return done.returncode, done.stdout, lines
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_snippet_is_valid_shell(shell):
+    _needs(shell)
+    snippet = subprocess.run(["ctxscope", "hook", shell], capture_output=True, text=True,
+                             check=True).stdout
+    syntax = {"bash": ["bash", "-n"], "zsh": ["zsh", "-n"], "fish": ["fish", "--no-execute"]}
+    done = subprocess.run(syntax[shell], input=snippet, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"ctxscope hook {shell} --run" in snippet
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_shell_start_warns_once_on_drift(shell, project, isolated_home, monkeypatch):
+    _needs(shell)
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    code, out, lines = start_shell(shell, project, isolated_home)
+    assert (code, out) == (0, "started\n")
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("ctxscope: DRIFTED: 'zentygo' from runtime; local_mismatch. Fix:")
+    assert f"--shell {shell}" in lines[0]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_shell_start_is_silent_in_sync(shell, project, isolated_home, monkeypatch):
+    _needs(shell)
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "demo")
+    assert start_shell(shell, project, isolated_home) == (0, "started\n", [])
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_shell_start_is_silent_without_ctxscope(shell, project, isolated_home, monkeypatch):
+    _needs(shell)
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    bare = os.pathsep.join(os.path.dirname(shutil.which(t)) for t in (shell, "cat"))
+    assert shutil.which("ctxscope", path=bare) is None
+    assert start_shell(shell, project, isolated_home, path=bare) == (0, "started\n", [])
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_shell_start_is_silent_when_ctxscope_fails(shell, project, isolated_home, tmp_path,
+                                                     monkeypatch):
+    _needs(shell)
+    fake_bin = tmp_path / "fake-bin"
+    _write(fake_bin / "ctxscope", "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+                                  "echo 'ImportError: broken install' >&2\nexit 1\n")
+    (fake_bin / "ctxscope").chmod(0o755)
+    _install_snippet(shell, isolated_home)  # written by the real ctxscope, run with the fake
+    path = os.pathsep.join([str(fake_bin), os.environ["PATH"]])
+    assert start_shell(shell, project, isolated_home, path=path) == (0, "started\n", [])
+
+
+def test_non_interactive_bash_stays_silent(project, isolated_home, monkeypatch):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    _install_snippet("bash", isolated_home)
+    done = subprocess.run(["bash", "-c", f"source {isolated_home / '.bashrc'}; echo ok"],
+                          cwd=project, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
+
+
+# --- the cache, the background refresh, and never waiting ----------------------------------
+
+
+class BlockingCloud(BaseHTTPRequestHandler):
+    """The v1 contract; while `gate` is clear, GET /v1/scope waits for it."""
+
+    scope = "demo"
+    gate = threading.Event()
+    waiting = 0
+
+    def do_GET(self):  # the name http.server calls
+        if self.path == "/v1/scope":
+            if not self.gate.is_set():
+                type(self).waiting += 1
+                self.gate.wait(60)
+            body = {"scope": type(self).scope, "revision": "1"}
+        elif self.path.startswith("/v1/scopes/"):
+            body = {"scope": self.path[len("/v1/scopes/"):], "access": "write"}
+        else:
+            body = {"identity": "jane"}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def blocking_cloud(monkeypatch, user_config):
+    BlockingCloud.gate = threading.Event()
+    BlockingCloud.gate.set()
+    BlockingCloud.waiting = 0
+    BlockingCloud.scope = "demo"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BlockingCloud)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    # A generous budget: the refresher must outlive the test's hold on the server.
+    _write(user_config, "[cloud]\ntimeout = 60\ncache_ttl = 60\n")
+    yield BlockingCloud
+    BlockingCloud.gate.set()
+    server.shutdown()
+
+
+def _cache_files():
+    return [os.path.join(paths.cache_dir(), f) for f in os.listdir(paths.cache_dir())
+            if f.startswith("cloud-")]
+
+
+def _age_cache(seconds):
+    for path in _cache_files():
+        with open(path) as fh:
+            data = json.load(fh)
+        for entry in data["entries"].values():
+            entry["at"] -= seconds
+        with open(path, "w") as fh:
+            json.dump(data, fh)
+
+
+def _cached_scope():
+    for path in _cache_files():
+        with open(path) as fh:
+            return json.load(fh)["entries"].get("scope", {}).get("value", {}).get("scope")
+    return None
+
+
+def _wait_for(predicate, what, limit=60.0):
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_shell_start_never_waits_for_the_cloud_and_refreshes_in_the_background(
+        project, isolated_home, blocking_cloud):
+    _needs("bash")
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    warm = subprocess.run(["ctxscope", "resolve"], cwd=project, capture_output=True, text=True)
+    assert (warm.returncode, warm.stdout) == (0, "demo\n")
+    _age_cache(3600)  # stale: past the 60 s TTL
+    blocking_cloud.scope = "moved"
+    blocking_cloud.gate.clear()  # from now on the cloud holds every GET /v1/scope
+
+    # The shell starts and finishes while the cloud is holding the refresh: if it
+    # waited for the network it could not finish before the gate opens below.
+    assert start_shell("bash", project, isolated_home) == (0, "started\n", [])
+    _wait_for(lambda: blocking_cloud.waiting >= 1, "the background refresh to ask the cloud")
+    assert _cached_scope() == "demo"
+    blocking_cloud.gate.set()
+    _wait_for(lambda: _cached_scope() == "moved", "the refreshed answer in the cache")
+
+    # The next shell start sees the refreshed answer, from the cache.
+    code, _, lines = start_shell("bash", project, isolated_home)
+    assert code == 0 and len(lines) == 1
+    assert lines[0].startswith("ctxscope: DRIFTED: 'demo' from local; cloud_mismatch.")
+
+
+def test_at_most_one_background_refresh_per_pause(project, monkeypatch):
+    started = []
+    monkeypatch.setattr(hook, "_spawn_detached", started.append)
+    assert hook.refresh_in_background() is True
+    assert hook.refresh_in_background() is False
+    assert len(started) == 1
+    argv = started[0]
+    assert argv[:4] == [sys.executable, "-P", "-m", "ctxscope.hook"] and argv[4:] == ["--refresh"]
+
+
+def test_refresher_ignores_a_ctxscope_package_in_the_working_directory(project, monkeypatch):
+    started = []
+    monkeypatch.setattr(hook, "_spawn_detached", started.append)
+    hook.refresh_in_background()
+    marker = project / "pwned"
+    _write(project / "ctxscope" / "__init__.py", f"open({str(marker)!r}, 'w').close()\n")
+    _write(project / "ctxscope" / "hook.py", "")
+    done = subprocess.run(started[0], cwd=project, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists()
+    # The same command without -P would have run it: the test can see the attack.
+    unsafe = [a for a in started[0] if a != "-P"]
+    subprocess.run(unsafe, cwd=project, capture_output=True, timeout=60)
+    assert marker.exists()
+
+
+def test_refresher_leaves_the_cloud_alone_while_another_one_runs(project, cloud):
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    os.makedirs(paths.cache_dir(), exist_ok=True)
+    lock = os.path.join(paths.cache_dir(), "refresh.lock")
+    with open(lock, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        done = subprocess.run([sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
+                              cwd=project, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert cloud.requests() == []
+    # Without the other refresher, it asks the cloud and fills the cache, quietly.
+    done = subprocess.run([sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
+                          cwd=project, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert [r.path for r in cloud.requests()][:1] == ["/v1/scope"]
+    assert _cached_scope() is None and len(_cache_files()) == 1  # cloud default: null
