@@ -9,6 +9,7 @@ reliability report (benchmarks/reliability.py) are recorded with pytest's
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -49,6 +50,44 @@ def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str | None = None)
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(f"`ctxscope {' '.join(args)}` still running after {timeout}s") from None
+
+
+class Result:
+    __slots__ = ("returncode", "stderr", "stdout")
+
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def call(args, *, cwd, env=None) -> Result:
+    """Run the console script's `main` in this process (same parsing, same error boundary),
+    with `env` as the whole environment and `cwd` as the working directory.
+
+    For the large matrices, where a process per case would cost minutes; every
+    matrix also runs its key command through `run` (a real process). Never for
+    cases that could hang (FIFOs, servers): those always use `run`.
+    """
+    import io
+
+    from ctxscope._entry import main
+
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        os.environ.clear()
+        os.environ.update(env if env is not None else saved_env)
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+    return Result(code, out.getvalue(), err.getvalue())
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -113,8 +152,6 @@ def read_jsonl(path) -> list[dict]:
 
 def kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL a child started with start_new_session=True, and everything it started."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
