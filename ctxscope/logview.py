@@ -119,10 +119,18 @@ class Reader:
         self.files = files  # oldest first
         self.malformed: dict[str, list[int | None]] = {}  # path -> line numbers (None: unknown)
         self.bytes_read = 0
+        self.errors: list[str] = []  # files that exist but cannot be read
         self.end: tuple[str, int, int] | None = None  # (path, inode, size) where reading stopped
 
     def _bad(self, path: str, number: int | None) -> None:
         self.malformed.setdefault(path, []).append(number)
+
+    def _open(self, path: str):
+        try:
+            return open(path, "rb")  # the caller closes it
+        except OSError as exc:
+            self.errors.append(f"cannot read the drift log {path}: {exc.strerror or exc}")
+            return None
 
     def _mark_end(self, path: str, fh) -> None:
         if path == self.files[-1]:
@@ -132,9 +140,8 @@ class Reader:
     def forward(self, filters: Filters):
         """Every matching (line, event), oldest first, streaming line by line."""
         for path in self.files:
-            try:
-                fh = open(path, "rb")  # noqa: SIM115 - closed below, size taken before reading
-            except OSError:
+            fh = self._open(path)
+            if fh is None:
                 continue
             with fh:
                 self._mark_end(path, fh)
@@ -194,9 +201,8 @@ class Reader:
 
     def _backward(self, path: str):
         """(line, event or None) from the end of one file, in blocks."""
-        try:
-            fh = open(path, "rb")  # noqa: SIM115 - a generator: closed by the with below
-        except OSError:
+        fh = self._open(path)
+        if fh is None:
             return
         with fh:
             self._mark_end(path, fh)

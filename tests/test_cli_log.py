@@ -222,3 +222,12 @@ def test_installed_follow_table_rows_line_up(log_file, follower):
     assert "workout" in second  # the synced event was filtered out
     assert header.index("event") == first.index("drift_detected") == second.index("drift_detected")
     assert header.index("command") == first.index("status") == second.index("status")
+
+
+def test_a_log_that_cannot_be_read_is_a_warning(log_file):
+    log_file.mkdir(parents=True)  # a directory where the log should be
+    write(log_file.with_name("drift.jsonl.1"), event(NOW))
+    result = log()
+    assert result.exit_code == 0
+    assert f"warning: cannot read the drift log {log_file}" in result.stderr
+    assert len(body_lines(result)) == 1  # the rotated file still reads

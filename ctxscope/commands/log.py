@@ -68,6 +68,7 @@ def log(
         entries = reader.last(10, filters)  # like tail -f: some context, then new events
     else:
         entries = list(reader.forward(filters))
+    warn_all(reader.errors)
     warning = malformed_warning(reader.malformed)
     if warning:
         err("warning", warning)
