@@ -410,3 +410,13 @@ def test_sigkill_of_the_installed_command(repo):
         scope = tomllib.loads(text)["scope"]
         assert scope == "workout" or re.fullmatch(r"k\d+", scope)
         assert text == PROJECT_TEXT.replace('"workout"', f'"{scope}"')
+
+
+def test_cloud_down_is_exit_6_and_nothing_is_written(repo, monkeypatch, dead_url):
+    """The target cannot be authorized, so the local write does not happen either."""
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", dead_url)
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    result = sync("--direction", "runtime-to-local", "--yes")
+    assert result.exit_code == 6
+    assert "cannot connect" in result.stderr
+    assert repo.read_text() == PROJECT_TEXT
