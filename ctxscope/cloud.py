@@ -57,7 +57,7 @@ class CloudClient:
     def __init__(self, url: str, token: str | None, timeout: float, ca_file: str | None = None):
         self.url = url
         self._token = token
-        self._deadline = time.monotonic() + timeout
+        self._deadline: float | None = None  # starts at the first request, see _http()
         self._timeout = timeout
         self._ca_file = ca_file
         self._client = None
@@ -79,6 +79,11 @@ class CloudClient:
             # httpx bounds each socket operation, not the request: a server trickling
             # bytes would outlive any timeout. Clamp every operation to the budget.
             bound(self._client, lambda: self._deadline)
+        if self._deadline is None:
+            # The budget is for talking to the cloud: it starts once httpx is imported and
+            # the trust store loaded, which on a busy machine can take longer than the
+            # whole budget and would report a reachable cloud as "no answer".
+            self._deadline = time.monotonic() + self._timeout
         return self._client
 
     def request(self, method: str, path: str, body: dict | None = None,
@@ -87,13 +92,13 @@ class CloudClient:
         url = self.url + path
         if self.down:
             raise self.down
+        import httpx
+
+        client = self._http()
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
             raise self.down
-        import httpx
-
-        client = self._http()
         try:
             with client.stream(method, url, json=body, headers=headers,
                                timeout=httpx.Timeout(remaining)) as response:
