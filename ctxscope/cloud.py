@@ -116,7 +116,12 @@ class CloudClient:
             self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
             raise self.down from None
         except httpx.ConnectError as exc:
-            self.down = CloudUnreachable(f"cloud {url}: cannot connect: {_reason(exc)}")
+            reason = _reason(exc)
+            hint = None
+            if "CERTIFICATE_VERIFY_FAILED" in reason:
+                hint = ("to trust a private CA: ca_file = \"/path/to/ca.pem\" under [cloud] in "
+                        "the user config, or SSL_CERT_FILE=/path/to/ca.pem")
+            self.down = CloudUnreachable(f"cloud {url}: cannot connect: {reason}", hint=hint)
             raise self.down from None
         except httpx.HTTPError as exc:
             self.down = CloudUnreachable(f"cloud {url}: {type(exc).__name__}: {_reason(exc)}")
