@@ -263,7 +263,7 @@ def test_installed_refuses_without_a_terminal(script_runner, repo):
     assert repo.read_text() == PROJECT_TEXT
 
 
-def run_in_pty(args, cwd, env, answer):
+def run_in_pty(args, cwd, env, answer, delay=0.0):
     """Run the installed command on a real pseudo-terminal and answer its prompt."""
     import pty
     import select
@@ -286,6 +286,7 @@ def run_in_pty(args, cwd, env, answer):
                 break
             seen += chunk
             if not answered and b"[y/N]" in seen:
+                time.sleep(delay)
                 os.write(master, answer)
                 answered = True
         elif proc.poll() is not None:
@@ -420,3 +421,15 @@ def test_cloud_down_is_exit_6_and_nothing_is_written(repo, monkeypatch, dead_url
     assert result.exit_code == 6
     assert "cannot connect" in result.stderr
     assert repo.read_text() == PROJECT_TEXT
+
+
+def test_a_slow_answer_does_not_spend_the_cloud_budget(project, cloud, user_config):
+    """The person at the prompt takes longer than [cloud] timeout; the PUT still goes out."""
+    user_config.write_text('[cloud]\ntimeout = 0.5\n\n[policy]\nmode = "cloud"\n')
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    cloud.scope = "zentygo"
+    cloud.access = {"workout": "write"}
+    got, output, answered = run_in_pty(["sync", "--direction", "resolved-to-cloud"],
+                                       str(project), {**os.environ}, b"y\n", delay=1.0)
+    assert answered and got == 0, output
+    assert cloud.scope == "workout"

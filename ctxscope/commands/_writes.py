@@ -56,20 +56,18 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out) -> int:
                       "nothing to write\n")
         return _done(report, json_out, "in_sync", 0)
 
-    reconcile.authorize(plan, ctx)
-    code = plan.exit_code(shell=shell is not None)
     if human:
         _print_plan(plan, out, shell)
+    reconcile.authorize(plan, ctx)
+    code = plan.exit_code(shell=shell is not None)
     if dry_run:
         if human:
             out.write("dry run: nothing was written\n")
         _report_unfinished(plan, report, shell, would=True, quiet=json_out)
         return _done(report, json_out, "planned", code)
 
-    applied = None
-    if plan.writes:
-        if not yes:
-            _confirm(plan)
+    if plan.writes and not yes:
+        _confirm(plan)
         if ctx.cloud is not None:
             ctx.cloud.new_budget()  # the time spent at the prompt was not the cloud's
     if plan.writes or any(c.source == "cache" for c in plan.changes):
