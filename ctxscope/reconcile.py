@@ -163,25 +163,37 @@ def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
     problem = scope_problem(scope)
     if problem:
         raise UsageError(f"--to {display(scope)!r} {problem}")
-    changes = []
-    local = _local_change(ctx, res, scope, replace_broken=True)
-    if local:
-        changes.append(local)
-    if ctx.cloud is not None:
-        cloud = _cloud_change(ctx, res, scope, skip_unset_when_blocked=True)
-        if cloud:
-            changes.append(cloud)
-            if not cloud.blocked:
-                cache = ctx.cloud.cache
-                cached = cache.get("scope")
-                before = cached[0].get("scope") if cached and isinstance(cached[0], dict) \
-                    else None
-                changes.append(Change("cache", cache.path, _text(before), None, "clear",
-                                      None, {}))
+    cloud = _cloud_change(ctx, res, scope, skip_unset=True) \
+        if ctx.cloud is not None else None
     runtime = _runtime_change(ctx, res, scope)
+    # An unset local scope is not drift: it is written only when, after this repair,
+    # nothing else would make `scope` resolve (so a repair that only has to unset a
+    # shell variable does not create a project file).
+    local = _local_change(ctx, res, scope, replace_broken=True,
+                          create=_projected(ctx, res, scope, cloud) != scope)
+    changes = [c for c in (local, cloud) if c]
+    if cloud is not None and not cloud.blocked:
+        cache = ctx.cloud.cache
+        cached = cache.get("scope")
+        before = cached[0].get("scope") if cached and isinstance(cached[0], dict) else None
+        changes.append(Change("cache", cache.path, _text(before), None, "clear", None, {}))
     if runtime:
         changes.append(runtime)
     return Plan("repair", None, scope, tuple(changes), res)
+
+
+def _projected(ctx, res, scope: str, cloud: Change | None) -> str | None:
+    """What resolves without the local source once the other planned changes are made."""
+    values = [ctx.env[n] for n in ctx.config["runtime.env"] if ctx.env.get(n)]
+    first = ctx.config["runtime.env"][0]
+    if ctx.env.get(first) or scope in values:
+        return scope  # the shell code exports it, or a variable already holds it
+    if cloud is not None and not cloud.blocked:
+        return scope
+    r = res.source("cloud")
+    if r.value is not None or r.state in ("invalid", "error"):
+        return r.value
+    return res.source("fallback").value
 
 
 def default_target(res) -> str | None:
@@ -217,7 +229,8 @@ def mode_refusal(config, source: str) -> str | None:
     return None
 
 
-def _local_change(ctx, res, scope: str, *, replace_broken: bool) -> Change | None:
+def _local_change(ctx, res, scope: str, *, replace_broken: bool,
+                  create: bool = True) -> Change | None:
     r = res.source("local")
     path = target_file(ctx)
     blocked = mode_refusal(ctx.config, "local")
@@ -230,7 +243,7 @@ def _local_change(ctx, res, scope: str, *, replace_broken: bool) -> Change | Non
         return Change("local", path, None, scope, "replace_broken", blocked,
                       {"problem": r.problem})
     before = (r.value if r.value is not None else r.raw) if holds else None
-    if before == scope:
+    if before == scope or (before is None and not create):
         return None
     import os
 
@@ -238,7 +251,7 @@ def _local_change(ctx, res, scope: str, *, replace_broken: bool) -> Change | Non
     return Change("local", path, _text(before), scope, action, blocked, {})
 
 
-def _cloud_change(ctx, res, scope: str, *, skip_unset_when_blocked: bool = False):
+def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
     r = res.source("cloud")
     if r.state == "error" and r.extra.get("unreachable"):
         raise r.error
@@ -251,9 +264,9 @@ def _cloud_change(ctx, res, scope: str, *, skip_unset_when_blocked: bool = False
         before = r.value if r.value is not None else r.raw
     if before == scope:
         return None
+    if before is None and skip_unset:
+        return None  # an unset cloud default is not drift
     blocked = mode_refusal(ctx.config, "cloud")
-    if blocked and before is None and skip_unset_when_blocked:
-        return None  # an unset cloud default is not drift; nothing to report
     return Change("cloud", ctx.cloud.url + "/v1/scope", _text(before), scope, "put", blocked,
                   {"revision": revision})
 

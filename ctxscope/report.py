@@ -66,7 +66,8 @@ def fix_command(res) -> str | None:
             where = bad.extra.get("path") or bad.origin
             return f"fix {where}, or: ctxscope repair --to SCOPE"
         if bad.source == "cloud":
-            return "ctxscope repair --to SCOPE  # sets a valid cloud default"
+            needs = '  (needs [policy] mode = "cloud")' if res.mode in ("observe", "local") else ""
+            return "ctxscope repair --to SCOPE  # sets a valid cloud default" + needs
         return f"fix [fallback] in {res.config.origin('fallback.policy')}"
     if state == "UNRESOLVED":
         return "ctxscope init --scope NAME  # or: export CTX_SCOPE=NAME"
@@ -83,8 +84,19 @@ def fix_command(res) -> str | None:
     if "cloud_mismatch" in reasons:
         needs = '  (needs [policy] mode = "cloud")' if mode in ("observe", "local") else ""
         fixes.append("ctxscope sync --direction resolved-to-cloud --yes" + needs)
-    if any(r.endswith("_invalid") or r == "runtime_mismatch" for r in reasons):
-        fixes.append(f"ctxscope repair --to {shlex.quote(res.resolved_scope or 'SCOPE')} --yes")
+    invalid = [r for r in reasons if r.endswith("_invalid")]
+    if invalid or "runtime_mismatch" in reasons:
+        target = shlex.quote(res.resolved_scope or "SCOPE")
+        needs = ""
+        if "cloud_invalid" in invalid and mode in ("observe", "local"):
+            needs = '  (needs [policy] mode = "cloud")'
+        elif invalid and mode == "observe":
+            needs = '  (needs [policy] mode = "local")'
+        if "runtime_mismatch" in reasons:
+            # The other variables live in the user's shell: only shell code can unset them.
+            fixes.append(f'eval "$(ctxscope repair --to {target} --shell bash)"' + needs)
+        else:
+            fixes.append(f"ctxscope repair --to {target} --yes" + needs)
     if "observed_mismatch" in reasons:
         from .observe import fix_hint
 

@@ -323,3 +323,44 @@ def test_status_names_a_repair_that_drops_the_override(project, cloud, monkeypat
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     fix = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fix"]
     assert 'eval "$(ctxscope repair --to workout --shell bash)"' in fix
+
+
+def fix_line(cwd, env):
+    result = subprocess.run(["ctxscope", "status", "--json"], cwd=cwd, env=env,
+                            capture_output=True, text=True)
+    return json.loads(result.stdout)["fix"]
+
+
+def test_the_named_fix_for_disagreeing_variables_works(project, user_config):
+    user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
+    env = shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo")
+    fix = fix_line(project, env)
+    assert fix == 'eval "$(ctxscope repair --to workout --shell bash)"'
+    result = in_shell("bash", f"{fix}\nctxscope status --check >/dev/null; echo \"check=$?\"",
+                      project, env)
+    assert "check=0" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_named_fix_for_an_invalid_file_below_the_override_works(project):
+    (project / ".ctxscope.toml").write_text('scope = "bad value"\n')
+    env = shell_env(CTX_SCOPE="workout")
+    fix = fix_line(project, env)
+    assert fix == "ctxscope repair --to workout --yes"
+    result = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
+                      project, env)
+    assert "diff=0" in result.stdout, result.stdout + result.stderr
+
+
+def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(project, cloud):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    cloud.scope = "bad value"
+    cloud.access = {"workout": "write"}
+    env = shell_env()
+    fix = fix_line(project, env)
+    assert fix == 'ctxscope repair --to workout --yes  (needs [policy] mode = "cloud")'
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
+    fix = fix_line(project, env)
+    assert fix == "ctxscope repair --to workout --yes"
+    done = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
+                    project, env)
+    assert "diff=0" in done.stdout and cloud.scope == "workout", done.stdout + done.stderr

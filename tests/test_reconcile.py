@@ -617,3 +617,31 @@ def test_core_does_not_import_typer_or_rich():
             "print(sorted(m for m in ('typer', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_repair_creates_a_local_file_only_when_nothing_else_would_resolve(project, monkeypatch):
+    _ctx, plan = planned("repair", to="workout")
+    assert [(c.source, c.action) for c in plan.changes] == [("local", "create")]
+
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    _ctx, plan = planned("repair", to="workout")
+    assert [c.source for c in plan.changes] == ["runtime"]  # the export makes it resolve
+
+
+def test_repair_creates_a_local_file_when_the_cloud_stays_different(project, cloud, monkeypatch):
+    cloud.scope = "zentygo"
+    cloud.access = {"workout": "write"}
+    _ctx, plan = planned("repair", to="workout")
+    assert [(c.source, c.action, bool(c.blocked)) for c in plan.changes] == [
+        ("local", "create", False), ("cloud", "put", True)]
+    cloud.scope = "workout"
+    _ctx, plan = planned("repair", to="workout")
+    assert plan.changes == ()
+
+
+def test_repair_leaves_an_unset_cloud_default_unset_in_cloud_mode(project, cloud):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n[policy]\nmode = "cloud"\n')
+    cloud.scope = None
+    cloud.access = {"workout": "write"}
+    _ctx, plan = planned("repair", to="workout")
+    assert [c.source for c in plan.changes] == ["local"]
