@@ -33,7 +33,7 @@ class CloudCache:
                 self._entries = data.get("entries", {}) if ok else {}
                 if not isinstance(self._entries, dict):
                     self._entries = {}
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
                 self._entries = {}
         return self._entries
 

@@ -133,7 +133,7 @@ class CloudClient:
         if raw:
             try:
                 data = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply
                 if 200 <= status < 300:
                     raise CloudError(f"cloud {url}: answer is not JSON") from None
         return status, data, url

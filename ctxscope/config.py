@@ -203,6 +203,8 @@ def parse_toml(text: str, path: str) -> dict:
 
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
@@ -290,7 +292,7 @@ def is_trusted(path: str, digest: str | None) -> bool:
     try:
         with open(paths.trust_file(), encoding="utf-8") as fh:
             records = json.load(fh)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return False
     return isinstance(records, dict) and records.get(os.path.realpath(path)) == digest
 

@@ -148,7 +148,7 @@ def last_event(path: str) -> dict | None:
     for line in reversed(tail.splitlines()):
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             continue
         return value if isinstance(value, dict) else None
     return None

@@ -107,7 +107,7 @@ def _normal_ts(ts) -> str | None:
 def _parse(line: bytes) -> dict | None:
     try:
         value = json.loads(line)
-    except ValueError:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deeply
         return None
     return value if isinstance(value, dict) else None
 

@@ -342,6 +342,8 @@ def _parse(text: str, path: str):
             problems.append(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
         except tomllib.TOMLDecodeError as exc:
             problems.append(f"invalid TOML: {exc}")
+        except RecursionError:
+            problems.append(f"invalid {kind.upper()}: nested too deeply")
     if len(kinds) > 1:
         raise ValueError("neither JSON nor TOML")
     raise ValueError(problems[0])

@@ -39,7 +39,7 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
                 records = {}
         except FileNotFoundError:
             records = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             records = {}  # a corrupt store trusts nothing; rewriting it is safe
         if revoke:
             records.pop(real, None)
