@@ -110,7 +110,7 @@ VALUE = st.one_of(
     # Lines inside a multi-line string that look like headers and comments must
     # be neither.
     SAFE_TEXT.filter(lambda t: '"' not in t and "\\" not in t).map(
-        lambda t: f'"""\n{t}\n[fake]\n# fake\n"""'
+        lambda t: f'"""\nx{t}\n[fake]\n# fake\n"""'
     ),
 )
 INDENT = st.sampled_from(["", "", "  ", "\t"])
