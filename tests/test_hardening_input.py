@@ -76,6 +76,19 @@ def test_toml_syntax_error_names_file_line_column(project, user_config, case, wh
     _assert_untouched(before, path.parent)
 
 
+@pytest.mark.parametrize("text", ["scope = " + "[" * 5000 + "]" * 5000 + "\n",
+                                  "scope = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"])
+def test_toml_nested_too_deeply(project, text, record_property):
+    path = project / ".ctxscope.toml"
+    path.write_text(text)
+    before = tree_snapshot(project)
+    record_property("bad_inputs", 1)
+    assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}: invalid TOML",
+                         "nested too deeply")
+    assert call(["status", "--check"], cwd=project).returncode == 1
+    _assert_untouched(before, project)
+
+
 WRONG_TYPES = {
     "integer": ("scope = 3\n", "an integer"),
     "float": ("scope = 1.5\n", "a number"),

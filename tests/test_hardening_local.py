@@ -167,6 +167,7 @@ CORRUPT_CACHES = {
     "timestamp from the future": lambda url: json.dumps(
         {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"},
                                            "at": time.time() + 10 * 365 * 86400}}}).encode(),
+    "nested too deeply": lambda url: b"[" * 50000 + b"]" * 50000,
     "timestamp not a number": lambda url: json.dumps(
         {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"},
                                            "at": "yesterday"}}}).encode(),
