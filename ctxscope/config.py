@@ -53,7 +53,12 @@ def _env_names(v):
         and v
         and all(isinstance(n, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in v)
     )
-    return None if ok else "must be a non-empty list of environment variable names"
+    if not ok:
+        return "must be a non-empty list of environment variable names"
+    if any(n.upper() == "CTXSCOPE_TOKEN" for n in v):
+        # Read as a scope, the token would be printed, logged and sent as a path segment.
+        return "must not name CTXSCOPE_TOKEN: the token is never read as a scope"
+    return None
 
 
 SCHEMA = {
