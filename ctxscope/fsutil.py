@@ -255,9 +255,7 @@ def append_line(path: str, line: str, *, mode: int = 0o600) -> None:
     finally:
         os.close(fd)
     if written != len(data):
-        raise CtxScopeError(
-            f"cannot append to {path}: only {written} of {len(data)} bytes were written"
-        )
+        raise CtxScopeError(f"cannot append to {path}: only {written} of {len(data)} bytes were written")
 
 
 def backup_file(path: str) -> str:

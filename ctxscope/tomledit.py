@@ -112,6 +112,10 @@ def _parse(text: str, where: str) -> dict:
 
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        # tomllib recurses once per nesting level; a hostile file must still be
+        # a one-line config error, not a traceback.
+        raise ConfigError(f"{where}: invalid TOML: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already ends with "(at line X, column Y)".
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None

@@ -22,6 +22,15 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IS_ROOT = os.geteuid() == 0
 
 
+@pytest.fixture
+def workdir(tmp_path):
+    """An empty directory of our own: tests that list a directory must not see
+    what shared fixtures put in tmp_path (such as the isolated home)."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
 def mode_of(path: str) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -304,8 +313,8 @@ def test_atomic_write_through_a_dangling_symlink_creates_the_target(tmp_path):
     assert real.read_text() == "created\n"
 
 
-def test_atomic_write_failed_rename_leaves_original_and_no_temp(tmp_path, monkeypatch):
-    target = tmp_path / "config.toml"
+def test_atomic_write_failed_rename_leaves_original_and_no_temp(workdir, monkeypatch):
+    target = workdir / "config.toml"
     target.write_text("original\n")
 
     def refuse(src, dst):
@@ -316,11 +325,11 @@ def test_atomic_write_failed_rename_leaves_original_and_no_temp(tmp_path, monkey
         fsutil.atomic_write_text(str(target), "replacement\n")
     assert str(target) in str(info.value)
     assert target.read_text() == "original\n"
-    assert os.listdir(tmp_path) == ["config.toml"]
+    assert os.listdir(workdir) == ["config.toml"]
 
 
-def test_atomic_write_failed_fsync_leaves_original_and_no_temp(tmp_path, monkeypatch):
-    target = tmp_path / "config.toml"
+def test_atomic_write_failed_fsync_leaves_original_and_no_temp(workdir, monkeypatch):
+    target = workdir / "config.toml"
     target.write_text("original\n")
 
     def broken_fsync(fd):
@@ -330,11 +339,11 @@ def test_atomic_write_failed_fsync_leaves_original_and_no_temp(tmp_path, monkeyp
     with pytest.raises(CtxScopeError, match="Input/output error"):
         fsutil.atomic_write_text(str(target), "replacement\n")
     assert target.read_text() == "original\n"
-    assert os.listdir(tmp_path) == ["config.toml"]
+    assert os.listdir(workdir) == ["config.toml"]
 
 
-def test_atomic_write_interrupted_cleans_up_and_propagates(tmp_path, monkeypatch):
-    target = tmp_path / "config.toml"
+def test_atomic_write_interrupted_cleans_up_and_propagates(workdir, monkeypatch):
+    target = workdir / "config.toml"
     target.write_text("original\n")
 
     def interrupted(src, dst):
@@ -344,7 +353,7 @@ def test_atomic_write_interrupted_cleans_up_and_propagates(tmp_path, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         fsutil.atomic_write_text(str(target), "replacement\n")
     assert target.read_text() == "original\n"
-    assert os.listdir(tmp_path) == ["config.toml"]
+    assert os.listdir(workdir) == ["config.toml"]
 
 
 @pytest.mark.skipif(IS_ROOT, reason="root can write into a read-only directory")
@@ -512,15 +521,15 @@ def test_backup_of_a_symlink_is_a_regular_file_beside_the_link(tmp_path):
     assert os.listdir(real_dir) == ["ctxscope.toml"]
 
 
-def test_backup_of_a_missing_file_names_it(tmp_path):
-    missing = str(tmp_path / "nope.toml")
+def test_backup_of_a_missing_file_names_it(workdir):
+    missing = str(workdir / "nope.toml")
     with pytest.raises(CtxScopeError, match="cannot back up") as info:
         fsutil.backup_file(missing)
     assert missing in str(info.value)
-    assert os.listdir(tmp_path) == []
+    assert os.listdir(workdir) == []
 
 
-def test_backup_of_a_directory_is_refused(tmp_path):
+def test_backup_of_a_directory_is_refused(workdir):
     with pytest.raises(CtxScopeError, match="not a regular file"):
-        fsutil.backup_file(str(tmp_path))
-    assert os.listdir(tmp_path) == []
+        fsutil.backup_file(str(workdir))
+    assert os.listdir(workdir) == []

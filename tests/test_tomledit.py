@@ -259,15 +259,19 @@ def test_set_table_key_keeps_everything_else(doc, data):
     assert set_table_key(result, table, key, value) == result
 
 
-@PROPERTY
+@settings(PROPERTY, max_examples=50)
 @given(doc=documents(), data=st.data())
 def test_a_non_table_is_refused(doc, data):
     text, _ = doc
+    if text and not text.endswith("\n"):
+        text += "\n"
+    text += '[["a o t"]]\nx = 1\n'
     before = tomllib.loads(text)
-    arrays = [name for name, value in before.items() if isinstance(value, list)]
-    assume(arrays)
-    with pytest.raises(ConfigError, match="is not a table"):
-        set_table_key(text, data.draw(st.sampled_from(arrays)), "url", "x")
+    not_tables = [name for name, value in before.items() if not isinstance(value, dict)]
+    name = data.draw(st.sampled_from(not_tables), label="name")
+    with pytest.raises(ConfigError) as info:
+        set_table_key(text, name, "url", "x", path="p.toml")
+    assert str(info.value) == f"p.toml: {name} is not a table; cannot set {name}.url"
 
 
 @PROPERTY
@@ -441,6 +445,13 @@ def test_invalid_toml_names_the_file_line_and_column():
     assert message.startswith("/repo/.ctxscope.toml: invalid TOML: ")
     assert "(at line 2, column" in message
     assert "\n" not in message
+
+
+def test_a_document_nested_too_deeply_is_a_config_error():
+    text = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+    with pytest.raises(ConfigError, match="nested too deeply") as info:
+        set_top_level_key(text, "scope", "x", path="deep.toml")
+    assert str(info.value).startswith("deep.toml: ")
 
 
 def test_invalid_toml_in_set_table_key():
