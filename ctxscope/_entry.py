@@ -67,12 +67,12 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     fast = parse_fast(argv)
     if fast is not None:
-        from importlib import import_module
-
         from .output import guarded
 
         module, function, kwargs = fast
-        code = guarded(getattr(import_module(f"ctxscope.{module}"), function), **kwargs)
+        # __import__ rather than importlib.import_module: importlib costs an import of its own.
+        body = getattr(__import__(f"ctxscope.{module}", fromlist=[function]), function)
+        code = guarded(body, **kwargs)
     else:
         from .cli import run as run_cli
 
