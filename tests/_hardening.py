@@ -10,11 +10,16 @@ reliability report (benchmarks/reliability.py) are recorded with pytest's
 from __future__ import annotations
 
 import contextlib
+import datetime
+import http.server
+import ipaddress
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 # The token every hardening test runs with. tests/conftest.py scans each test's
@@ -43,13 +48,25 @@ def env_with(**extra: str | None) -> dict[str, str]:
 def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str | None = None):
     """Run the installed command; a hang past `timeout` fails the test with a clear message."""
     try:
-        return subprocess.run(
+        result = subprocess.run(
             [CTXSCOPE, *args], cwd=str(cwd), env=env if env is not None else env_with(),
             capture_output=True, text=True, timeout=timeout, input=stdin,
             stdin=None if stdin is not None else subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(f"`ctxscope {' '.join(args)}` still running after {timeout}s") from None
+    echo(args, result)
+    return result
+
+
+def echo(args, result) -> None:
+    """Print a run into the test's captured output (shown on failure, and scanned for the
+    token by the `no_token_leaks` check in conftest.py)."""
+    print(f"$ ctxscope {' '.join(map(str, args))}  # exit {result.returncode}")
+    if result.stdout:
+        print(result.stdout.rstrip("\n"))
+    if result.stderr:
+        print("[stderr]", result.stderr.rstrip("\n"))
 
 
 class Result:
@@ -87,7 +104,9 @@ def call(args, *, cwd, env=None) -> Result:
         os.environ.clear()
         os.environ.update(saved_env)
         os.chdir(saved_cwd)
-    return Result(code, out.getvalue(), err.getvalue())
+    result = Result(code, out.getvalue(), err.getvalue())
+    echo(args, result)
+    return result
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -155,3 +174,128 @@ def kill_group(proc: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+# --- TLS: a private CA and an HTTPS server on loopback ----------------------------------
+
+def _name(cn):
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _make_ca():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(_name("ctxscope test CA"))
+        .issuer_name(_name("ctxscope test CA")).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _make_leaf(ca_key, ca_cert, names, *, expired=False):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    start, end = ((now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired
+                  else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)))
+    alt = [x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n)
+           for n in names]
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca_cert.subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(end)
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _pem(path: Path, *objs) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    chunks = []
+    for obj in objs:
+        if hasattr(obj, "public_bytes"):
+            chunks.append(obj.public_bytes(serialization.Encoding.PEM))
+        else:
+            chunks.append(obj.private_bytes(serialization.Encoding.PEM,
+                                            serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption()))
+    path.write_bytes(b"".join(chunks))
+    return str(path)
+
+
+class _Contract(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        self.server.auth.append(self.headers.get("Authorization"))
+        if self.path == "/v1/scope":
+            body = {"scope": "tls-scope", "revision": "1"}
+        else:
+            body = {"scope": "tls-scope", "access": "read"}
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def make_pki(directory: Path) -> dict:
+    """A private CA and leaf certificates for 127.0.0.1: good, wrong name, expired, and a
+    self-signed one nobody trusts. Returns PEM paths: {"ca": path, leaf: (cert, key)}."""
+    ca_key, ca_cert = _make_ca()
+    leaves = {
+        "good": _make_leaf(ca_key, ca_cert, ["127.0.0.1", "localhost"]),
+        "wrong name": _make_leaf(ca_key, ca_cert, ["other.example"]),
+        "expired": _make_leaf(ca_key, ca_cert, ["127.0.0.1"], expired=True),
+    }
+    out = {"ca": _pem(directory / "ca.pem", ca_cert)}
+    for name, (key, cert) in leaves.items():
+        out[name] = (_pem(directory / f"{name}.crt", cert), _pem(directory / f"{name}.key", key))
+    self_key, self_cert = _make_ca()
+    out["self-signed"] = (_pem(directory / "self.crt", self_cert),
+                          _pem(directory / "self.key", self_key))
+    return out
+
+
+def start_tls_server(cert: str, key: str):
+    """An HTTPS server on 127.0.0.1 answering the v1 read calls; `.paths` and `.auth`
+    record what it received. Stop it with `.shutdown()` and `.server_close()`."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Contract)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.paths, server.auth = [], []
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.url = f"https://127.0.0.1:{server.server_address[1]}"
+    return server

@@ -173,3 +173,57 @@ def dead_url():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+# ---- no token ever leaks (issue 5): checked after every test ------------------------------
+
+LEAK_CANARY = "ctxs-canary-Q7ZK2M9X4T"  # the hardening suites' token (tests/_hardening.py)
+_CALL_REPORT = pytest.StashKey()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report
+
+
+def _text_of(path: Path) -> str | None:
+    """A regular file's text (bounded); None for anything else (/dev/full, FIFOs, dirs)."""
+    try:
+        if not path.is_file():
+            return None
+        with open(path, "rb") as fh:
+            return fh.read(16 << 20).decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def no_token_leaks(request, isolated_home):
+    """After each test, the canary token and any CTXSCOPE_TOKEN the test set (8 characters
+    or more, so that short words are not flagged) must not appear in the test's captured
+    output nor in the files ctxscope keeps: its state and cache directories and the log
+    named by CTXSCOPE_LOG. Changes nothing a test sees; only looks afterwards."""
+    yield
+    tokens = {LEAK_CANARY}
+    token = os.environ.get("CTXSCOPE_TOKEN")
+    if token and len(token) >= 8:
+        tokens.add(token)
+    report = request.node.stash.get(_CALL_REPORT, None)
+    places = list(report.sections) if report is not None else []
+    files = []
+    for root in (isolated_home / ".local" / "state", isolated_home / ".cache"):
+        if root.is_dir():
+            files.extend(p for p in root.rglob("*"))
+    if os.environ.get("CTXSCOPE_LOG"):
+        log = Path(os.environ["CTXSCOPE_LOG"])
+        files.extend([log, *log.parent.glob(log.name + ".*")] if log.parent.is_dir() else [log])
+    for path in files:
+        text = _text_of(path)
+        if text is not None:
+            places.append((str(path), text))
+    leaks = sorted({where for where, text in places if any(t in text for t in tokens)})
+    if leaks:
+        pytest.fail("the token leaked into: " + "; ".join(leaks), pytrace=False)

@@ -13,13 +13,9 @@ files, the cache, the cloud itself) and the token never shown.
 from __future__ import annotations
 
 import contextlib
-import datetime
-import http.server
-import ipaddress
 import json
 import re
 import socket
-import ssl
 import threading
 import time
 from pathlib import Path
@@ -31,7 +27,9 @@ from _hardening import (
     call,
     env_with,
     error_lines,
+    make_pki,
     run,
+    start_tls_server,
     tree_snapshot,
     warning_lines,
 )
@@ -375,114 +373,10 @@ def test_unsafe_cloud_urls_are_config_errors(project, cloud_env, url, reason, re
 
 # --- TLS ------------------------------------------------------------------------------------------
 
-def _name(cn):
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-
-def _make_ca():
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    now = datetime.datetime.now(datetime.UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(_name("ctxscope test CA"))
-        .issuer_name(_name("ctxscope test CA")).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _make_leaf(ca_key, ca_cert, names, *, expired=False):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    now = datetime.datetime.now(datetime.UTC)
-    start, end = ((now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired
-                  else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)))
-    alt = [x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n)
-           for n in names]
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(end)
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _pem(path: Path, *objs) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    chunks = []
-    for obj in objs:
-        if hasattr(obj, "public_bytes"):
-            chunks.append(obj.public_bytes(serialization.Encoding.PEM))
-        else:
-            chunks.append(obj.private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
-    path.write_bytes(b"".join(chunks))
-    return str(path)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     pytest.importorskip("cryptography")
-    d = tmp_path_factory.mktemp("pki")
-    ca_key, ca_cert = _make_ca()
-    leaves = {
-        "good": _make_leaf(ca_key, ca_cert, ["127.0.0.1", "localhost"]),
-        "wrong name": _make_leaf(ca_key, ca_cert, ["other.example"]),
-        "expired": _make_leaf(ca_key, ca_cert, ["127.0.0.1"], expired=True),
-    }
-    out = {"ca": _pem(d / "ca.pem", ca_cert)}
-    for name, (key, cert) in leaves.items():
-        out[name] = (_pem(d / f"{name}.crt", cert), _pem(d / f"{name}.key", key))
-    # a self-signed leaf: its own issuer, trusted by nobody
-    self_key, self_cert = _make_ca()
-    out["self-signed"] = (_pem(d / "self.crt", self_cert), _pem(d / "self.key", self_key))
-    return out
-
-
-class _Contract(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.server.paths.append(self.path)
-        self.server.auth.append(self.headers.get("Authorization"))
-        if self.path == "/v1/scope":
-            body = {"scope": "tls-scope", "revision": "1"}
-        else:
-            body = {"scope": "tls-scope", "access": "read"}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
@@ -490,16 +384,8 @@ def tls_server(pki):
     servers = []
 
     def start(leaf: str):
-        cert, key = pki[leaf]
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert, key)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Contract)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.paths, server.auth = [], []
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = start_tls_server(*pki[leaf])
         servers.append(server)
-        server.url = f"https://127.0.0.1:{server.server_address[1]}"
         return server
 
     yield start
