@@ -385,9 +385,6 @@ def _fq(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-_EMPTY = '""'
-
-
 def render_fish(tree: Command) -> str:
     subs_cases, valued_cases, entries = [], [], []
     for cmd in walk(tree):
@@ -399,7 +396,7 @@ def render_fish(tree: Command) -> str:
         if valued:
             valued_cases.append(f"        case {_fq(key)}\n            printf '%s\\n' "
                                 + " ".join(valued))
-        at = f"__ctxscope_at {key or _EMPTY}"
+        at = f'__ctxscope_at "{key}"'
         for sub in cmd.commands:
             entries.append(f"complete -c ctxscope -n {_fq(at)} -a {_fq(sub.name)} "
                            f"-d {_fq(sub.short)}")
