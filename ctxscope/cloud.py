@@ -7,6 +7,7 @@ only when a request is really made, so a cached answer costs no import.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from urllib.parse import quote, urlsplit
@@ -40,8 +41,6 @@ def check_url(url: str, origin: str) -> str:
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
-    import ipaddress  # only plain-http URLs get here; https users never pay for the import
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
