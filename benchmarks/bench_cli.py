@@ -96,7 +96,10 @@ def environment(base: str, url: str) -> dict:
                XDG_STATE_HOME=os.path.join(base, ".local", "state"),
                NO_PROXY="*", CTXSCOPE_CLOUD_URL=url, CTXSCOPE_TOKEN="bench-token",
                COLUMNS="120", TERM="dumb")
-    for var in ("NO_COLOR", "FORCE_COLOR"):
+    # Byte-code as an installed package has it: a PYTHONDONTWRITEBYTECODE inherited
+    # from a CI or container environment would make every run compile the modules
+    # changed since their last .pyc and time the compiler instead of ctxscope.
+    for var in ("NO_COLOR", "FORCE_COLOR", "PYTHONDONTWRITEBYTECODE"):
         env.pop(var, None)
     return env
 
