@@ -287,7 +287,11 @@ def _spawn_detached(argv: list[str]) -> None:
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
-            os.closerange(3, 65536)
+            try:
+                highest = os.sysconf("SC_OPEN_MAX")
+            except (ValueError, OSError):
+                highest = 65536
+            os.closerange(3, highest if highest > 0 else 65536)
             os.execv(argv[0], argv)
         finally:
             os._exit(0)
@@ -304,7 +308,7 @@ def refresh() -> int:
     try:
         ensure_private_dir(os.path.dirname(lock_path))
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process exits
     except Exception:  # another refresher is at it, or no cache dir
         return 0
     from .resolver import Context, resolve
