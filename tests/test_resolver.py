@@ -287,3 +287,17 @@ def test_resolver_does_not_import_typer_or_rich():
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_broken_user_config_is_seen_even_when_the_project_file_holds_the_scope(
+        project, user_config, monkeypatch):
+    user_config.write_text('[policy]\nmode = "enforce"\n[cloud\n')
+    write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    res = resolve()
+    assert res.state == "INVALID"
+    assert res.source("local").state == "unreadable"
+    assert f"{user_config}:3:" in res.error.message
+    monkeypatch.setenv("CTX_SCOPE", "other")
+    res = resolve()
+    assert res.resolved_scope == "other"
+    assert res.reasons == ["local_invalid"]

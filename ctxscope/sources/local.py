@@ -18,12 +18,16 @@ class LocalSource:
 
     def read(self, ctx):
         project, user = ctx.config.project, ctx.config.user
+        # A broken file anywhere in the local layer makes the source unreadable, even
+        # when the other file holds the scope: the broken file's settings (a mode, a
+        # cloud URL) are lost, and that must be seen rather than silently loosened.
+        for cf in (project, user):
+            if cf is not None and cf.error:
+                return reading(NAME, None, cf.path, "unreadable", cf.error.message,
+                               error=cf.error, path=cf.path, file_kind=cf.kind)
         for cf in (project, user):
             if cf is None:
                 continue
-            if cf.error:
-                return reading(NAME, None, cf.path, "unreadable", cf.error.message,
-                               error=cf.error, path=cf.path, file_kind=cf.kind)
             if "scope" in cf.data:
                 return _check(cf, cf.data["scope"])
         origin = project.path if project else (user.path if user else None)
