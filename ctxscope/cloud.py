@@ -246,8 +246,10 @@ def _valid_cached(name: str, value: object) -> bool:
     (any non-null access value counted as visible).
     """
     if name == "scope":
+        # An invalid scope string is a real answer (the cloud source reports it as
+        # `cloud_invalid`), so it is cached like any other; only the shape is checked.
         return (isinstance(value, dict) and isinstance(value.get("revision"), str)
-                and (value.get("scope") is None or scope_problem(value["scope"]) is None))
+                and (value.get("scope") is None or isinstance(value["scope"], str)))
     if name.startswith("access:"):
         return value in (None, "read", "write")
     if name == "whoami":

@@ -301,3 +301,17 @@ def test_broken_user_config_is_seen_even_when_the_project_file_holds_the_scope(
     res = resolve()
     assert res.resolved_scope == "other"
     assert res.reasons == ["local_invalid"]
+
+
+def test_an_invalid_cloud_default_is_cached_like_any_answer(project, httpserver, monkeypatch):
+    httpserver.expect_request("/v1/scope").respond_with_json({"scope": "a..b", "revision": "1"})
+    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json(
+        {"scope": "zentygo", "access": "read"})
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("/").rstrip("/"))
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    first = resolve()
+    second = resolve()
+    scope_calls = [r for r, _ in httpserver.log if r.path == "/v1/scope"]
+    assert len(scope_calls) == 1
+    assert second.reasons == first.reasons == ["cloud_invalid"]
+    assert resolve(offline=True).reasons == ["cloud_invalid"]
