@@ -310,7 +310,7 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
     raise here: the local source reports it, so `status` can still show the rest.
     """
     env = os.environ if env is None else env
-    cwd = os.getcwd() if cwd is None else cwd
+    cwd = paths.working_dir() if cwd is None else cwd
     warnings: list[str] = []
 
     project = None

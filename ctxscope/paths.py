@@ -34,6 +34,17 @@ def _user_dir(kind: str) -> str:
     return getattr(platformdirs, f"user_{kind}_dir")(APP)
 
 
+def working_dir() -> str:
+    """The working directory, or a one-line error when it was deleted under us."""
+    try:
+        return os.getcwd()
+    except FileNotFoundError:
+        from .errors import ConfigError
+
+        raise ConfigError("the working directory no longer exists",
+                          hint="cd to an existing directory") from None
+
+
 def config_dir() -> str:
     return _user_dir("config")
 

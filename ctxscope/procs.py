@@ -23,6 +23,7 @@ import sys
 import time
 
 from . import config as config_mod
+from . import paths
 from .errors import CtxScopeError
 from .resolver import Context, resolve
 from .scope import display, scope_problem
@@ -117,7 +118,7 @@ def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bo
     if not supported() and proc == PROC:
         raise NotSupported("ctxscope ps: not supported on this platform (it reads /proc; Linux only)")
     env = dict(os.environ if env is None else env)
-    own_config = config_mod.load(cwd or os.getcwd(), env)
+    own_config = config_mod.load(cwd or paths.working_dir(), env)
     judge = _Judge(env, own_config, offline=offline, refresh=refresh)
     skip = {os.getpid(), *exclude}
     wanted = None if pids is None else set(pids)

@@ -17,6 +17,7 @@ import os
 from collections import namedtuple
 
 from . import config as config_mod
+from . import paths
 from .errors import CtxScopeError, ExitCode, UnauthorizedError, UnresolvedError
 from .sources import PRECEDENCE, Reading
 from .sources.cloud import CloudSource
@@ -140,7 +141,7 @@ class Context:
     def __init__(self, *, cwd: str | None = None, env=None, scope: str | None = None,
                  offline: bool = False, refresh: bool = False, command: str = "api",
                  config: config_mod.Config | None = None) -> None:
-        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.cwd = os.path.abspath(cwd or paths.working_dir())
         self.env = os.environ if env is None else env
         self.flag_scope = scope
         self.offline = offline

@@ -16,8 +16,9 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
 
     # A token in a config file is an error for every command, this one too: trusting
     # such a file would bless a secret kept in a repository.
-    config.load(cwd or os.getcwd())
-    target = path or find_project_file(cwd or os.getcwd())
+    cwd = cwd or paths.working_dir()
+    config.load(cwd)
+    target = path or find_project_file(cwd)
     if target is None:
         raise ConfigError(f"no {paths.PROJECT_FILE} here or above; name the file to trust")
     real = os.path.realpath(target)

@@ -18,6 +18,8 @@ import os
 import sys
 import time
 
+from . import paths
+
 
 def watched_paths(cwd: str, config) -> list[str]:
     """The files whose change can change the resolution."""
@@ -74,7 +76,7 @@ class Watcher:
 
     def __init__(self, *, scope, offline, refresh, cwd=None):
         self.scope, self.offline, self.refresh = scope, offline, refresh
-        self.cwd = os.path.abspath(cwd or os.getcwd())
+        self.cwd = os.path.abspath(cwd or paths.working_dir())
         self.files: list[str] = watched_paths(self.cwd, None)
         self.seen = None
         self.resolved_at = None

@@ -84,3 +84,18 @@ def test_version(script_runner, project):
 
     result = run(script_runner, "--version", cwd=project)
     assert result.stdout.strip() == f"ctxscope {__version__}"
+
+
+@pytest.mark.parametrize("args", [["status"], ["resolve"], ["diff"], ["config"], ["trust"]])
+def test_deleted_working_directory_is_one_line(script_runner, tmp_path, args):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    # The child starts in the directory, which is removed before ctxscope looks at it.
+    code = f"cd {str(gone)!r} && rmdir {str(gone)!r} && exec ctxscope {' '.join(args)}"
+    import subprocess
+
+    result = subprocess.run(["bash", "-c", code], capture_output=True, text=True,
+                            env=dict(os.environ))
+    assert result.returncode == 1
+    assert result.stderr == ("ctxscope: error: the working directory no longer exists "
+                             "(cd to an existing directory)\n")

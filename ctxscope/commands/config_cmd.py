@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from .. import paths
 from ..cli import JsonOpt, app
 
 TOKEN_VAR = "CTXSCOPE_TOKEN"
@@ -53,7 +54,7 @@ def settings_rows(config, env) -> list[dict]:
             if row["key"] == "log.path":
                 row["effective"] = log_path(config)
 
-    found, allow, _warnings = observe.observers(config, os.getcwd())
+    found, allow, _warnings = observe.observers(config, paths.working_dir())
     allow_origin = "default"
     if config.user is not None and isinstance(config.user.data.get("observe"), dict) \
             and "allow_paths" in config.user.data["observe"]:
@@ -158,7 +159,7 @@ def config_command(
     from ..errors import UsageError
     from ..output import print_json, warn_all
 
-    cfg = config_mod.load(os.getcwd(), os.environ)
+    cfg = config_mod.load(paths.working_dir(), os.environ)
     rows = settings_rows(cfg, os.environ)
     if key is not None:
         row = next((r for r in rows if r["key"] == key), None)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from .. import paths
 from ..cli import app
 from ..output import err, warn_all
 
@@ -57,7 +58,7 @@ def log(
     from ..logview import Filters, Reader, log_files, malformed_warning, parse_since
     from ..logview import follow as follow_log
 
-    config = config_mod.load(os.getcwd(), os.environ)
+    config = config_mod.load(paths.working_dir(), os.environ)
     warn_all(config.warnings)
     filters = Filters(since=parse_since(since) if since else None, events=event, scope=scope)
     path, files = log_files(config)
