@@ -71,7 +71,7 @@ def status_table(res) -> Table:
 
 
 def summary(res) -> Text:
-    line = summary_line(res)
+    line = summary_line(res, with_authorization=True)
     state, _, rest = line.partition(":")
     return Text.assemble((state, _OVERALL_STYLE[res.state]), ":" + rest)
 
@@ -87,9 +87,6 @@ def print_status(res, console: Console) -> None:
     console.print(status_table(res))
     console.print()
     console.print(summary(res), soft_wrap=True)
-    auth = authorization_text(res)
-    if auth is not None:
-        console.print(auth)
 
 
 def print_diff(res, console: Console) -> None:

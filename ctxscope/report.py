@@ -112,10 +112,17 @@ def fix_command(res) -> str | None:
     return "; ".join(fixes) if fixes else "ctxscope diff  # to see what differs"
 
 
-def summary_line(res) -> str:
-    """One line naming the state and what fixes it."""
+_AUTH_SHORT = {"authorized": "authorized", "denied": "not authorized",
+               "not_checked": "authorization not checked: no cloud",
+               "unknown": "authorization unknown: cloud unreachable"}
+
+
+def summary_line(res, *, with_authorization: bool = False) -> str:
+    """One line naming the state and what fixes it (the table's last line, the hook's warning)."""
     state = res.state
     where = f"{res.resolved_scope!r} from {res.resolved_from}" if res.resolved_scope else "no scope"
+    if with_authorization and res.resolved_scope and state not in ("SYNCED", "UNAUTHORIZED"):
+        where += f" ({_AUTH_SHORT[res.authorization]})"
     if state == "SYNCED":
         auth = {"authorized": "authorized", "not_checked": "authorization not checked (no cloud)",
                 "unknown": "authorization unknown"}[res.authorization]
