@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
@@ -12,8 +11,6 @@ from .errors import ConfigError
 
 
 def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None) -> dict:
-    from .fsutil import atomic_write_text, ensure_private_dir, file_lock
-
     # A token in a config file is an error for every command, this one too: trusting
     # such a file would bless a secret kept in a repository.
     cwd = cwd or paths.working_dir()
@@ -23,13 +20,18 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
         raise ConfigError(f"no {paths.PROJECT_FILE} here or above; name the file to trust")
     real = os.path.realpath(target)
     named = config.read_file(real, "project")
+    if named.digest is None:  # could not even be read: nothing to hash
+        raise named.error or ConfigError(f"{target}: cannot be read")
     if named.error is None:
         config.check_secrets(named)
-    try:
-        with open(real, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()
-    except OSError as exc:
-        raise ConfigError(f"{target}: cannot be read: {exc.strerror or exc}") from None
+    record_trust(real, named.digest, revoke=revoke)
+    return {"path": real, "sha256": named.digest, "trusted": not revoke}
+
+
+def record_trust(real_path: str, digest: str, *, revoke: bool = False) -> None:
+    """Record (or forget) that the file at `real_path` with content `digest` is trusted."""
+    from .fsutil import atomic_write_text, ensure_private_dir, file_lock
+
     store = paths.trust_file()
     ensure_private_dir(os.path.dirname(store))
     with file_lock(store + ".lock"):
@@ -43,8 +45,7 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
         except (OSError, ValueError, RecursionError):
             records = {}  # a corrupt store trusts nothing; rewriting it is safe
         if revoke:
-            records.pop(real, None)
+            records.pop(real_path, None)
         else:
-            records[real] = digest
+            records[real_path] = digest
         atomic_write_text(store, json.dumps(records, indent=2, sort_keys=True), default_mode=0o600)
-    return {"path": real, "sha256": digest, "trusted": not revoke}
