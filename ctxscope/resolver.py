@@ -101,7 +101,7 @@ class Resolution(_Resolution):
 
     @property
     def drifted(self) -> bool:
-        return any(p.reason.endswith(("_mismatch", "_invalid")) for p in self.problems)
+        return is_drift(self.problems)
 
     @property
     def check_exit_code(self) -> ExitCode:
@@ -129,6 +129,11 @@ class Resolution(_Resolution):
         from .report import resolution_to_dict
 
         return resolution_to_dict(self)
+
+
+def is_drift(problems) -> bool:
+    """Drift is a set source that differs from the resolved scope, or an invalid value."""
+    return any(p.reason.endswith(("_mismatch", "_invalid")) for p in problems)
 
 
 def _unique(items) -> list:
@@ -301,7 +306,7 @@ def _state(readings, blocker, resolved, authorization, problems) -> str:
         return "UNAUTHORIZED"
     if any(r.state == "error" for r in readings):
         return "DEGRADED"
-    if any(p.reason.endswith(("_mismatch", "_invalid")) for p in problems):
+    if is_drift(problems):
         return "DRIFTED"
     return "SYNCED"
 
