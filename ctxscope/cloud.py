@@ -142,14 +142,18 @@ class CloudClient:
         if self._client is not None:
             self._client.close()
 
-    def get_scope(self) -> dict:
-        """GET /v1/scope -> {"scope": str|None, "revision": str}."""
+    def get_scope(self, *, allow_invalid: bool = False) -> dict:
+        """GET /v1/scope -> {"scope": str|None, "revision": str}.
+
+        `allow_invalid`: a scope of any JSON type is returned as it is (for `repair`,
+        which replaces it and needs the revision); the status and shape checks stay.
+        """
         status, data, url = self.request("GET", "/v1/scope")
         _expect_ok(status, url)
         if not isinstance(data, dict) or "scope" not in data or not isinstance(data.get("revision"), str):
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         scope = data["scope"]
-        if scope is not None and not isinstance(scope, str):
+        if scope is not None and not isinstance(scope, str) and not allow_invalid:
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         # A string that breaks the scope rules is returned as it is: the cloud source
         # shows it as `invalid` (reason cloud_invalid, fixed by `repair`), DESIGN section 3.

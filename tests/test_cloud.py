@@ -122,3 +122,16 @@ def test_check_url(candidate, ok):
     else:
         with pytest.raises(ConfigError, match="env CTXSCOPE_CLOUD_URL"):
             check_url(candidate, "env CTXSCOPE_CLOUD_URL")
+
+
+def test_get_scope_returns_a_value_of_any_type_only_when_asked(httpserver, url):
+    """`repair` replaces a cloud default of the wrong JSON type: it reads it as it is."""
+    httpserver.expect_request("/v1/scope").respond_with_json({"scope": 42, "revision": "r7"})
+    with pytest.raises(CloudError, match="does not have the shape"):
+        CloudClient(url, None, timeout=2).get_scope()
+    assert CloudClient(url, None, timeout=2).get_scope(allow_invalid=True) == {
+        "scope": 42, "revision": "r7"}
+    httpserver.clear()
+    httpserver.expect_request("/v1/scope").respond_with_json({"scope": 42})
+    with pytest.raises(CloudError, match="does not have the shape"):  # the shape still counts
+        CloudClient(url, None, timeout=2).get_scope(allow_invalid=True)
