@@ -322,8 +322,9 @@ RAW = {
 
 
 @pytest.mark.parametrize("behaviour", sorted(RAW))
-def test_servers_that_misbehave_below_http(raw_server, project, cloud_env, behaviour,
-                                           record_property):
+def test_servers_that_misbehave_below_http(raw_server, project, cloud_env, user_config,
+                                           behaviour, record_property):
+    user_config.write_text("[cloud]\ntimeout = 0.5\n")  # nothing will answer: a short budget
     server = raw_server(behaviour)
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": server.url}
     before = tree_snapshot(project)

@@ -121,7 +121,7 @@ def test_loggers_and_writers_at_once_on_a_rotating_log(repo, project, user_confi
     under them. Nothing is lost, nothing torn, the file ends whole."""
     user_config.write_text("[log]\nmax_bytes = 20000\nkeep = 100\n")
     env = env_with(CTXSCOPE_TOKEN=CANARY)
-    loggers, writers, rounds = 16, 8, 6
+    loggers, writers, rounds = 16, 8, 4
     procs = [_spawn("log", project, env, rounds) for _ in range(loggers)]
     procs += [_spawn("sync", project, env, rounds) for _ in range(writers)]
     for proc in procs:
@@ -131,7 +131,8 @@ def test_loggers_and_writers_at_once_on_a_rotating_log(repo, project, user_confi
     record_property("writers", loggers + writers)
 
     events = _all_log_lines(log_file)
-    assert len(list(log_file.parent.glob("drift.jsonl.*"))) >= 2  # it did rotate
+    rotated = [p for p in log_file.parent.glob("drift.jsonl.*") if p.suffix != ".lock"]
+    assert len(rotated) >= 2  # it rotated, more than once, under the writers
     drift = [e for e in events if e["event"] == "scope_drift_detected" and e["command"] == "status"]
     synced = [e for e in events if e["event"] == "scope_synced"]
     assert len(drift) >= loggers * rounds  # every status run logged (writers may add more)
@@ -218,7 +219,7 @@ def test_sigkill_many_times_during_every_kind_of_write(repo, project, cloud, use
         _wait_ready(proc)
 
     rng = random.Random(5)
-    kills, deadline = 0, time.monotonic() + 20
+    kills, deadline = 0, time.monotonic() + 15
     store = isolated_home / ".local" / "state" / "ctxscope" / "trusted.json"
     while kills < 150 and time.monotonic() < deadline:
         time.sleep(rng.uniform(0.0, 0.06))
@@ -277,12 +278,12 @@ def test_sigkill_of_the_installed_command_while_others_write(repo, project, log_
     rng = random.Random(11)
     kills = 0
     try:
-        for i in range(30):
+        for i in range(20):
             args = (["sync", "--direction", "runtime-to-local", "--scope", f"k{i}", "--yes"]
                     if i % 2 else ["status", "--scope", f"k{i}"])
             proc = subprocess.Popen([CTXSCOPE, *args], cwd=project, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.02, 0.4))
+            time.sleep(rng.uniform(0.02, 0.3))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1

@@ -72,7 +72,7 @@ def _count_bad_inputs(record_property):
     """Invalid values tried by each property, for benchmarks/reliability.py."""
     before = _BAD["n"]
     yield
-    record_property("bad_inputs", _BAD["n"] - before)
+    record_property("generated_bad_inputs", _BAD["n"] - before)
 
 
 PROPS = settings(max_examples=300, deadline=None,
