@@ -23,7 +23,15 @@ _DEDUPE_FIELDS = ("event", "cwd", *SCOPE_FIELDS, "reasons", "authorized")
 def log_path(config) -> str:
     """`CTXSCOPE_LOG` (already merged into the setting), `[log] path`, or the state dir."""
     path = config["log.path"] if config is not None else os.environ.get("CTXSCOPE_LOG")
-    return os.path.expanduser(path) if path else paths.default_log_file()
+    if not path:
+        return paths.default_log_file()
+    path = os.path.expanduser(path)
+    origin = config.origin("log.path") if config is not None else ""
+    if not os.path.isabs(path) and not origin.startswith(("env ", "default")):
+        # A relative [log] path is relative to the file that sets it, not to wherever
+        # the command happens to run (origin is "file:line").
+        path = os.path.join(os.path.dirname(origin.rsplit(":", 1)[0]), path)
+    return path
 
 
 def base_event(event: str, res, command: str) -> dict:

@@ -79,15 +79,19 @@ def scope_failure(res) -> ScopeError | None:
         return _typed(failure, res)
     if res.mode == "enforce":
         if res.drifted:
+            from .report import fix_command
+
             return ScopeDrifted(f"enforce mode: drift ({', '.join(res.reasons)})",
-                                reason="drift", resolution=res)
+                                hint=f"fix: {fix_command(res)}", reason="drift", resolution=res)
         if res.authorization == "not_checked":
             return ScopeUnauthorized(
                 "enforce mode: authorization not checked because no cloud is configured "
-                "([cloud] url)", reason="authorization_not_checked", resolution=res)
+                "([cloud] url)", hint="configure [cloud] url, or set [policy] mode to 'cloud' "
+                "to allow unchecked scopes", reason="authorization_not_checked", resolution=res)
         if res.authorization == "unknown":
             return ScopeCloudError(
                 "enforce mode: authorization unknown: the cloud is unreachable",
+                hint="check the network and [cloud] url, then retry",
                 reason="authorization_unknown", resolution=res)
     return None
 

@@ -74,6 +74,8 @@ def fix_command(res) -> str | None:
     if state == "UNAUTHORIZED":
         return "ctxscope repair --to SCOPE  # a scope the token can see; or ask for access"
     if state == "DEGRADED":
+        if any("--offline" in (p.detail or "") for p in res.problems):
+            return "run once without --offline to cache the cloud's answer"
         return "check the network and [cloud] url, or use --offline for the cached answer"
     # DRIFTED
     fixes = []

@@ -98,3 +98,13 @@ def test_json(project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     data = json.loads(resolve("--json").stdout)
     assert data["resolved_scope"] == "zentygo" and data["exit_code"] == 0
+
+
+def test_enforce_refusal_says_what_to_do_next(project, monkeypatch, user_config):
+    user_config.write_text('[policy]\nmode = "enforce"\n')
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "other")
+    result = resolve()
+    assert result.exit_code == 3
+    assert "enforce mode: drift (local_mismatch)" in result.stderr
+    assert "fix: ctxscope sync --direction runtime-to-local" in result.stderr

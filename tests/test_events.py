@@ -86,3 +86,14 @@ def test_ctxscope_log_env_wins(project, monkeypatch, tmp_path):
     drift(project, monkeypatch)
     resolve()
     assert json.loads(target.read_text())["event"] == "scope_drift_detected"
+
+
+def test_relative_log_path_is_relative_to_the_config_file(project, monkeypatch, user_config):
+    user_config.write_text('[log]\npath = "logs/drift.jsonl"\n')
+    drift(project, monkeypatch)
+    elsewhere = project / "sub"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    resolve()
+    assert (user_config.parent / "logs" / "drift.jsonl").exists()
+    assert not (elsewhere / "logs").exists()

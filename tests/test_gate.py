@@ -244,6 +244,7 @@ def test_gate_and_cli_resolve_agree(name, project, cloud, monkeypatch):
 
 def test_resolve_exit_code_is_the_gate_rule(project, monkeypatch):
     """`resolve_command.exit_code` delegates to `gate.scope_failure`: one rule, not two."""
+    from ctxscope.output import error_line
     from ctxscope.resolve_command import exit_code
     from ctxscope.resolver import resolve
 
@@ -252,7 +253,8 @@ def test_resolve_exit_code_is_the_gate_rule(project, monkeypatch):
     res = resolve(log=False)
     failure = gate.scope_failure(res)
     code, line = exit_code(res)
-    assert (code, line) == (failure.exit_code, failure.message)
+    assert (code, line) == (failure.exit_code, error_line(failure))
+    assert line.startswith(failure.message)
     assert gate.scope_failure(res._replace(config=_mode(res.config, "local"))) is None
 
 
