@@ -33,6 +33,8 @@ import re
 import stat
 from collections import namedtuple
 
+from .sources.local import repository_root
+
 Preset = namedtuple("Preset", "env file key title doc")
 
 # Only tools whose variable or file is documented publicly; the README cites each
@@ -92,18 +94,6 @@ class Observation(_Observation):
         return row
 
 
-def find_repo_root(cwd: str) -> str | None:
-    """The nearest directory from `cwd` upward holding `.git` (a directory or a worktree file)."""
-    directory = os.path.abspath(cwd)
-    while True:
-        if os.path.lexists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-
-
 # --- reading the configuration -------------------------------------------------------
 
 
@@ -160,7 +150,7 @@ def observers(config, cwd: str) -> tuple[list[Observer], list[str], list[str]]:
 
 def _base_dir(config, cwd: str) -> str:
     """Relative observer paths start at the repository root (else the project file's dir, else cwd)."""
-    root = find_repo_root(cwd)
+    root = repository_root(cwd)
     if root:
         return root
     if config.project is not None:
@@ -392,7 +382,7 @@ def allowed_roots(config, cwd: str, allow_paths: list[str]) -> list[str]:
     it does not count; only an explicit `allow_paths = ["/"]` can do that.
     """
     implicit = [os.path.expanduser("~")]
-    repo = find_repo_root(cwd)
+    repo = repository_root(cwd)
     if repo is None and config.project is not None:
         repo = os.path.dirname(config.project.path)
     if repo:

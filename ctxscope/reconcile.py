@@ -22,7 +22,7 @@ from .errors import (
     UnauthorizedError,
     UsageError,
 )
-from .scope import display, scope_problem
+from .scope import display, loggable, scope_problem
 from .sources.cloud import CloudSource
 from .sources.local import LocalSource, target_file
 
@@ -176,7 +176,7 @@ def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
         cache = ctx.cloud.cache
         cached = cache.get("scope")
         before = cached[0].get("scope") if cached and isinstance(cached[0], dict) else None
-        changes.append(Change("cache", cache.path, _text(before), None, "clear", None, {}))
+        changes.append(Change("cache", cache.path, loggable(before), None, "clear", None, {}))
     if runtime:
         changes.append(runtime)
     return Plan("repair", None, scope, tuple(changes), res)
@@ -248,7 +248,7 @@ def _local_change(ctx, res, scope: str, *, replace_broken: bool,
     import os
 
     action = "write" if os.path.lexists(path) else "create"
-    return Change("local", path, _text(before), scope, action, blocked, {})
+    return Change("local", path, loggable(before), scope, action, blocked, {})
 
 
 def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
@@ -267,7 +267,7 @@ def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
     if before is None and skip_unset:
         return None  # an unset cloud default is not drift
     blocked = mode_refusal(ctx.config, "cloud")
-    return Change("cloud", ctx.cloud.url + "/v1/scope", _text(before), scope, "put", blocked,
+    return Change("cloud", ctx.cloud.url + "/v1/scope", loggable(before), scope, "put", blocked,
                   {"revision": revision})
 
 
@@ -279,14 +279,8 @@ def _runtime_change(ctx, res, scope: str) -> Change | None:
         return None
     export = names[0] if names[0] in differ else None
     unset = [n for n in differ if n != names[0]]
-    return Change("runtime", "env " + ", ".join(differ), _text(values[differ[0]]), scope,
+    return Change("runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), scope,
                   "shell", None, {"export": export, "unset": unset})
-
-
-def _text(value) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) and scope_problem(value) is None else display(value)
 
 
 # Authorization

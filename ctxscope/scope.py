@@ -49,6 +49,19 @@ def display(value: object, limit: int = MAX_LENGTH) -> str:
     return escaped
 
 
+def loggable(value: object) -> str | None:
+    """A value as the drift log and a plan record it: a valid scope as it is, anything
+    else escaped and cut (`display`), None for nothing."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) and scope_problem(value) is None else display(value)
+
+
+def shown(value: object) -> str:
+    """A value for a message: quoted, escaped and cut; `(unset)` for nothing."""
+    return "(unset)" if value is None else repr(display(value))
+
+
 def normalise_identity(prefix: str, identity: str) -> str | None:
     """Turn `prefix + identity` into a valid scope, or None when nothing usable is left.
 

@@ -645,3 +645,65 @@ def test_repair_leaves_an_unset_cloud_default_unset_in_cloud_mode(project, cloud
     cloud.access = {"workout": "write"}
     _ctx, plan = planned("repair", to="workout")
     assert [c.source for c in plan.changes] == ["local"]
+
+
+# One helper for each job (no copies with their own wording)
+
+
+def test_one_repository_root_for_writes_and_observers():
+    import ctxscope.commands.init as init_module
+    import ctxscope.observe as observe
+    from ctxscope.sources import local
+
+    assert observe.repository_root is local.repository_root
+    assert not hasattr(observe, "find_repo_root")
+    assert not hasattr(init_module, "find_repo_root")
+
+
+def test_before_values_and_messages_use_the_scope_helpers():
+    from ctxscope.commands import _writes
+    from ctxscope.sources import cloud as cloud_source
+    from ctxscope.sources import local
+
+    assert not hasattr(reconcile, "_text") and not hasattr(local, "_before_value")
+    for module in (local, cloud_source, _writes):
+        assert not hasattr(module, "_shown"), module.__name__
+
+
+def test_fresh_read_of_the_cloud_default_uses_the_clients_checks(project, httpserver,
+                                                                  monkeypatch):
+    """The GET that repair makes for the revision says what the client says of a 401."""
+    from werkzeug import Response
+
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
+    httpserver.expect_request("/v1/scope").respond_with_response(
+        Response('{"error": "no"}', status=401, content_type="application/json"))
+    with pytest.raises(CtxScopeError, match=r"HTTP 401 \(the token was refused\)"):
+        planned("repair", to="workout")
+
+
+def test_repair_replaces_a_cloud_default_of_the_wrong_type(project, httpserver, monkeypatch):
+    import json
+
+    from werkzeug import Response
+
+    monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
+    state = {"scope": 42, "revision": "1"}
+
+    def scope(request):
+        if request.method == "PUT":
+            assert request.headers["If-Match"] == '"1"'
+            state.update(scope=json.loads(request.data)["scope"], revision="2")
+        return Response(json.dumps(state), content_type="application/json")
+
+    httpserver.expect_request("/v1/scope").respond_with_handler(scope)
+    httpserver.expect_request("/v1/scopes/workout").respond_with_json(
+        {"scope": "workout", "access": "write"})
+    ctx, plan = planned("repair")
+    [cloud_change] = [c for c in plan.changes if c.source == "cloud"]
+    assert (cloud_change.before, cloud_change.extra["revision"]) == ("42", "1")
+    reconcile.authorize(plan, ctx)
+    assert reconcile.apply(plan, ctx).error is None
+    assert state == {"scope": "workout", "revision": "2"}

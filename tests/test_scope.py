@@ -49,3 +49,15 @@ def test_normalise_identity(prefix, identity, expected):
     assert normalise_identity(prefix, identity) == expected
     if expected:
         assert is_valid_scope(expected)
+
+
+def test_loggable_and_shown_are_the_one_rendering_of_a_value():
+    from ctxscope.scope import loggable, shown
+
+    assert loggable(None) is None
+    assert loggable("team/app:v1") == "team/app:v1"
+    assert loggable("a\nb") == "a\\nb" and loggable(42) == "42"
+    assert shown(None) == "(unset)"
+    assert shown("workout") == "'workout'"
+    assert shown("a\x1b[2Jb") == repr("a\\x1b[2Jb")  # escaped: no terminal control
+    assert shown("x" * 500) == repr("x" * 127 + "…")

@@ -13,6 +13,7 @@ import sys
 from .. import reconcile
 from ..errors import CtxScopeError, UsageError
 from ..output import err, print_json, warn_all
+from ..scope import shown
 
 _BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
 
@@ -103,12 +104,6 @@ def _subject(plan) -> str:
     return "local" if plan.direction == reconcile.Direction.RUNTIME_TO_LOCAL.value else "the cloud"
 
 
-def _shown(value, action=None) -> str:
-    if action in _BEFORE:
-        return _BEFORE[action]
-    return "(unset)" if value is None else repr(value)
-
-
 def _print_plan(plan, out, shell) -> None:
     mode = plan.resolution.mode
     what = f"sync {plan.direction}" if plan.command == "sync" else "repair"
@@ -118,8 +113,8 @@ def _print_plan(plan, out, shell) -> None:
         if c.source == "cache":
             line = f"  {c.source:<8} {c.target:<{width}}  clear the cached cloud default"
         else:
-            line = (f"  {c.source:<8} {c.target:<{width}}  {_shown(c.before, c.action)} -> "
-                    f"{c.after!r}")
+            was = _BEFORE.get(c.action) or shown(c.before)
+            line = f"  {c.source:<8} {c.target:<{width}}  {was} -> {c.after!r}"
         if c.action == "replace_broken":
             line += "  (backed up beside itself first)"
         if c.blocked:
@@ -162,8 +157,9 @@ def _print_outcomes(applied, out) -> None:
         if o.status == "unchanged":
             out.write(f"in sync  {c.source:<8} {c.target} (already {c.after!r})\n")
             continue
-        out.write(f"written  {c.source:<8} {c.target}: {_shown(o.before, c.action)} -> "
-                  f"{c.after!r}, read back: {'ok' if o.verified else 'NOT VERIFIED'}\n")
+        was = _BEFORE.get(c.action) or shown(o.before)
+        out.write(f"written  {c.source:<8} {c.target}: {was} -> {c.after!r}, "
+                  f"read back: {'ok' if o.verified else 'NOT VERIFIED'}\n")
         if o.backup:
             out.write(f"         the unparseable file was saved as {o.backup}\n")
         undo = undo_hint(c, o)
@@ -218,7 +214,7 @@ def _report_unfinished(plan, report, shell, *, would: bool, quiet: bool) -> None
         return
     for item in items:
         held = "would stay" if would else "still holds"
-        message = (f"{item['source']} {item['target']} {held} {_shown(item['value'])}, "
+        message = (f"{item['source']} {item['target']} {held} {shown(item['value'])}, "
                    f"not {item['wanted']!r}: {item['reason']}")
         if item["fix"]:
             message += f"; finish with: {item['fix']}"

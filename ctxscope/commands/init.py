@@ -19,10 +19,10 @@ from ..cli import JsonOpt, RefreshOpt, app
 def link_target(cwd: str, config) -> tuple[str, str]:
     """(repository root, file to write): the project file in effect if it lies inside the
     repository, else `.ctxscope.toml` at the root (the nearest dir upward with `.git`, else cwd)."""
-    from ..observe import find_repo_root
     from ..paths import PROJECT_FILE
+    from ..sources.local import repository_root
 
-    root = find_repo_root(cwd) or os.path.abspath(cwd)
+    root = repository_root(cwd) or os.path.abspath(cwd)
     project = config.project
     if project is not None:
         folder = os.path.dirname(project.path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CloudError, ConflictError, VerificationError
-from ..scope import display, scope_problem
+from ..scope import display, scope_problem, shown
 from . import Written, reading
 
 NAME = "cloud"
@@ -44,14 +44,8 @@ class CloudSource:
         Unlike a read for resolution, an invalid scope is returned as it is, so that
         `repair` can replace it (it needs the revision) and a read-back can show it.
         """
-        client = ctx.cloud.client
-        status, data, url = client.request("GET", "/v1/scope")
-        if status != 200:
-            raise CloudError(f"cloud {url}: HTTP {status}")
-        if not isinstance(data, dict) or "scope" not in data \
-                or not isinstance(data.get("revision"), str):
-            raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
-        return data["scope"], data["revision"]
+        answer = ctx.cloud.client.get_scope(allow_invalid=True)
+        return answer["scope"], answer["revision"]
 
     def write(self, ctx, value: str, *, revision: str, before=None) -> Written:
         """`PUT /v1/scope` with `If-Match: "<revision>"`, then read it back past the cache.
@@ -65,13 +59,12 @@ class CloudSource:
             cloud.client.put_scope(value, revision)
         except ConflictError:
             try:
-                now, _rev = self.read_fresh(ctx)
-                now_text = "nothing (null)" if now is None else repr(display(now))
+                now_text = shown(self.read_fresh(ctx)[0])
             except CloudError:
                 now_text = "unknown (it could not be read again)"
             raise ConflictError(
                 f"cloud {target}: someone changed the default scope after it was read: it was "
-                f"{_shown(before)}, it is now {now_text}; {value!r} was not written",
+                f"{shown(before)}, it is now {now_text}; {value!r} was not written",
                 hint="nothing was retried; find out who changed it, then run the command again",
             ) from None
         finally:
@@ -80,12 +73,8 @@ class CloudSource:
         if now != value:
             raise VerificationError(
                 f"cloud {target}: read-after-write mismatch: wrote {value!r}, read back "
-                f"{_shown(now)}",
+                f"{shown(now)}",
                 hint="something else changed the cloud default at the same moment; run "
                      "`ctxscope status --refresh`",
             )
         return Written(target, before, value, True, True)
-
-
-def _shown(value) -> str:
-    return "nothing (null)" if value is None else repr(display(value))

@@ -6,7 +6,7 @@ import contextlib
 import os
 
 from ..errors import ConfigError, CtxScopeError, InvalidScopeError, VerificationError
-from ..scope import display, scope_problem
+from ..scope import display, loggable, scope_problem, shown
 from . import Written, reading
 
 NAME = "local"
@@ -99,7 +99,7 @@ class LocalSource:
             if found != value:
                 raise VerificationError(
                     f"{path}: read-after-write mismatch: wrote {value!r}, read back "
-                    f"{_shown(found)}",
+                    f"{shown(found)}",
                     hint="something else changed the file at the same moment; run "
                          "`ctxscope status`",
                 )
@@ -108,7 +108,7 @@ class LocalSource:
                 from ..trust import trust_file
 
                 trust_file(real)
-        return Written(path, _before_value(before), value, True, True, backup)
+        return Written(path, loggable(before), value, True, True, backup)
 
 
 def target_file(ctx) -> str:
@@ -131,6 +131,7 @@ def target_file(ctx) -> str:
 
 
 def repository_root(cwd: str) -> str | None:
+    """The nearest directory from `cwd` upward holding `.git` (a directory or a worktree file)."""
     directory = os.path.abspath(cwd)
     while True:
         if os.path.lexists(os.path.join(directory, ".git")):
@@ -195,17 +196,6 @@ def _alive(pid: int) -> bool:
     except OSError:
         return True
     return True
-
-
-def _before_value(value) -> str | None:
-    """The value found before a write, as the log records it (a string, or None)."""
-    if value is None:
-        return None
-    return value if isinstance(value, str) and scope_problem(value) is None else display(value)
-
-
-def _shown(value) -> str:
-    return "nothing" if value is None else repr(display(value))
 
 
 def _check(cf, value):
