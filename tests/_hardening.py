@@ -45,23 +45,27 @@ def env_with(**extra: str | None) -> dict[str, str]:
     return env
 
 
-def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str | None = None):
-    """Run the installed command; a hang past `timeout` fails the test with a clear message."""
+def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str = ""):
+    """Run the installed command as pytest-console-scripts does (subprocess mode, the
+    script found on PATH, its output printed into the test's captured output); a hang
+    past `timeout` fails the test with a clear message. stdin is a pipe, empty by default."""
+    import io
+
+    from pytest_console_scripts import ScriptRunner
+
     try:
-        result = subprocess.run(
-            [CTXSCOPE, *args], cwd=str(cwd), env=env if env is not None else env_with(),
-            capture_output=True, text=True, timeout=timeout, input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
+        return ScriptRunner.run_subprocess(
+            ["ctxscope", *map(str, args)], cwd=str(cwd),
+            env=env if env is not None else env_with(), stdin=io.StringIO(stdin),
+            timeout=timeout, print_result=True,
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(f"`ctxscope {' '.join(args)}` still running after {timeout}s") from None
-    echo(args, result)
-    return result
 
 
 def echo(args, result) -> None:
-    """Print a run into the test's captured output (shown on failure, and scanned for the
-    token by the `no_token_leaks` check in conftest.py)."""
+    """Print an in-process run into the test's captured output (shown on failure, and
+    scanned for the token by the `no_token_leaks` check in conftest.py)."""
     print(f"$ ctxscope {' '.join(map(str, args))}  # exit {result.returncode}")
     if result.stdout:
         print(result.stdout.rstrip("\n"))

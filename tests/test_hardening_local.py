@@ -162,8 +162,8 @@ CORRUPT_CACHES = {
     "entries not a table": lambda url: json.dumps({"url": url, "entries": "x"}).encode(),
     "scope answer of the wrong shape": lambda url: json.dumps(
         {"url": url, "entries": _fresh({"scope": "zentygo"})}).encode(),
-    "cached scope that is invalid": lambda url: json.dumps(
-        {"url": url, "entries": _fresh({"scope": {"scope": "../evil", "revision": "1"}})}).encode(),
+    "scope that is not a string": lambda url: json.dumps(
+        {"url": url, "entries": _fresh({"scope": {"scope": ["a"], "revision": "1"}})}).encode(),
     "timestamp from the future": lambda url: json.dumps(
         {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"},
                                            "at": time.time() + 10 * 365 * 86400}}}).encode(),
