@@ -198,7 +198,12 @@ def test_symlinked_file_is_written_through(project, monkeypatch, tmp_path):
 
     assert link.is_symlink()
     assert tomllib.loads(real.read_text())["scope"] == "zentygo"
-    assert (real.parent / "ctxscope.toml.lock").exists()  # the lock is beside the real file
+    # The lock is in the state directory, named by the real path, not beside either file.
+    from ctxscope.sources.local import lock_path
+
+    assert os.path.exists(lock_path(str(real)))
+    assert not (real.parent / "ctxscope.toml.lock").exists()
+    assert not (project / ".ctxscope.toml.lock").exists()
 
 
 def test_unparseable_file_is_refused_by_sync(project, monkeypatch):
@@ -707,3 +712,67 @@ def test_repair_replaces_a_cloud_default_of_the_wrong_type(project, httpserver, 
     reconcile.authorize(plan, ctx)
     assert reconcile.apply(plan, ctx).error is None
     assert state == {"scope": "workout", "revision": "2"}
+
+
+# The lock of a local write
+
+
+def test_lock_is_in_the_state_directory_keyed_by_the_real_path(project, monkeypatch, tmp_path):
+    import hashlib
+
+    from ctxscope import paths
+    from ctxscope.sources.local import lock_path
+
+    real = tmp_path / "dotfiles" / "ctxscope.toml"
+    path = lock_path(str(real))
+    name = hashlib.sha256(str(real).encode()).hexdigest()[:32]
+    assert path == os.path.join(paths.state_dir(), "locks", name + ".lock")
+    assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
+
+
+def test_writes_through_a_symlink_and_to_the_file_share_one_lock(project, monkeypatch,
+                                                                 tmp_path):
+    """Another process holding the lock of the real file holds up a write via the link."""
+    import subprocess
+    import sys
+
+    from ctxscope.sources import local
+
+    real = tmp_path / "dotfiles" / "ctxscope.toml"
+    real.parent.mkdir()
+    real.write_text(PROJECT_TEXT)
+    (project / ".ctxscope.toml").symlink_to(real)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from ctxscope.fsutil import file_lock\n"
+         "with file_lock(sys.argv[1]):\n"
+         "    print('held', flush=True); time.sleep(60)\n", local.lock_path(str(real))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        monkeypatch.setattr(local, "LOCK_TIMEOUT", 0.3)
+        ctx = context(command="sync")
+        with pytest.raises(CtxScopeError, match="waiting for the lock"):
+            local.LocalSource().write(ctx, "zentygo", path=str(project / ".ctxscope.toml"))
+        ctx.close()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert tomllib.loads(real.read_text())["scope"] == "workout"
+
+
+def test_a_write_leaves_nothing_untracked_in_the_repository(project, monkeypatch):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    run_sync(Direction.RUNTIME_TO_LOCAL)
+    monkeypatch.setenv("CTX_SCOPE", "workout")
+    run_sync(Direction.RUNTIME_TO_LOCAL)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=project, capture_output=True, text=True, check=True)
+    assert status.stdout.splitlines() == ["?? .ctxscope.toml"]

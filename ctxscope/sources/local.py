@@ -38,7 +38,7 @@ class LocalSource:
               replace_broken: bool = False) -> Written:
         """Set `scope = value` in the local file, keeping everything else in it.
 
-        Under a lock file beside the file: read it fresh, edit the one key in
+        Under the file's lock (see `lock_path`): read it fresh, edit the one key in
         place (comments, order, quoting, line endings and mode are kept), check
         the new text with a fresh parse, replace the file atomically, then read
         it back from disk and parse it again. A file that cannot be parsed is an
@@ -55,7 +55,7 @@ class LocalSource:
         real = os.path.realpath(path)
         import tomlkit  # noqa: F401 - imported before the lock, so the lock is held briefly
 
-        with file_lock(real + ".lock", timeout=LOCK_TIMEOUT):
+        with file_lock(lock_path(real), timeout=LOCK_TIMEOUT):
             _sweep_temporaries(real)
             raw = _read_bytes(real)
             backup = None
@@ -109,6 +109,25 @@ class LocalSource:
 
                 trust_file(real)
         return Written(path, loggable(before), value, True, True, backup)
+
+
+def lock_path(real: str) -> str:
+    """The lock file every writer of the file at real path `real` takes.
+
+    It lives in the state directory (`locks/`, mode 0700), not beside the file, where
+    it would show up in the user's repository; it is named by the SHA-256 of the real
+    path, so a write through a symlink and a write to the file itself serialise on
+    the same lock.
+    """
+    import hashlib
+
+    from ..fsutil import ensure_private_dir
+    from ..paths import state_dir
+
+    directory = os.path.join(state_dir(), "locks")
+    ensure_private_dir(directory, tighten_existing=True)
+    name = hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+    return os.path.join(directory, name + ".lock")
 
 
 def target_file(ctx) -> str:
