@@ -364,10 +364,9 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_file(repo, tmp_path):
     """A writer syncing in a loop is killed at random moments, many times."""
     rng = random.Random(1234)
     seen = set()
-    started = time.monotonic()
-    rounds = 0
-    while rounds < 40 and time.monotonic() - started < 15:
-        rounds += 1
+    # A fixed number of rounds, not a time budget: on a loaded machine a time budget
+    # made the round count (and so the test) depend on the load.
+    for _round in range(20):
         before = tomllib.loads(repo.read_text())["scope"]
         ready_r, ready_w = os.pipe()
         child = subprocess.Popen(
@@ -385,7 +384,6 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_file(repo, tmp_path):
         assert scope == before or re.fullmatch(r"v\d+", scope)
         assert text == PROJECT_TEXT.replace('"workout"', f'"{scope}"')  # one whole value
         seen.add(scope)
-    assert rounds >= 10
     assert len(seen) > 1  # the kills did land while writes were happening
     # the next sync sweeps the temporaries a killed writer left
     done = installed("sync", "--direction", "runtime-to-local", "--yes", cwd=str(repo.parent),
