@@ -105,3 +105,15 @@ def test_warnings_go_to_stderr(project, monkeypatch):
     result = status("--json")
     assert "not trusted" in result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
+
+
+def test_json_keys_are_pinned(project, monkeypatch):
+    """The documented `status --json` / `diff --json` keys: adding one means documenting it."""
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    documented = {"schema_version", "state", "resolved_scope", "resolved_from", "authorized",
+                  "authorization", "reasons", "actions", "problems", "sources",
+                  "source_precedence", "mode", "fix", "error", "warnings", "cwd", "observed"}
+    status_keys = set(json.loads(status("--json").stdout))
+    assert status_keys == documented | {"processes"}
+    diff_keys = set(json.loads(runner.invoke(app, ["diff", "--json"]).stdout))
+    assert diff_keys == documented
