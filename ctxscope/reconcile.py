@@ -154,8 +154,15 @@ def plan_sync(ctx, res, direction: Direction) -> Plan:
 
 
 def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
-    """`repair`: bring the local file, the cloud, its cache and the runtime env to one scope."""
+    """`repair`: bring the local file, the cloud, its cache and the runtime env to one scope.
+
+    Without `--to` and with nothing but an invalid runtime value in the way (see
+    `only_unset`), the plan is shell code that unsets the invalid variables: its
+    `scope` is None.
+    """
     scope = to if to is not None else default_target(res)
+    if scope is None and to is None and only_unset(res):
+        return Plan("repair", None, None, (_unset_invalid_runtime(ctx),), res)
     if scope is None:
         why = res.error.message if res.error else "no source sets a scope"
         raise UsageError(f"there is no resolved scope to repair to ({why})",
@@ -213,6 +220,19 @@ def default_target(res) -> str | None:
         if r.value is not None:
             return r.value
     return None
+
+
+def only_unset(res) -> bool:
+    """Whether `repair` without `--to` has only the runtime env to fix, by unsetting it.
+
+    True when the runtime value is invalid and no other source sets a scope or is
+    broken: there is no scope to bring anything to, and unsetting the invalid
+    variables is the whole repair (what resolves then is the [fallback]'s answer).
+    """
+    if res.source("runtime").state != "invalid":
+        return False
+    return all(r.value is None and r.state not in ("invalid", "unreadable", "error")
+               for r in res.sources[1:])
 
 
 def mode_refusal(config, source: str) -> str | None:
@@ -283,6 +303,12 @@ def _runtime_change(ctx, res, scope: str) -> Change | None:
                   "shell", None, {"export": export, "unset": unset})
 
 
+def _unset_invalid_runtime(ctx) -> Change:
+    names = [n for n in ctx.config["runtime.env"] if ctx.env.get(n) and scope_problem(ctx.env[n])]
+    return Change("runtime", "env " + ", ".join(names), loggable(ctx.env[names[0]]), None,
+                  "shell", None, {"export": None, "unset": names})
+
+
 # Authorization
 
 
@@ -295,8 +321,8 @@ def authorize(plan: Plan, ctx) -> str:
     CloudError (exit 6: the check needs the cloud); the answer is asked fresh.
     """
     needed = [c for c in plan.changes if not c.blocked and c.source != "cache"]
-    if not needed or ctx.cloud is None:
-        return "not_checked"
+    if not needed or ctx.cloud is None or plan.scope is None:
+        return "not_checked"  # (no scope: the plan only unsets invalid variables)
     access = ctx.cloud.client.get_access(plan.scope)
     if access is None:
         raise UnauthorizedError(
@@ -414,12 +440,14 @@ def shell_code(change: Change | None, shell: Shell | str) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def finish_command(scope: str, shell: Shell | str) -> str:
-    """The exact command that applies `repair`'s runtime change in the user's shell."""
+def finish_command(scope: str | None, shell: Shell | str) -> str:
+    """The exact command that applies `repair`'s runtime change in the user's shell
+    (no `--to` for a plan that only unsets invalid variables: `scope` None)."""
     import shlex
 
     shell = Shell(shell)
-    base = f"ctxscope repair --to {shlex.quote(scope)} --shell {shell.value}"
+    to = "" if scope is None else f"--to {shlex.quote(scope)} "
+    base = f"ctxscope repair {to}--shell {shell.value}"
     return f"{base} | source" if shell is Shell.FISH else f'eval "$({base})"'
 
 

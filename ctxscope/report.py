@@ -61,7 +61,13 @@ def fix_command(res) -> str | None:
     if state == "INVALID":
         bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
         if bad.source == "runtime":
-            return 'eval "$(ctxscope repair --shell bash)"  # or fix ' + (bad.origin or "the variable")
+            from .reconcile import default_target, only_unset
+
+            # Without --to, repair brings the variable to what resolves without it, or
+            # only unsets it when nothing else is set; a broken source below needs a name.
+            to = "" if default_target(res) is not None or only_unset(res) else "--to SCOPE "
+            return (f'eval "$(ctxscope repair {to}--shell bash)"  # or fix '
+                    + (bad.origin or "the variable"))
         if bad.source == "local":
             where = bad.extra.get("path") or bad.origin
             return f"fix {where}, or: ctxscope repair --to SCOPE"

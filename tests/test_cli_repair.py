@@ -364,3 +364,76 @@ def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(project, cl
     done = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
                     project, env)
     assert "diff=0" in done.stdout and cloud.scope == "workout", done.stdout + done.stderr
+
+
+# An invalid runtime value with nothing else set: the fix is to unset it
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_named_fix_unsets_an_invalid_ctx_scope_when_nothing_else_is_set(shell, project):
+    """status names eval "$(ctxscope repair --shell bash)"; evaluated, CTX_SCOPE is unset."""
+    env = shell_env(CTX_SCOPE=" x")
+    fix = fix_line(project, env)
+    assert fix == 'eval "$(ctxscope repair --shell bash)"  # or fix env CTX_SCOPE'
+    if shell == "fish":
+        script = ('ctxscope repair --shell fish | source; echo "rc=$pipestatus[1]"\n'
+                  'if set -q CTX_SCOPE; echo "CTX=[$CTX_SCOPE]"; else; echo "CTX unset"; end\n')
+    else:
+        script = (f'eval "$(ctxscope repair --shell {shell})"; echo "rc=$?"\n'
+                  'if [ -n "${CTX_SCOPE+set}" ]; then echo "CTX=[$CTX_SCOPE]"; '
+                  'else echo "CTX unset"; fi\n')
+    result = in_shell(shell, script, project, env)
+    assert "rc=0" in result.stdout and "CTX unset" in result.stdout, (
+        result.stdout + result.stderr)
+    assert "error" not in result.stderr
+    assert not (project / ".ctxscope.toml").exists()  # nothing else was written
+
+
+def test_unset_only_repair_prints_only_the_unset(project, monkeypatch, user_config, events):
+    user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
+    monkeypatch.setenv("CTX_SCOPE", "bad value")
+    monkeypatch.setenv("AGENT_SCOPE", " padded")
+    result = repair("--shell", "bash")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "unset CTX_SCOPE\nunset AGENT_SCOPE\n"
+    assert "done: env CTX_SCOPE, AGENT_SCOPE unset" in result.stderr
+    assert repair("--shell", "fish").stdout == "set -e CTX_SCOPE\nset -e AGENT_SCOPE\n"
+    # nothing was written, so no write is logged (the invalid value itself is)
+    assert [e["event"] for e in events() if e["event"] != "scope_drift_detected"] == []
+
+
+def test_unset_only_repair_without_shell_is_unfinished(project, monkeypatch):
+    monkeypatch.setenv("CTX_SCOPE", " x")
+    monkeypatch.setenv("SHELL", "/usr/bin/fish")
+    result = repair()
+    assert result.exit_code == 3
+    assert "env CTX_SCOPE still holds ' x', to be unset" in result.stderr
+    assert "finish with: ctxscope repair --shell fish | source" in result.stderr
+    data = json.loads(repair("--json").stdout)
+    assert data["scope"] is None and data["exit_code"] == 3
+    assert [(c["source"], c["after"], c["unset"]) for c in data["changes"]] == [
+        ("runtime", None, ["CTX_SCOPE"])]
+
+
+def test_unset_only_repair_needs_no_authorization(project, cloud, monkeypatch):
+    monkeypatch.setenv("CTX_SCOPE", " x")
+    result = repair("--shell", "bash")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "unset CTX_SCOPE\n"
+    assert cloud.requests("/v1/scopes/") == []
+
+
+def test_a_broken_source_below_an_invalid_ctx_scope_needs_a_target(project):
+    """Then repair cannot guess, and status names --to SCOPE; the named fix with a scope works."""
+    (project / ".ctxscope.toml").write_text('scope = "bad value"\n')
+    env = shell_env(CTX_SCOPE=" x")
+    fix = fix_line(project, env)
+    assert fix == 'eval "$(ctxscope repair --to SCOPE --shell bash)"  # or fix env CTX_SCOPE'
+    result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "rc=$?"',
+                      project, env)
+    assert "there is no resolved scope to repair to" in result.stderr
+    named = fix.replace("SCOPE", "workout", 1).split("  #")[0].replace("--shell", "--yes --shell")
+    done = in_shell("bash", f'{named}\nctxscope status --check >/dev/null; echo "check=$?"',
+                    project, env)
+    assert "check=0" in done.stdout, done.stdout + done.stderr
+    assert local_scope(project) == "workout"

@@ -776,3 +776,24 @@ def test_a_write_leaves_nothing_untracked_in_the_repository(project, monkeypatch
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
                             cwd=project, capture_output=True, text=True, check=True)
     assert status.stdout.splitlines() == ["?? .ctxscope.toml"]
+
+
+def test_repair_without_a_target_unsets_an_invalid_runtime_value(project, monkeypatch):
+    monkeypatch.setenv("CTX_SCOPE", " x")
+    ctx, plan = planned("repair")
+    assert plan.scope is None
+    [change] = plan.changes
+    assert (change.source, change.before, change.after, change.extra) == (
+        "runtime", " x", None, {"export": None, "unset": ["CTX_SCOPE"]})
+    assert plan.exit_code(shell=True) == 0 and plan.exit_code(shell=False) == 3
+    assert reconcile.authorize(plan, ctx) == "not_checked"
+    assert reconcile.shell_code(change, Shell.BASH) == "unset CTX_SCOPE\n"
+    assert reconcile.finish_command(None, Shell.BASH) == 'eval "$(ctxscope repair --shell bash)"'
+
+
+def test_repair_without_a_target_below_a_broken_source_is_still_a_usage_error(project,
+                                                                              monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout\n')
+    monkeypatch.setenv("CTX_SCOPE", " x")
+    with pytest.raises(UsageError, match="no resolved scope to repair to"):
+        planned("repair")

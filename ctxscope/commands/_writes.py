@@ -85,7 +85,10 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out) -> int:
     _report_unfinished(plan, report, shell, would=False, quiet=json_out)
     if human and code == 0:
         tail = " (the shell's env once it evaluates the code)" if plan.runtime else ""
-        out.write(f"done: {_subject(plan)} now holds {plan.scope!r}{tail}\n")
+        if plan.scope is None:
+            out.write(f"done: {plan.runtime.target} unset{tail}\n")
+        else:
+            out.write(f"done: {_subject(plan)} now holds {plan.scope!r}{tail}\n")
     return _done(report, json_out, "applied" if code == 0 else "incomplete", code)
 
 
@@ -107,14 +110,15 @@ def _subject(plan) -> str:
 def _print_plan(plan, out, shell) -> None:
     mode = plan.resolution.mode
     what = f"sync {plan.direction}" if plan.command == "sync" else "repair"
-    out.write(f"plan: {what} to {plan.scope!r} ([policy] mode {mode})\n")
+    goal = ": unset the invalid runtime value" if plan.scope is None else f" to {plan.scope!r}"
+    out.write(f"plan: {what}{goal} ([policy] mode {mode})\n")
     width = max(len(c.target) for c in plan.changes)
     for c in plan.changes:
         if c.source == "cache":
             line = f"  {c.source:<8} {c.target:<{width}}  clear the cached cloud default"
         else:
             was = _BEFORE.get(c.action) or shown(c.before)
-            line = f"  {c.source:<8} {c.target:<{width}}  {was} -> {c.after!r}"
+            line = f"  {c.source:<8} {c.target:<{width}}  {was} -> {shown(c.after)}"
         if c.action == "replace_broken":
             line += "  (backed up beside itself first)"
         if c.blocked:
@@ -214,8 +218,9 @@ def _report_unfinished(plan, report, shell, *, would: bool, quiet: bool) -> None
         return
     for item in items:
         held = "would stay" if would else "still holds"
+        wanted = "to be unset" if item["wanted"] is None else f"not {item['wanted']!r}"
         message = (f"{item['source']} {item['target']} {held} {shown(item['value'])}, "
-                   f"not {item['wanted']!r}: {item['reason']}")
+                   f"{wanted}: {item['reason']}")
         if item["fix"]:
             message += f"; finish with: {item['fix']}"
         err("error", message)
