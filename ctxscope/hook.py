@@ -88,8 +88,10 @@ def warning(res) -> str | None:
     if state == "UNRESOLVED":
         return summary_line(res) if res.config.project is not None else None
     if state == "DEGRADED":
+        from .resolver import is_drift
+
         rest = tuple(p for p in res.problems if p.reason not in _CLOUD_PROBLEMS)
-        if any(p.reason.endswith(("_mismatch", "_invalid")) for p in rest):
+        if is_drift(rest):
             return summary_line(res._replace(state="DRIFTED", problems=rest))
     return None
 

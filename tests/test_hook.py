@@ -152,6 +152,28 @@ def test_drift_beside_a_cloud_never_reached_is_still_drift(project, cloud, monke
     assert "cloud_unreachable" not in err and err.count("\n") == 1
 
 
+def test_drift_beside_a_cloud_never_reached_is_the_resolvers_drift(project, cloud, monkeypatch,
+                                                                    capsys):
+    """The hook asks `resolver.is_drift` what drift is (one definition, not a copy of it),
+    with the cloud's own problems taken out."""
+    from ctxscope import resolver
+
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    _touch_refresh_stamp()
+    asked = []
+
+    def is_drift(problems):
+        asked.append([p.reason for p in problems])
+        return True  # a definition that differs from the copy the hook used to carry
+
+    monkeypatch.setattr(resolver, "is_drift", is_drift)
+    res = resolver.resolve(offline=True, log=False)
+    assert res.state == "DEGRADED" and res.reasons == ["cloud_unreachable"]
+    asked.clear()
+    assert hook.warning(res) is not None
+    assert asked == [[]]  # asked once, about the problems besides the unreachable cloud
+
+
 def test_a_slow_check_gives_up_silently(project, monkeypatch, capsys):
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
