@@ -500,3 +500,23 @@ def test_cloud_write_to_a_server_that_never_answers(project, raw_server, user_co
                    env=env_with(CTXSCOPE_CLOUD_URL=server.url, CTXSCOPE_TOKEN=CANARY))
     assert result.returncode == 6 and len(error_lines(result.stderr)) == 1
     assert tree_snapshot(project) == before
+
+
+@pytest.mark.parametrize("behaviour", ["never answers", "trickles the headers"])
+def test_a_proxy_that_hangs_is_bounded_too(raw_server, project, cloud_env, user_config,
+                                           behaviour, record_property):
+    """HTTPS_PROXY is honoured, and the budget holds through it."""
+    user_config.write_text("[cloud]\ntimeout = 0.5\n")
+    proxy = raw_server(behaviour)
+    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
+           "HTTPS_PROXY": proxy.url, "NO_PROXY": ""}
+    record_property("faults", 1)
+    assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, "no answer within 0.5s")
+    assert proxy.connections == 1
+
+
+def test_a_proxy_that_is_down(project, cloud_env, dead_url, record_property):
+    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
+           "HTTPS_PROXY": dead_url, "NO_PROXY": ""}
+    record_property("faults", 1)
+    assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, "cannot connect")
