@@ -258,8 +258,7 @@ def refresh_in_background() -> bool:
         from .fsutil import ensure_private_dir
 
         ensure_private_dir(os.path.dirname(stamp))
-        with open(stamp, "w"):
-            pass
+        _touch_private(stamp)
     except Exception:  # no stamp only means a refresh may start twice
         pass
     # -P: never import a `ctxscope` that happens to sit in the working directory.
@@ -269,6 +268,24 @@ def refresh_in_background() -> bool:
     except Exception:  # a refresh that cannot start only costs freshness
         return False
     return True
+
+
+def _touch_private(path: str) -> None:
+    """Set `path`'s modification time to now; create it empty and 0600 when missing.
+
+    0600 whatever the umask, like the rest of the cache: the mode given to open()
+    is filtered by the umask, so a new file also gets an fchmod. An existing file
+    is only touched (utime needs no write permission from its owner).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        os.utime(path)
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _spawn_detached(argv: list[str]) -> None:

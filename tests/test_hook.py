@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -402,6 +403,24 @@ def test_at_most_one_background_refresh_per_pause(project, monkeypatch):
     assert len(started) == 1
     argv = started[0]
     assert argv[:4] == [sys.executable, "-P", "-m", "ctxscope.hook"] and argv[4:] == ["--refresh"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000, 0o277], ids=oct)
+def test_the_refresh_stamp_is_private_whatever_the_umask(project, monkeypatch, umask):
+    """The stamp is 0600 like the rest of the cache, and later starts still move it on."""
+    monkeypatch.setattr(hook, "_spawn_detached", lambda argv: None)
+    stamp = os.path.join(paths.cache_dir(), "refresh.stamp")
+    old = os.umask(umask)
+    try:
+        assert hook.refresh_in_background() is True
+        assert stat.S_IMODE(os.stat(stamp).st_mode) == 0o600
+        os.utime(stamp, (0, 0))  # the last refresh started long ago
+        assert hook.refresh_in_background() is True
+        assert os.stat(stamp).st_mtime > 0  # the second start moved the stamp on
+        assert hook.refresh_in_background() is False
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(stamp).st_mode) == 0o600
 
 
 def test_refresher_ignores_a_ctxscope_package_in_the_working_directory(project, monkeypatch):
