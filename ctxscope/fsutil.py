@@ -113,7 +113,9 @@ def file_lock(lock_path: str, timeout: float = 10.0) -> Iterator[None]:
     a lock file lets two processes lock two different inodes of the same name).
     `flock` locks belong to the open file and vanish when the holder dies, so a
     lock left behind by a killed process never blocks anyone. We poll with
-    LOCK_NB rather than block so that the wait has a deadline.
+    LOCK_NB rather than block so that the wait has a deadline; `timeout=0` tries
+    once and raises at once when another holder has it (the background refresher
+    leaves when one is already running).
 
     Not reentrant: taking the same lock twice in one process, even in one thread,
     waits for itself and times out.

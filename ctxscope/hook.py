@@ -318,25 +318,25 @@ def _spawn_detached(argv: list[str]) -> None:
 
 def refresh() -> int:
     """The background refresher: ask the cloud now and fill the cache; silent, log-free."""
-    import fcntl
+    from contextlib import ExitStack
 
     from . import paths
-    from .fsutil import ensure_private_dir
+    from .fsutil import ensure_private_dir, file_lock
 
     lock_path = os.path.join(paths.cache_dir(), "refresh.lock")
-    try:
-        ensure_private_dir(os.path.dirname(lock_path))
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until this process exits
-    except Exception:  # another refresher is at it, or no cache dir
-        return 0
-    from .resolver import Context, resolve
+    with ExitStack() as held:
+        try:
+            ensure_private_dir(os.path.dirname(lock_path))
+            held.enter_context(file_lock(lock_path, timeout=0))  # try once, never wait
+        except Exception:  # another refresher is at it, or no cache dir
+            return 0
+        from .resolver import Context, resolve
 
-    ctx = Context(refresh=True, command="hook")
-    try:
-        resolve(context=ctx, log=False)
-    finally:
-        ctx.close()
+        ctx = Context(refresh=True, command="hook")
+        try:
+            resolve(context=ctx, log=False)
+        finally:
+            ctx.close()
     return 0
 
 

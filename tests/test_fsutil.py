@@ -188,6 +188,19 @@ def test_file_lock_excludes_a_second_holder_in_the_same_process(tmp_path):
         pass
 
 
+def test_file_lock_with_timeout_0_tries_once_and_never_sleeps(tmp_path, monkeypatch):
+    lock = str(tmp_path / "state.lock")
+    slept = []
+    monkeypatch.setattr(fsutil.time, "sleep", slept.append)
+    with (
+        fsutil.file_lock(lock, timeout=0),  # free: taken on the first try
+        pytest.raises(CtxScopeError, match="another ctxscope process holds it"),
+        fsutil.file_lock(lock, timeout=0),
+    ):
+        pytest.fail("acquired a lock that is held")
+    assert slept == []
+
+
 def test_lock_of_a_sigkilled_process_does_not_block(tmp_path):
     lock = str(tmp_path / "state.lock")
     holder = start_lock_holder(lock)

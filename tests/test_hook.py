@@ -439,6 +439,21 @@ def test_refresher_ignores_a_ctxscope_package_in_the_working_directory(project, 
     assert marker.exists()
 
 
+def test_refresher_lock_is_private_whatever_the_umask(project, cloud):
+    """The refresher takes fsutil's lock: its lock file is 0600 under any umask (the
+    hand-rolled one made it 0400 under umask 0277, which a later refresher running as
+    a normal user could not open again)."""
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    argv = [sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"]
+    for _ in range(2):
+        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=60,
+                              umask=0o277)
+        assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    lock = os.path.join(paths.cache_dir(), "refresh.lock")
+    assert stat.S_IMODE(os.stat(lock).st_mode) == 0o600
+    assert [r.path for r in cloud.requests()].count("/v1/scope") == 2  # both asked
+
+
 def test_refresher_leaves_the_cloud_alone_while_another_one_runs(project, cloud):
     _write(project / ".ctxscope.toml", 'scope = "demo"\n')
     os.makedirs(paths.cache_dir(), exist_ok=True)
