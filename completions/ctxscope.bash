@@ -19,8 +19,8 @@ _ctxscope_spec() {
         'config') _ctxscope_cmds='' _ctxscope_opts='--json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'sync') _ctxscope_cmds='' _ctxscope_opts='--direction --scope --dry-run --yes -y --json --help -h' _ctxscope_valued='--direction --scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'repair') _ctxscope_cmds='' _ctxscope_opts='--to --shell --dry-run --yes -y --json --help -h' _ctxscope_valued='--to --shell' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'hook') _ctxscope_cmds='' _ctxscope_opts='--run --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
-        'prompt') _ctxscope_cmds='' _ctxscope_opts='--format --help -h' _ctxscope_valued='--format' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'hook') _ctxscope_cmds='' _ctxscope_opts='--run --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
+        'prompt') _ctxscope_cmds='' _ctxscope_opts='--format --json --help -h' _ctxscope_valued='--format' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         *) _ctxscope_cmds='' _ctxscope_opts='' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
     esac
 }

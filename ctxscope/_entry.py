@@ -26,8 +26,9 @@ FAST: dict[str, tuple] = {
     "resolve": ("resolve_command", "run", {**_CLOUD_FLAGS, "--explain": "explain"}, _SCOPE, ()),
     "status": ("status_command", "status", {**_CLOUD_FLAGS, "--check": "check"}, _SCOPE, ()),
     "diff": ("status_command", "diff", _CLOUD_FLAGS, _SCOPE, ()),
-    "prompt": ("hook", "prompt", {}, {"--format": "fmt"}, ()),
-    "hook": ("hook", "hook_command", {"--run": "run"}, {}, (("shell", ("bash", "zsh", "fish")),)),
+    "prompt": ("hook", "prompt", {"--json": "json_out"}, {"--format": "fmt"}, ()),
+    "hook": ("hook", "hook_command", {"--run": "run", "--json": "json_out"}, {},
+             (("shell", ("bash", "zsh", "fish")),)),
 }
 
 

@@ -57,10 +57,18 @@ end
 """
 
 
-def hook_command(*, shell: str, run: bool = False) -> int:
-    """`ctxscope hook SHELL [--run]`: print the snippet, or run the check it runs."""
+def hook_command(*, shell: str, run: bool = False, json_out: bool = False) -> int:
+    """`ctxscope hook SHELL [--run] [--json]`: print the snippet, or run the check it runs.
+
+    With `json_out`: `{"shell", "snippet"}`, or with `run` `{"state", "warning"}`.
+    """
     if run:
-        return run_check(shell)
+        return run_check(shell, json_out=json_out)
+    if json_out:
+        from .output import print_json
+
+        print_json({"shell": shell, "snippet": snippet(shell)})
+        return 0
     sys.stdout.write(snippet(shell))
     return 0
 
@@ -104,28 +112,43 @@ def for_shell(line: str, shell: str) -> str:
     return line.replace("--shell bash", f"--shell {shell}")
 
 
-def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE) -> int:
+def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE,
+              json_out: bool = False) -> int:
     """`ctxscope hook SHELL --run`: the startup check. Always exits 0.
 
     One line on stderr when the scope needs attention, nothing otherwise. The
     cloud comes from the cache; when that answer is stale or missing a detached
     background process refreshes it for the next shell.
-    """
-    with _deadline(deadline):
-        from .errors import CtxScopeError
-        from .output import err, error_line
 
-        try:
-            line = _check(shell)
-        except CtxScopeError as exc:  # a broken config is worth the one line too
-            err("error", error_line(exc))
-            return 0
-        if line:
-            sys.stderr.write(f"ctxscope: {line}\n")
+    With `json_out`, nothing on stderr and one object on stdout instead:
+    `{"state", "warning"}`, where `warning` is the line (or null) and `state` is
+    the resolution's state, "ERROR" for a config that stops every command, or
+    null when the check gave up at the deadline.
+    """
+    state = line = None
+    with _deadline(deadline):
+        state, line = _check_or_error(shell)
+    if json_out:
+        from .output import print_json
+
+        print_json({"state": state, "warning": f"ctxscope: {line}" if line else None})
+    elif line:
+        sys.stderr.write(f"ctxscope: {line}\n")
     return 0
 
 
-def _check(shell: str) -> str | None:
+def _check_or_error(shell: str) -> tuple[str, str | None]:
+    from .errors import CtxScopeError
+    from .output import error_line
+
+    try:
+        return _check(shell)
+    except CtxScopeError as exc:  # a broken config is worth the one line too
+        return "ERROR", f"error: {error_line(exc)}"
+
+
+def _check(shell: str) -> tuple[str, str | None]:
+    """(the state, the line to print or None)."""
     from .resolver import Context, resolve
 
     ctx = Context(offline=True, command="hook")
@@ -141,15 +164,22 @@ def _check(shell: str) -> str | None:
         line = for_shell(line, shell)
     if ctx.cloud is not None and _stale(ctx.cloud, res.resolved_scope):
         refresh_in_background()
-    return line
+    return res.state, line
 
 
-def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE) -> int:
+def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE,
+           json_out: bool = False) -> int:
     """`ctxscope prompt`: a short scope marker for PS1, from the cache only.
 
     Prints FORMAT with {scope} (the resolved scope), {mark} ("!" when the
     startup hook would warn, else empty), {state} and {source}; prints nothing
     when no scope is set and nothing needs attention. Never writes anything.
+
+    With `json_out`, one object: `{"scope", "mark", "state", "source", "text"}`,
+    where `text` is what the prompt prints (without the newline) or null when it
+    prints nothing; scope and source are null when there is none, and state is
+    "ERROR" for a config that stops every command, or null when the check gave
+    up at the deadline.
     """
     from string import Formatter
 
@@ -163,10 +193,20 @@ def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE) -> in
     except (ValueError, KeyError, IndexError) as exc:  # e.g. a field inside a format spec
         fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
         raise UsageError(f"--format {fmt!r}: {exc}; the fields are {fields}") from None
+    fields = None
     with _deadline(deadline):
         fields = _prompt_fields()
-        if fields["scope"] or fields["mark"]:
-            sys.stdout.write(fmt.format_map(fields) + "\n")
+    text = None
+    if fields is not None and (fields["scope"] or fields["mark"]):
+        text = fmt.format_map(fields)
+    if json_out:
+        from .output import print_json
+
+        fields = fields or {"scope": "", "mark": "", "state": None, "source": ""}
+        print_json({"scope": fields["scope"] or None, "mark": fields["mark"],
+                    "state": fields["state"], "source": fields["source"] or None, "text": text})
+    elif text is not None:
+        sys.stdout.write(text + "\n")
     return 0
 
 

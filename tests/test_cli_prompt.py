@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -62,6 +63,82 @@ def test_a_bad_format_is_a_usage_error(script_runner, project, fmt):
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("ctxscope: error: --format ")
     assert "{scope}, {mark}, {state}, {source}" in done.stderr
+
+
+# --- --json: one object ---------------------------------------------------------------
+
+KEYS = {"scope", "mark", "state", "source", "text"}
+
+
+def run_json(script_runner, *args, cwd):
+    done = run(script_runner, "--json", *args, cwd=cwd)
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    got = json.loads(done.stdout)
+    assert set(got) == KEYS
+    return got
+
+
+def test_json_when_no_scope_is_set(script_runner, project):
+    assert run_json(script_runner, cwd=project) == {
+        "scope": None, "mark": "", "state": "UNRESOLVED", "source": None, "text": None}
+
+
+def test_json_in_sync(script_runner, project):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    assert run_json(script_runner, cwd=project) == {
+        "scope": "workout", "mark": "", "state": "SYNCED", "source": "local", "text": "workout"}
+
+
+def test_json_carries_the_text_the_format_makes(script_runner, project, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    fmt = "[{scope}{mark}|{state}|{source}] "
+    got = run_json(script_runner, "--format", fmt, cwd=project)
+    assert got == {"scope": "zentygo", "mark": "!", "state": "DRIFTED", "source": "runtime",
+                   "text": "[zentygo!|DRIFTED|runtime] "}
+    assert run(script_runner, "--format", fmt, cwd=project).stdout == got["text"] + "\n"
+
+
+def test_json_for_a_broken_state_and_a_config_error(script_runner, project, user_config,
+                                                    monkeypatch):
+    monkeypatch.setenv("CTX_SCOPE", "two words")
+    assert run_json(script_runner, cwd=project) == {
+        "scope": None, "mark": "!", "state": "INVALID", "source": None, "text": "!"}
+    user_config.write_text('[cloud]\napi_key = "tok-SECRET"\n')
+    done = run(script_runner, "--json", cwd=project)
+    assert "tok-SECRET" not in done.stdout + done.stderr
+    assert json.loads(done.stdout) == {
+        "scope": None, "mark": "!", "state": "ERROR", "source": None, "text": "!"}
+
+
+def test_json_with_a_bad_format_is_still_a_usage_error(script_runner, project):
+    done = run(script_runner, "--json", "--format", "{nope}", cwd=project)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith("ctxscope: error: --format ")
+
+
+def test_json_gives_up_at_the_deadline_with_an_object(project, monkeypatch, capsys):
+    from ctxscope import hook
+
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+
+    def slow():
+        time.sleep(30)  # far past the deadline below; interrupted by it
+
+    monkeypatch.setattr(hook, "_prompt_fields", slow)
+    assert hook.prompt(deadline=0.2, json_out=True) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert json.loads(out) == {"scope": None, "mark": "", "state": None, "source": None,
+                               "text": None}
+
+
+def test_json_never_writes_a_file(script_runner, project, isolated_home, monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    before = _files_under(isolated_home) + _files_under(project)
+    assert run_json(script_runner, cwd=project)["text"] == "zentygo!"
+    assert _files_under(isolated_home) + _files_under(project) == before
 
 
 def test_never_touches_the_network_and_uses_the_cache(script_runner, project, cloud,

@@ -3,9 +3,12 @@ the README's command table, and the files its install instructions name exist.""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
 from pathlib import Path
 
+import pytest
 from _helptext import help_commands
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,3 +33,26 @@ def test_install_instructions_name_files_that_exist():
             "man/ctxscope.1"} <= named
     for rel in named:
         assert (ROOT / rel).is_file(), rel
+
+
+def _console_json(command: str) -> dict:
+    """The JSON object a ```console block of the README shows for `$ command`."""
+    match = re.search(r"```console\n\$ " + re.escape(command) + r"\n(\{\n.*?\n\})\n```", README,
+                      re.S)
+    assert match, f"README.md shows no output of `{command}`"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("command", [
+    "ctxscope hook bash --run --json",
+    "ctxscope prompt --json --format '[{scope}{mark}]'",
+])
+def test_the_shell_integration_json_examples_match_the_commands(command, project, monkeypatch):
+    """The README's example objects are what the commands print in the drift they show."""
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    shown = _console_json(command)
+    done = subprocess.run(command, shell=True, cwd=project, capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == shown

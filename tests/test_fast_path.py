@@ -40,10 +40,16 @@ MATRIX = [
     (["prompt"], True),
     (["prompt", "--format", "[{scope}{mark}|{state}|{source}]"], True),
     (["prompt", "--format={nope}"], True),
+    (["prompt", "--json"], True),
+    (["prompt", "--json", "--format", "[{scope}{mark}|{state}|{source}]"], True),
+    (["prompt", "--format={nope}", "--json"], True),
     (["hook", "bash"], True),
     (["hook", "fish"], True),
     (["hook", "zsh", "--run"], True),
     (["hook", "--run", "fish"], True),
+    (["hook", "bash", "--json"], True),
+    (["hook", "fish", "--run", "--json"], True),
+    (["hook", "--json", "zsh", "--run"], True),
     # Not for the fast path: the full app parses them and prints its own errors.
     (["resolve", "--scope"], False),
     (["resolve", "--json", "--json"], False),
@@ -52,9 +58,12 @@ MATRIX = [
     (["status", "--watch", "--check"], False),
     (["diff", "extra"], False),
     (["prompt", "--format"], False),
+    (["prompt", "--json", "--json"], False),
+    (["prompt", "--json=1"], False),
     (["hook"], False),
     (["hook", "tcsh"], False),
     (["hook", "bash", "zsh"], False),
+    (["hook", "bash", "--run", "--json", "--json"], False),
     (["--version"], False),
     ([], False),
 ]
@@ -205,8 +214,9 @@ def _full_app(argv, cwd):
 
 
 @pytest.mark.parametrize("argv", [["resolve"], ["resolve", "--json"], ["diff"], ["diff", "--json"],
-                                  ["prompt"], ["hook", "bash", "--run"], ["hook", "zsh"],
-                                  ["resolve", "--scope"]])
+                                  ["prompt"], ["prompt", "--json"], ["hook", "bash", "--run"],
+                                  ["hook", "bash", "--run", "--json"], ["hook", "zsh"],
+                                  ["hook", "zsh", "--json"], ["resolve", "--scope"]])
 @pytest.mark.parametrize("situation", ["drifted", "unresolved-project", "invalid"])
 def test_installed_command_matches_the_full_app(argv, situation, project, monkeypatch):
     if situation == "drifted":
@@ -222,6 +232,8 @@ def test_installed_command_matches_the_full_app(argv, situation, project, monkey
                                                            full.stderr)
     if argv[:1] == ["diff"] and "--json" in argv:
         assert json.loads(fast.stdout)["state"] in ("DRIFTED", "UNRESOLVED", "INVALID")
+    if argv[:1] in (["prompt"], ["hook"]) and "--json" in argv:
+        assert fast.returncode == 0 and isinstance(json.loads(fast.stdout), dict)
 
 
 def test_the_installed_command_takes_the_fast_path(project, monkeypatch):
@@ -239,3 +251,5 @@ def test_the_installed_command_takes_the_fast_path(project, monkeypatch):
     assert "typer" in imported("status", "--help")
     assert "typer" not in imported("hook", "bash", "--run")
     assert "typer" not in imported("prompt")
+    assert "typer" not in imported("prompt", "--json")
+    assert "typer" not in imported("hook", "zsh", "--run", "--json")

@@ -197,6 +197,88 @@ def test_installed_hook_run_exits_0_with_nothing_on_stdout(script_runner, projec
     assert done.stderr.startswith("ctxscope: DRIFTED:") and done.stderr.count("\n") == 1
 
 
+# --- --json ---------------------------------------------------------------------------------
+
+
+def check_json(capsys, shell="bash", **kw):
+    """Run the startup check with --json in-process; return its object (stderr stays empty)."""
+    assert hook.run_check(shell, json_out=True, **kw) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    got = json.loads(out)
+    assert set(got) == {"state", "warning"}
+    return got
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_json_snippet_is_the_snippet(shell, script_runner):
+    plain = script_runner.run(["ctxscope", "hook", shell])
+    done = script_runner.run(["ctxscope", "hook", shell, "--json"])
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {"shell": shell, "snippet": plain.stdout}
+
+
+def test_json_check_is_quiet_where_ctxscope_is_not_used(project, capsys):
+    assert check_json(capsys) == {"state": "UNRESOLVED", "warning": None}
+
+
+def test_json_check_in_sync(project, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "demo")
+    assert check_json(capsys) == {"state": "SYNCED", "warning": None}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_json_check_carries_the_line_the_hook_prints(shell, project, monkeypatch, capsys, events):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    _, _, line = check(capsys, shell)
+    got = check_json(capsys, shell)
+    assert got == {"state": "DRIFTED", "warning": line.rstrip("\n")}
+    assert got["warning"].startswith("ctxscope: DRIFTED: 'zentygo' from runtime; local_mismatch.")
+    # Logged as the plain check logs it: once, as the hook's.
+    assert [(e["event"], e["command"]) for e in events()] == [("scope_drift_detected", "hook")]
+
+
+def test_json_check_for_a_config_that_stops_every_command(project, user_config, capsys):
+    _write(user_config, '[cloud]\ntoken = "tok-SECRET"\n')
+    got = check_json(capsys)
+    assert got["state"] == "ERROR" and got["warning"].startswith("ctxscope: error: ")
+    assert "tok-SECRET" not in got["warning"]
+
+
+def test_json_check_for_a_cloud_never_reached_and_its_drift(project, cloud, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    _touch_refresh_stamp()
+    assert check_json(capsys) == {"state": "DEGRADED", "warning": None}
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    got = check_json(capsys)
+    assert got["state"] == "DEGRADED" and got["warning"].startswith("ctxscope: DRIFTED: ")
+    assert cloud.requests() == []
+
+
+def test_json_check_gives_up_at_the_deadline_with_an_object(project, monkeypatch, capsys):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+
+    def slow(shell):
+        time.sleep(30)  # far past the deadline below; interrupted by it
+
+    monkeypatch.setattr(hook, "_check", slow)
+    assert check_json(capsys, deadline=0.2) == {"state": None, "warning": None}
+
+
+def test_installed_json_check_exits_0_with_nothing_on_stderr(script_runner, project, monkeypatch):
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "two words")
+    done = script_runner.run(["ctxscope", "hook", "zsh", "--run", "--json"], cwd=str(project))
+    assert (done.returncode, done.stderr) == (0, "")
+    got = json.loads(done.stdout)
+    assert got["state"] == "INVALID" and got["warning"].startswith("ctxscope: INVALID: ")
+    assert "--shell zsh" in got["warning"]
+
+
 # --- the snippets in real shells -----------------------------------------------------------
 
 

@@ -23,6 +23,12 @@ def hook(
                      "line on stderr when the scope needs attention, nothing otherwise; "
                      "always exits 0."),
     ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help='Print one JSON object on stdout: {"shell", "snippet"}; '
+                     'with --run, {"state", "warning"} (the line, or null) and nothing on '
+                     "stderr."),
+    ] = False,
 ) -> None:
     """Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start.
 
@@ -35,4 +41,4 @@ def hook(
     """
     from ..hook import hook_command
 
-    raise typer.Exit(hook_command(shell=shell, run=run))
+    raise typer.Exit(hook_command(shell=shell, run=run, json_out=json_out))

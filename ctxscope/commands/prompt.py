@@ -18,6 +18,12 @@ def prompt(
                      help="What to print: {scope} the resolved scope, {mark} '!' when the "
                      "scope needs attention, {state} e.g. SYNCED, {source} e.g. local."),
     ] = PROMPT_FORMAT,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help='Print one JSON object on stdout: {"scope", "mark", '
+                     '"state", "source", "text"}, where text is what the prompt prints (null '
+                     "for nothing)."),
+    ] = False,
 ) -> None:
     """Print a short scope marker for the shell prompt; nothing when no scope is set.
 
@@ -27,4 +33,4 @@ def prompt(
     """
     from .. import hook as shell_hook
 
-    raise typer.Exit(shell_hook.prompt(fmt))
+    raise typer.Exit(shell_hook.prompt(fmt, json_out=json_out))
