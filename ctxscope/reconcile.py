@@ -6,8 +6,9 @@
 which file or URL would be written and the value before and after, and marks the
 ones the rollout mode does not allow as `blocked`. `apply()` writes the others,
 reads each back (a fresh parse; a GET past the cache) and appends one event per
-write. Nothing here prints, prompts or exits: `ctxscope.commands.sync` and
-`ctxscope.commands.repair` do that, and agent runtimes can call this directly.
+write. Nothing here prints, prompts or exits: `ctxscope.commands.sync`,
+`ctxscope.commands.repair` and `ctxscope.commands.init` do that (through
+`ctxscope.commands._writes`), and agent runtimes can call this directly.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import namedtuple
 from enum import StrEnum
 
 from .errors import (
+    CloudError,
     ConfigError,
     CtxScopeError,
     InvalidScopeError,
@@ -43,7 +45,7 @@ class Shell(StrEnum):
 
 
 WRITTEN_SOURCES = ("local", "cloud")
-EVENTS = {"sync": "scope_synced", "repair": "scope_repaired"}
+EVENTS = {"sync": "scope_synced", "repair": "scope_repaired", "init": "scope_synced"}
 FAILED_EVENT = "scope_sync_failed"
 
 # One planned change. `action` is one of:
@@ -63,8 +65,12 @@ Outcome = namedtuple("Outcome", "change status verified before backup")
 Applied = namedtuple("Applied", "outcomes error warnings")
 
 
-class Plan(namedtuple("_Plan", "command direction scope changes resolution")):
-    """What a `sync` or `repair` run would do. Plain data; `apply` carries it out."""
+class Plan(namedtuple("_Plan", "command direction scope changes resolution origin",
+                      defaults=(None,))):
+    """What a `sync`, `repair` or `init` run would do. Plain data; `apply` carries it out.
+
+    `origin` says where the target scope came from when the command chose it (`init`).
+    """
 
     __slots__ = ()
 
@@ -117,11 +123,13 @@ def change_to_dict(c: Change) -> dict:
 
 def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
          to: str | None = None) -> Plan:
-    """The changes `sync` (with `direction`) or `repair` (with `to`) would make."""
+    """The changes `sync` (with `direction`), `repair` or `init` (with `to`) would make."""
     if command == "sync":
         return plan_sync(ctx, res, Direction(direction))
     if command == "repair":
         return plan_repair(ctx, res, to=to)
+    if command == "init":
+        return plan_init(ctx, res, to=to)
     raise ValueError(f"unknown command {command!r}")
 
 
@@ -189,6 +197,35 @@ def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
     return Plan("repair", None, scope, tuple(changes), res)
 
 
+def plan_init(ctx, res, *, to: str | None = None) -> Plan:
+    """`init`: set this repository's local scope to `to`, at most one change.
+
+    The file is `target_file(ctx, repository=True)`: the project file when it lies
+    inside the repository, else a new `.ctxscope.toml` at the repository root. The
+    scope is `to`, else the one that file holds, else the one that resolves now
+    (not a [fallback] guess).
+    """
+    path = target_file(ctx, repository=True)
+    scope, origin = _init_target(res, to, path)
+    problem = scope_problem(scope)
+    if problem:
+        raise InvalidScopeError(f"scope {display(scope)!r} {problem}")
+    change = _local_change(ctx, res, scope, replace_broken=False, path=path)
+    return Plan("init", "init", scope, (change,) if change else (), res, origin)
+
+
+def _init_target(res, to: str | None, path: str) -> tuple[str, str]:
+    if to is not None:
+        return to, "--scope"
+    local = res.source("local")
+    if local.extra.get("path") == path and local.value is not None:
+        return local.value, local.origin
+    if res.resolved_scope is not None and res.resolved_from != "fallback":
+        origin = res.source(res.resolved_from).origin
+        return res.resolved_scope, f"{res.resolved_from} ({origin})"
+    raise UsageError("no scope to link: name one", hint="ctxscope init --scope NAME")
+
+
 def _projected(ctx, res, scope: str, cloud: Change | None) -> str | None:
     """What resolves without the local source once the other planned changes are made."""
     values = [ctx.env[n] for n in ctx.config["runtime.env"] if ctx.env.get(n)]
@@ -250,9 +287,9 @@ def mode_refusal(config, source: str) -> str | None:
 
 
 def _local_change(ctx, res, scope: str, *, replace_broken: bool,
-                  create: bool = True) -> Change | None:
+                  create: bool = True, path: str | None = None) -> Change | None:
     r = res.source("local")
-    path = target_file(ctx)
+    path = path or target_file(ctx)
     blocked = mode_refusal(ctx.config, "local")
     holds = r.extra.get("path") == path
     if holds and r.state == "unreadable":
@@ -323,7 +360,12 @@ def authorize(plan: Plan, ctx) -> str:
     needed = [c for c in plan.changes if not c.blocked and c.source != "cache"]
     if not needed or ctx.cloud is None or plan.scope is None:
         return "not_checked"  # (no scope: the plan only unsets invalid variables)
-    access = ctx.cloud.client.get_access(plan.scope)
+    try:
+        access = ctx.cloud.client.get_access(plan.scope)
+    except CloudError as exc:
+        raise type(exc)(f"{exc.message}; cannot check that the cloud can see {plan.scope!r}, "
+                        "so nothing was written",
+                        hint=exc.hint or "retry when the cloud answers") from None
     if access is None:
         raise UnauthorizedError(
             f"scope {plan.scope!r} is not visible to the token (GET /v1/scopes/{plan.scope} "

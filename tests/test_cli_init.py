@@ -1,11 +1,13 @@
 """`ctxscope init`: link a repository, checked against a real cloud on loopback first;
-nothing written when the cloud cannot see the scope; comments kept; idempotent."""
+nothing written when the cloud cannot see the scope; comments kept; idempotent; a write
+like sync's (plan, --dry-run, mode, fresh authorization, --yes or a terminal, one event)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
@@ -25,8 +27,9 @@ def repo(project):
     return project
 
 
-def init(*args):
-    return runner.invoke(app, ["init", *args])
+def init(*args, yes=True):
+    """In-process `ctxscope init`; CliRunner has no terminal, so a write needs --yes."""
+    return runner.invoke(app, ["init", *args, *(["--yes"] if yes else [])])
 
 
 def test_links_the_repository_root_after_the_cloud_says_yes(repo, cloud, monkeypatch, events):
@@ -56,7 +59,7 @@ def test_cloud_that_cannot_see_the_scope_writes_nothing(repo, cloud):
     cloud.access = {"workout": "write"}
     result = init("--scope", "secret-project")
     assert result.exit_code == 4
-    assert "does not let the token see scope 'secret-project'" in result.stderr
+    assert "scope 'secret-project' is not visible to the token" in result.stderr
     assert "nothing was written" in result.stderr
     assert path.read_bytes() == before
 
@@ -159,9 +162,11 @@ def test_a_project_file_above_the_repository_is_not_touched(tmp_path, project):
 def test_installed_command_against_the_cloud(script_runner, repo, cloud):
     cloud.access = {"workout": "read"}
     env = {**os.environ, "CTXSCOPE_TOKEN": "tok-ABC"}
-    denied = script_runner.run(["ctxscope", "init", "--scope", "nope"], cwd=str(repo), env=env)
+    denied = script_runner.run(["ctxscope", "init", "--scope", "nope", "--yes"], cwd=str(repo),
+                               env=env)
     assert denied.returncode == 4 and not (repo / ".ctxscope.toml").exists()
-    ok = script_runner.run(["ctxscope", "init", "--scope", "workout"], cwd=str(repo), env=env)
+    ok = script_runner.run(["ctxscope", "init", "--scope", "workout", "--yes"], cwd=str(repo),
+                           env=env)
     assert ok.returncode == 0
     assert "Linked" in ok.stdout and "Next steps:" in ok.stdout
     status = script_runner.run(["ctxscope", "status", "--json"], cwd=str(repo), env=env)
@@ -170,3 +175,114 @@ def test_installed_command_against_the_cloud(script_runner, repo, cloud):
         "workout", "local", True)
     for out in (denied, ok, status):
         assert "tok-ABC" not in out.stdout + out.stderr and "Traceback" not in out.stderr
+
+
+# A write like sync's and repair's (DESIGN section 7)
+
+
+def test_without_yes_and_without_a_terminal_nothing_is_written(repo):
+    """The reviewer's case: CTX_SCOPE=stale-shell ctxscope init </dev/null wrote the file."""
+    env = {**os.environ, "CTX_SCOPE": "stale-shell"}
+    result = subprocess.run(["ctxscope", "init"], cwd=str(repo), env=env,
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no terminal to ask; pass --yes" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (repo / ".ctxscope.toml").exists()
+    in_process = init("--scope", "workout", yes=False)
+    assert in_process.exit_code == 2 and not (repo / ".ctxscope.toml").exists()
+    assert init("--scope", "workout", "-y", yes=False).exit_code == 0
+    assert (repo / ".ctxscope.toml").read_text() == 'scope = "workout"\n'
+
+
+@pytest.mark.parametrize(("answer", "code", "written"), [(b"y\n", 0, True), (b"n\n", 1, False)])
+def test_a_terminal_is_asked(repo, answer, code, written, events):
+    from test_cli_sync import run_in_pty
+
+    got, output, answered = run_in_pty(["init", "--scope", "workout"], str(repo),
+                                       {**os.environ}, answer)
+    assert answered, output
+    assert "Write this change? [y/N]" in output
+    assert got == code, output
+    assert (repo / ".ctxscope.toml").exists() is written
+    assert len(events()) == (1 if written else 0)
+    if not written:
+        assert "declined at the prompt; nothing was written" in output
+
+
+def test_authorization_is_asked_fresh_not_from_the_cache(repo, cloud):
+    """A cached 'read' for the scope does not authorize the write: the cloud is asked."""
+    cloud.access = {"workout": "read"}
+    status = runner.invoke(app, ["status", "--scope", "workout"])
+    assert "workout" in status.stdout  # now the cache holds access:workout = read
+    cloud.access = {}  # and the token has lost it since
+    result = init("--scope", "workout")
+    assert result.exit_code == 4, result.output
+    assert "nothing was written" in result.stderr
+    assert not (repo / ".ctxscope.toml").exists()
+    assert cloud.requests("/v1/scopes/workout")[-1].method == "GET"
+
+
+def test_dry_run_authorizes_and_plans_like_sync(repo, cloud):
+    cloud.access = {"workout": "write"}
+    refused = init("--scope", "nope", "--dry-run", yes=False)
+    assert refused.exit_code == 4 and not (repo / ".ctxscope.toml").exists()
+    planned = init("--scope", "workout", "--dry-run", yes=False)
+    assert planned.exit_code == 0
+    assert f"  local    {repo / '.ctxscope.toml'}  (no file) -> 'workout'" in planned.stdout
+    assert "Would create" in planned.stdout and not (repo / ".ctxscope.toml").exists()
+    data = json.loads(init("--scope", "workout", "--dry-run", "--json", yes=False).stdout)
+    assert (data["command"], data["result"], data["exit_code"]) == ("init", "planned", 0)
+    assert [(c["source"], c["action"], c["before"], c["after"]) for c in data["changes"]] == [
+        ("local", "create", None, "workout")]
+    assert data["cloud"] == {"url": cloud.url, "access": "write"}
+
+
+def test_one_event_describes_the_state_before_the_write(repo, cloud, events):
+    cloud.access = {"zentygo": "read"}
+    (repo / ".ctxscope.toml").write_text('scope = "workout"\n')
+    assert init("--scope", "zentygo").exit_code == 0
+    (event,) = events()
+    assert (event["event"], event["direction"], event["command"]) == (
+        "scope_synced", "init", "init")
+    assert (event["before"], event["after"], event["verified"]) == ("workout", "zentygo", True)
+    assert event["local_scope"] == "workout"  # what the command found, not what it wrote
+    assert event["resolved_scope"] == "workout"
+
+
+def test_the_file_is_the_one_target_file_names(repo, user_config, monkeypatch):
+    """init's file comes from sources.local.target_file: the user config is never linked."""
+    from ctxscope.resolver import Context
+    from ctxscope.sources.local import target_file
+
+    user_config.write_text('# mine\nscope = "personal"\n')
+    ctx = Context(cwd=str(repo / "src" / "pkg"))
+    assert target_file(ctx, repository=True) == str(repo / ".ctxscope.toml")
+    assert target_file(ctx) == str(user_config)  # sync writes where the scope is
+    monkeypatch.chdir(repo / "src" / "pkg")
+    data = json.loads(init("--scope", "workout", "--json").stdout)
+    assert data["path"] == str(repo / ".ctxscope.toml") and data["created"] is True
+    assert user_config.read_text() == '# mine\nscope = "personal"\n'
+    assert "link_target" not in dir(__import__("ctxscope.commands.init", fromlist=["x"]))
+
+
+def test_a_broken_file_in_the_repository_is_refused_not_replaced(repo):
+    path = repo / ".ctxscope.toml"
+    path.write_text('scope = "workout\n')
+    result = init("--scope", "zentygo")
+    assert result.exit_code == 1
+    assert "cannot be parsed" in result.stderr and "repair" in result.stderr
+    assert path.read_text() == 'scope = "workout\n'
+
+
+def test_init_leaves_nothing_else_in_the_repository(repo):
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert init("--scope", "workout").exit_code == 0
+    assert init("--scope", "zentygo").exit_code == 0
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
+                            cwd=repo, capture_output=True, text=True, check=True)
+    assert status.stdout.splitlines() == ["?? .ctxscope.toml"]  # no lock file beside it

@@ -1,4 +1,4 @@
-"""What `sync` and `repair` share on the CLI side: show the plan, ask, apply, report.
+"""What `sync`, `repair` and `init` share on the CLI side: show the plan, ask, apply, report.
 
 The plan, the checks and the writes are `ctxscope.reconcile`'s; this module only
 talks to the person (or script) running the command. Human output goes to
@@ -9,6 +9,9 @@ stdout, or to stderr when stdout is reserved for shell code (`repair --shell`);
 from __future__ import annotations
 
 import sys
+from typing import Annotated
+
+import typer
 
 from .. import reconcile
 from ..errors import CtxScopeError, UsageError
@@ -17,10 +20,27 @@ from ..scope import shown
 
 _BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
 
+# The options every writing command has (here, so that importing them registers no command).
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Print the plan (source, file or URL, before, after) "
+                       "and write nothing; exit with the code the run would end with."),
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Write without asking. Without it a terminal is "
+                       "asked to confirm, and with no terminal nothing is written (exit 2)."),
+]
+
 
 def run(*, command: str, direction=None, to: str | None = None, scope: str | None = None,
-        shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False) -> int:
-    """Resolve, plan, check, confirm, apply; return the exit code (errors are raised)."""
+        shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False,
+        log: bool = True, finish=None) -> int:
+    """Resolve, plan, check, confirm, apply; return the exit code (errors are raised).
+
+    `log=False` resolves without logging what it finds (the write is still logged).
+    `finish(plan, ctx, report, *, result, access, applied, out, human)` replaces the
+    closing line of a run that ends with 0 (`result`: in_sync, planned or applied):
+    it adds its keys to `report` (the --json object) and prints for a person.
+    """
     from ..resolver import Context, resolve
 
     if shell is not None and json_out:
@@ -31,12 +51,12 @@ def run(*, command: str, direction=None, to: str | None = None, scope: str | Non
     try:
         # Writes are planned against fresh cloud answers, never a cached one.
         ctx = Context(scope=scope, refresh=True, command=command)
-        res = resolve(context=ctx)
+        res = resolve(context=ctx, log=log)
         warn_all(res.warnings)
         plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to)
         report.update(plan.to_dict())
         return _execute(plan, ctx, report, shell=shell, dry_run=dry_run, yes=yes,
-                        json_out=json_out)
+                        json_out=json_out, finish=finish)
     except CtxScopeError as exc:
         if json_out:
             report.setdefault("changes", [])
@@ -48,21 +68,28 @@ def run(*, command: str, direction=None, to: str | None = None, scope: str | Non
             ctx.close()
 
 
-def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out) -> int:
+def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out, finish=None) -> int:
     out = sys.stderr if shell is not None else sys.stdout
     human = not json_out
+    applied = None
     if not plan.changes:
-        if human:
+        if finish is not None:
+            finish(plan, ctx, report, result="in_sync", access="not_checked", applied=None,
+                   out=out, human=human)
+        elif human:
             out.write(f"in sync: {_subject(plan)} already holds {plan.scope!r}; "
                       "nothing to write\n")
         return _done(report, json_out, "in_sync", 0)
 
     if human:
         _print_plan(plan, out, shell)
-    reconcile.authorize(plan, ctx)
+    access = reconcile.authorize(plan, ctx)
     code = plan.exit_code(shell=shell is not None)
     if dry_run:
-        if human:
+        if finish is not None and code == 0:
+            finish(plan, ctx, report, result="planned", access=access, applied=None, out=out,
+                   human=human)
+        elif human:
             out.write("dry run: nothing was written\n")
         _report_unfinished(plan, report, shell, would=True, quiet=json_out)
         return _done(report, json_out, "planned", code)
@@ -76,14 +103,17 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out) -> int:
         warn_all(applied.warnings)
         report["changes"] = _changes_with_outcomes(plan, applied)
         if human:
-            _print_outcomes(applied, out)
+            _print_outcomes(plan, applied, out)
         if applied.error is not None:
             raise applied.error
     if shell is not None:
         sys.stdout.write(reconcile.shell_code(plan.runtime, shell))
         sys.stdout.flush()
     _report_unfinished(plan, report, shell, would=False, quiet=json_out)
-    if human and code == 0:
+    if finish is not None and code == 0:
+        finish(plan, ctx, report, result="applied", access=access, applied=applied, out=out,
+               human=human)
+    elif human and code == 0:
         tail = " (the shell's env once it evaluates the code)" if plan.runtime else ""
         if plan.scope is None:
             out.write(f"done: {plan.runtime.target} unset{tail}\n")
@@ -104,12 +134,14 @@ def _done(report, json_out, result, code) -> int:
 def _subject(plan) -> str:
     if plan.command == "repair":
         return "every source"
-    return "local" if plan.direction == reconcile.Direction.RUNTIME_TO_LOCAL.value else "the cloud"
+    if plan.command == "init" or plan.direction == reconcile.Direction.RUNTIME_TO_LOCAL.value:
+        return "local"
+    return "the cloud"
 
 
 def _print_plan(plan, out, shell) -> None:
     mode = plan.resolution.mode
-    what = f"sync {plan.direction}" if plan.command == "sync" else "repair"
+    what = f"sync {plan.direction}" if plan.command == "sync" else plan.command
     goal = ": unset the invalid runtime value" if plan.scope is None else f" to {plan.scope!r}"
     out.write(f"plan: {what}{goal} ([policy] mode {mode})\n")
     width = max(len(c.target) for c in plan.changes)
@@ -149,7 +181,7 @@ def _confirm(plan) -> None:
         raise CtxScopeError("declined at the prompt; nothing was written")
 
 
-def _print_outcomes(applied, out) -> None:
+def _print_outcomes(plan, applied, out) -> None:
     for o in applied.outcomes:
         c = o.change
         if o.status == "cleared":
@@ -166,12 +198,12 @@ def _print_outcomes(applied, out) -> None:
                   f"read back: {'ok' if o.verified else 'NOT VERIFIED'}\n")
         if o.backup:
             out.write(f"         the unparseable file was saved as {o.backup}\n")
-        undo = undo_hint(c, o)
+        undo = undo_hint(c, o, plan.command)
         if undo:
             out.write(f"         to undo: {undo}\n")
 
 
-def undo_hint(change, outcome) -> str | None:
+def undo_hint(change, outcome, command: str = "sync") -> str | None:
     """How to go back to the value before this write (also in the README)."""
     import shlex
 
@@ -185,6 +217,8 @@ def undo_hint(change, outcome) -> str | None:
             return f"rm {shlex.quote(change.target)}"
         if before is None:
             return f"remove the `scope` line from {change.target}"
+        if scope_problem(before) is None and command == "init":
+            return f"ctxscope init --scope {shlex.quote(before)} --yes"
         if scope_problem(before) is None:
             return (f"ctxscope sync --direction runtime-to-local --scope {shlex.quote(before)} "
                     "--yes")
@@ -203,7 +237,7 @@ def _changes_with_outcomes(plan, applied) -> list[dict]:
         o = by_change.get(id(c))
         if o is not None:
             row.update(status=o.status, verified=o.verified, before=o.before, backup=o.backup,
-                       undo=undo_hint(c, o))
+                       undo=undo_hint(c, o, plan.command))
         rows.append(row)
     return rows
 

@@ -8,7 +8,7 @@ import typer
 
 from ..cli import JsonOpt, app
 from ..reconcile import Shell
-from .sync import DryRunOpt, YesOpt
+from ._writes import DryRunOpt, YesOpt
 
 
 @app.command()

@@ -8,15 +8,7 @@ import typer
 
 from ..cli import JsonOpt, ScopeOpt, app
 from ..reconcile import Direction
-
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the plan (source, file or URL, before, after) "
-                       "and write nothing; exit with the code the run would end with."),
-]
-YesOpt = Annotated[
-    bool, typer.Option("--yes", "-y", help="Write without asking. Without it a terminal is "
-                       "asked to confirm, and with no terminal nothing is written (exit 2)."),
-]
+from ._writes import DryRunOpt, YesOpt
 
 
 @app.command()

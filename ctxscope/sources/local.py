@@ -130,23 +130,37 @@ def lock_path(real: str) -> str:
     return os.path.join(directory, name + ".lock")
 
 
-def target_file(ctx) -> str:
-    """The file a write of the local scope goes to.
+def target_file(ctx, *, repository: bool = False) -> str:
+    """The file a write of the local scope goes to: the one rule for every command.
 
     The file that holds the local scope (or that cannot be parsed, since that is
     the one in the way); else the project file; else a new `.ctxscope.toml` at the
     repository root (the nearest directory upward holding `.git`), else in the
     working directory.
+
+    `repository=True` is `init`'s narrower view (it links this repository, so it
+    writes only the repository's own file): the project file when it lies inside
+    the repository root (else the working directory), else the new `.ctxscope.toml`
+    there; never the user config or a project file above the repository.
     """
     from ..paths import PROJECT_FILE
 
     project, user = ctx.config.project, ctx.config.user
+    root = repository_root(ctx.cwd) or os.path.abspath(ctx.cwd)
+    if repository:
+        if project is not None and _inside(os.path.dirname(project.path), root):
+            return project.path
+        return os.path.join(root, PROJECT_FILE)
     for cf in (project, user):
         if cf is not None and (cf.error or "scope" in cf.data):
             return cf.path
     if project is not None:
         return project.path
-    return os.path.join(repository_root(ctx.cwd) or ctx.cwd, PROJECT_FILE)
+    return os.path.join(root, PROJECT_FILE)
+
+
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([os.path.abspath(path), root]) == root
 
 
 def repository_root(cwd: str) -> str | None:
