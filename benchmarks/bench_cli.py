@@ -41,33 +41,16 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from http.server import ThreadingHTTPServer
+
+from _cloud import FakeCloud as _Cloud
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS = {"resolve": 5.0, "status": 20.0, "completion": 10.0}
 
 
-class FakeCloud(BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self):  # the name http.server calls
-        type(self).hits += 1
-        if self.path == "/v1/scope":
-            body = {"scope": "demo", "revision": "1"}
-        elif self.path.startswith("/v1/scopes/"):
-            body = {"scope": unquote(self.path[len("/v1/scopes/"):]), "access": "write"}
-        else:
-            body = {"identity": "bench"}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+class FakeCloud(_Cloud):
+    scope = "demo"
 
 
 def find_command(given: str | None) -> str:

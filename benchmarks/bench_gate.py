@@ -26,39 +26,15 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import unquote
+from http.server import ThreadingHTTPServer
+
+from _cloud import FakeCloud as _Cloud
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-class FakeCloud(BaseHTTPRequestHandler):
-    scope = "zentygo"
+class FakeCloud(_Cloud):
     visible = ("zentygo", "workout")
-    hits = 0
-
-    def do_GET(self):
-        type(self).hits += 1
-        if self.path == "/v1/scope":
-            body = {"scope": self.scope, "revision": "1"}
-        elif self.path.startswith("/v1/scopes/"):
-            name = unquote(self.path[len("/v1/scopes/"):])
-            if name not in self.visible:
-                self.send_response(404)
-                self.end_headers()
-                return
-            body = {"scope": name, "access": "write"}
-        else:
-            body = {"identity": "bench"}
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
 
 
 def isolate(base: str) -> None:
