@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -227,3 +228,25 @@ def no_token_leaks(request, isolated_home):
     leaks = sorted({where for where, text in places if any(t in text for t in tokens)})
     if leaks:
         pytest.fail("the token leaked into: " + "; ".join(leaks), pytrace=False)
+
+
+@pytest.fixture
+def spawn():
+    """Start sleeping children with a given env and cwd; kill them afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start(cwd, scope=None, *, var="CTX_SCOPE", env=None, argv=None):
+        child_env = {"PATH": os.environ["PATH"]}
+        if scope is not None:
+            child_env[var] = scope
+        child_env.update(env or {})
+        p = subprocess.Popen(argv or ["sleep", "300"], cwd=str(cwd), env=child_env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        p.kill()
+        p.wait()

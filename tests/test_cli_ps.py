@@ -23,26 +23,6 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def spawn():
-    started: list[subprocess.Popen] = []
-
-    def start(cwd, scope=None, *, argv=None, env=None):
-        child_env = {"PATH": os.environ["PATH"], **(env or {})}
-        if scope is not None:
-            child_env["CTX_SCOPE"] = scope
-        p = subprocess.Popen(argv or ["sleep", "300"], cwd=str(cwd), env=child_env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.kill()
-        p.wait()
-
-
-@pytest.fixture
 def incident(project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     return project

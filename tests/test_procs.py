@@ -7,7 +7,6 @@ assertions are made about our own children, by pid.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 
@@ -17,28 +16,6 @@ from ctxscope import procs
 from ctxscope.errors import CtxScopeError
 
 pytestmark = pytest.mark.skipif(not procs.supported(), reason="reads /proc (Linux only)")
-
-
-@pytest.fixture
-def spawn():
-    """Start sleeping children with a given env and cwd; kill them afterwards."""
-    started: list[subprocess.Popen] = []
-
-    def start(cwd, scope=None, *, var="CTX_SCOPE", env=None, argv=None):
-        child_env = {"PATH": os.environ["PATH"]}
-        if scope is not None:
-            child_env[var] = scope
-        child_env.update(env or {})
-        p = subprocess.Popen(argv or ["sleep", "300"], cwd=str(cwd), env=child_env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        started.append(p)
-        return p
-
-    yield start
-    for p in started:
-        p.kill()
-        p.wait()
 
 
 def by_pid(found, *children):
