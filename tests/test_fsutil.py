@@ -44,23 +44,6 @@ def umask(value: int):
         os.umask(old)
 
 
-def test_import_stays_light():
-    # The shell startup hook imports this module; heavy imports would slow every prompt.
-    code = (
-        "import sys, ctxscope.fsutil\n"
-        "heavy = ('tempfile', 'shutil', 'typing', 'pathlib', 'dataclasses', 'tomlkit')\n"
-        "print(','.join(m for m in heavy if m in sys.modules))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env=dict(os.environ, PYTHONPATH=REPO_ROOT),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert out.strip() == ""
-
-
 # ensure_private_dir
 
 

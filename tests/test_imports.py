@@ -54,6 +54,20 @@ def test_core_module_imports_nothing_heavy(module):
     assert not loaded & set(HEAVY), f"{module} pulls in {sorted(loaded & set(HEAVY))}"
 
 
+# Modules the hook imports that promise to stay lighter still: their heavy helpers
+# (tomlkit for edits, tempfile/shutil, pathlib) are imported inside the functions.
+LIGHTER = {
+    "ctxscope.fsutil": ("tempfile", "shutil", "typing", "pathlib", "dataclasses", "tomlkit"),
+    "ctxscope.tomledit": ("tomlkit", "tomllib"),
+}
+
+
+@pytest.mark.parametrize("module", sorted(LIGHTER))
+def test_light_modules_stay_light(module):
+    loaded = _loaded_after(f"import {module}")
+    assert not loaded & set(LIGHTER[module]), sorted(loaded & set(LIGHTER[module]))
+
+
 def test_the_ui_modules_do_load_what_they_draw_with():
     """The probe can see a heavy import: otherwise the test above proves nothing."""
     assert {"typer"} <= _loaded_after("import ctxscope.cli")
