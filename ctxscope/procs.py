@@ -465,7 +465,7 @@ def status_summary(*, env=None, offline: bool = True) -> dict | None:
         return None
     try:
         found = scan(env=env, offline=offline, exclude=ancestors())
-    except (CtxScopeError, OSError):
+    except Exception:  # other users' /proc entries can hold anything; the note is advisory
         return None
     return {
         "checked": len(found.processes),
