@@ -104,10 +104,11 @@ class LocalSource:
                          "`ctxscope status`",
                 )
             if trusted:
-                # Only our own `scope` edit changed the file the user had reviewed.
-                from ..trust import trust_file
+                # Only our own `scope` edit changed the file the user had reviewed: record
+                # the bytes just written, without reloading the whole config again.
+                from ..trust import record_trust
 
-                trust_file(real)
+                record_trust(real, hashlib.sha256(new.encode("utf-8")).hexdigest())
         return Written(path, loggable(before), value, True, True, backup)
 
 
