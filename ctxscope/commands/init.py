@@ -51,10 +51,6 @@ def init_command(
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
     json_out: JsonOpt = False,
-    refresh: Annotated[
-        bool, typer.Option("--refresh", hidden=True,
-                           help="Accepted for compatibility: init always asks the cloud fresh."),
-    ] = False,
 ) -> None:
     """Link this repository to a scope: create or update .ctxscope.toml at its root.
 
