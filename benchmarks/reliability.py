@@ -12,6 +12,8 @@ records with `record_property`:
   writers            processes writing at once, largest run
   kills              SIGKILLs delivered to writing processes
   leak checks        outputs, files, answers and exception texts searched for the token
+  attacks tried      hostile inputs from a cloned repository, a terminal, a token or a
+                     flag (tests marked `attack`, tests/test_attack_*.py), and how many held
   leaks found        times the token was found (also: a test failing in conftest's
                      `no_token_leaks` check counts as a leak)
 
@@ -35,7 +37,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = ("bad_inputs", "generated_bad_inputs", "faults", "writers", "kills", "leak_checks",
-           "leaks")
+           "leaks", "attacks")
 
 
 class Tally:
@@ -87,6 +89,8 @@ class Tally:
             "writers_total": self.tried["writers"],
             "kills": self.tried["kills"],
             "leak_checks": self.tried["leak_checks"],
+            "attacks_tried": self.tried["attacks"],
+            "attacks_held": self.survived["attacks"],
             "leaks_found": self.tried["leaks"] + len(self.leak_failures),
             "failed": self.failed,
             "seconds": round(elapsed, 1),
@@ -105,6 +109,7 @@ def render(fig: dict) -> str:
         ("writers", f"{fig['writers_at_once_max']} at once at most, {fig['writers_total']} "
                     "in all"),
         ("kills (SIGKILL)", str(fig["kills"])),
+        ("attacks held", f"{fig['attacks_held']} of {fig['attacks_tried']}"),
         ("leak checks", str(fig["leak_checks"])),
         ("leaks found", str(fig["leaks_found"])),
         ("time", f"{fig['seconds']} s"),
@@ -124,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally()
     started = time.monotonic()
     os.chdir(ROOT)
-    code = pytest.main(["-m", "hardening", "-q", "-p", "no:cacheprovider",
+    code = pytest.main(["-m", "hardening or attack", "-q", "-p", "no:cacheprovider",
                         "--no-header", "-o", "console_output_style=classic",
                         os.path.join(ROOT, "tests"), *args.pytest_args], plugins=[tally])
     fig = tally.figures(time.monotonic() - started)
