@@ -11,7 +11,7 @@ shell hooks and agent runtimes.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _LAZY = {
     "resolve": ("ctxscope.resolver", "resolve"),

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from . import __version__
+from ._version import __version__
 from .errors import CtxScopeError, ExitCode
 from .output import err, error_line, guarded, print_json
 

@@ -600,7 +600,7 @@ def _name_line() -> str:
 
 
 def render_man(tree: Command) -> str:
-    from . import __version__
+    from ._version import __version__
     from .errors import ExitCode
 
     missing = [c.name for c in ExitCode if c.name not in _EXIT_TEXT]

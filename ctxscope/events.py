@@ -12,9 +12,10 @@ import json
 import os
 import time
 
-from . import __version__, paths
+from . import paths
+from ._version import __version__
+from .kinds import PRECEDENCE
 from .scope import display
-from .sources import PRECEDENCE
 
 SCOPE_FIELDS = ("runtime_scope", "local_scope", "cloud_scope", "resolved_scope")
 _DEDUPE_FIELDS = ("event", "cwd", *SCOPE_FIELDS, "reasons", "authorized")

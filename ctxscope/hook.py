@@ -20,12 +20,12 @@ import os
 import re
 import sys
 
-SHELLS = ("bash", "zsh", "fish")
+from .kinds import CLOUD_PROBLEMS
+
 DEADLINE = 1.0  # seconds; past this the check gives up without a word
 PROMPT_FORMAT = "{scope}{mark}"
 PROMPT_FIELDS = ("scope", "mark", "state", "source")
 REFRESH_PAUSE = 10.0  # seconds between two background refreshes
-_CLOUD_PROBLEMS = ("cloud_unreachable", "cloud_error")
 
 _POSIX = """\
 # ctxscope startup hook ({shell}): one line on stderr when the agent scope needs
@@ -98,7 +98,7 @@ def warning(res) -> str | None:
     if state == "DEGRADED":
         from .resolver import is_drift
 
-        rest = tuple(p for p in res.problems if p.reason not in _CLOUD_PROBLEMS)
+        rest = tuple(p for p in res.problems if p.reason not in CLOUD_PROBLEMS)
         if is_drift(rest):
             return summary_line(res._replace(state="DRIFTED", problems=rest))
     return None

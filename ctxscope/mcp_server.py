@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 
-from . import __version__
+from ._version import __version__
 from .errors import CtxScopeError, ExitCode
 
 INSTALL_HINT = "install it with: pip install 'ctxscope[mcp]'"

@@ -402,7 +402,7 @@ def observe_all(config, env, cwd: str, resolved: str | None) -> tuple[list[Obser
 
 def apply(res, ctx):
     """Return `res` with `observed` filled, `observed_mismatch` problems and the state updated."""
-    from .resolver import ACTIONS, Problem
+    from .kinds import ACTIONS, Problem
 
     rows, warnings = observe_all(ctx.config, ctx.env, ctx.cwd, res.resolved_scope)
     problems = list(res.problems)

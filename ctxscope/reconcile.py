@@ -14,7 +14,6 @@ write. Nothing here prints, prompts or exits: `ctxscope.commands.sync`,
 from __future__ import annotations
 
 from collections import namedtuple
-from enum import StrEnum
 
 from .errors import (
     CloudError,
@@ -24,27 +23,14 @@ from .errors import (
     UnauthorizedError,
     UsageError,
 )
+from .kinds import SHELLS, WRITTEN_SOURCES, Direction, Shell
+from .report import default_target, only_unset
 from .scope import display, loggable, scope_problem
 from .sources.cloud import CloudSource
 from .sources.local import LocalSource, target_file
 
+__all__ = ["WRITTEN_SOURCES", "Direction", "Shell", "default_target", "only_unset"]
 
-class Direction(StrEnum):
-    """`sync --direction`: which source follows which. Never both ways."""
-
-    RUNTIME_TO_LOCAL = "runtime-to-local"
-    RESOLVED_TO_CLOUD = "resolved-to-cloud"
-
-
-class Shell(StrEnum):
-    """`repair --shell`: the shell whose code is printed for `eval`."""
-
-    BASH = "bash"
-    ZSH = "zsh"
-    FISH = "fish"
-
-
-WRITTEN_SOURCES = ("local", "cloud")
 EVENTS = {"sync": "scope_synced", "repair": "scope_repaired", "init": "scope_synced"}
 FAILED_EVENT = "scope_sync_failed"
 
@@ -238,38 +224,6 @@ def _projected(ctx, res, scope: str, cloud: Change | None) -> str | None:
     if r.value is not None or r.state in ("invalid", "error"):
         return r.value
     return res.source("fallback").value
-
-
-def default_target(res) -> str | None:
-    """`repair`'s target without `--to`: the resolved scope.
-
-    When resolution stopped at an invalid runtime value, it is what resolves
-    without the runtime override (so `eval "$(ctxscope repair --shell bash)"`
-    fixes a broken `CTX_SCOPE`). Otherwise, with nothing resolved, there is none.
-    """
-    if res.resolved_scope is not None:
-        return res.resolved_scope
-    if res.source("runtime").state != "invalid":
-        return None
-    for r in res.sources[1:]:
-        if r.state in ("invalid", "unreadable", "error"):
-            return None
-        if r.value is not None:
-            return r.value
-    return None
-
-
-def only_unset(res) -> bool:
-    """Whether `repair` without `--to` has only the runtime env to fix, by unsetting it.
-
-    True when the runtime value is invalid and no other source sets a scope or is
-    broken: there is no scope to bring anything to, and unsetting the invalid
-    variables is the whole repair (what resolves then is the [fallback]'s answer).
-    """
-    if res.source("runtime").state != "invalid":
-        return False
-    return all(r.value is None and r.state not in ("invalid", "unreadable", "error")
-               for r in res.sources[1:])
 
 
 def mode_refusal(config, source: str) -> str | None:
@@ -498,7 +452,7 @@ def guess_shell(env) -> Shell:
     import os
 
     name = os.path.basename(env.get("SHELL", ""))
-    return Shell(name) if name in {s.value for s in Shell} else Shell.BASH
+    return Shell(name) if name in SHELLS else Shell.BASH
 
 
 def _sh_quote(value: str) -> str:

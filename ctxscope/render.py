@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .kinds import PRECEDENCE
 from .report import fix_command, summary_line
 
 _STATE_STYLE = {
@@ -98,7 +99,7 @@ def print_diff(res, console: Console) -> None:
         console.print(Text("resolved: nothing", style="bold"))
     shown = False
     for p in res.problems:
-        r = res.source(p.source) if p.source in ("runtime", "local", "cloud", "fallback") else None
+        r = res.source(p.source) if p.source in PRECEDENCE else None
         if r is None:
             continue
         shown = True

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import shlex
 
+from .kinds import CLOUD_PROBLEMS, PRECEDENCE
 from .scope import display
-from .sources import PRECEDENCE
 
 SCHEMA_VERSION = 1
 
@@ -61,8 +61,6 @@ def fix_command(res) -> str | None:
     if state == "INVALID":
         bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
         if bad.source == "runtime":
-            from .reconcile import default_target, only_unset
-
             # Without --to, repair brings the variable to what resolves without it, or
             # only unsets it when nothing else is set; a broken source below needs a name.
             to = "" if default_target(res) is not None or only_unset(res) else "--to SCOPE "
@@ -120,6 +118,38 @@ def fix_command(res) -> str | None:
     return "; ".join(fixes) if fixes else "ctxscope diff  # to see what differs"
 
 
+def default_target(res) -> str | None:
+    """`repair`'s target without `--to`: the resolved scope.
+
+    When resolution stopped at an invalid runtime value, it is what resolves
+    without the runtime override (so `eval "$(ctxscope repair --shell bash)"`
+    fixes a broken `CTX_SCOPE`). Otherwise, with nothing resolved, there is none.
+    """
+    if res.resolved_scope is not None:
+        return res.resolved_scope
+    if res.source("runtime").state != "invalid":
+        return None
+    for r in res.sources[1:]:
+        if r.state in ("invalid", "unreadable", "error"):
+            return None
+        if r.value is not None:
+            return r.value
+    return None
+
+
+def only_unset(res) -> bool:
+    """Whether `repair` without `--to` has only the runtime env to fix, by unsetting it.
+
+    True when the runtime value is invalid and no other source sets a scope or is
+    broken: there is no scope to bring anything to, and unsetting the invalid
+    variables is the whole repair (what resolves then is the [fallback]'s answer).
+    """
+    if res.source("runtime").state != "invalid":
+        return False
+    return all(r.value is None and r.state not in ("invalid", "unreadable", "error")
+               for r in res.sources[1:])
+
+
 _AUTH_SHORT = {"authorized": "authorized", "denied": "not authorized",
                "not_checked": "authorization not checked: no cloud",
                "unknown": "authorization unknown: cloud unreachable"}
@@ -140,7 +170,7 @@ def summary_line(res, *, with_authorization: bool = False) -> str:
         "UNRESOLVED": "no source sets a scope and [fallback] policy is 'fail'",
         "UNAUTHORIZED": f"the token cannot see {res.resolved_scope!r}",
         "DEGRADED": next((p.detail for p in res.problems
-                          if p.reason in ("cloud_unreachable", "cloud_error")), "cloud error"),
+                          if p.reason in CLOUD_PROBLEMS), "cloud error"),
         "DRIFTED": ", ".join(res.reasons),
     }[state]
     return f"{state}: {where}; {detail}. Fix: {fix_command(res)}"

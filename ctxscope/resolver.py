@@ -19,7 +19,8 @@ from collections import namedtuple
 from . import config as config_mod
 from . import paths
 from .errors import CtxScopeError, ExitCode, UnauthorizedError, UnresolvedError
-from .sources import PRECEDENCE, Reading
+from .kinds import ACTIONS, PRECEDENCE, STATE_EXIT, Problem
+from .sources import Reading
 from .sources.cloud import CloudSource
 from .sources.fallback import FallbackSource
 from .sources.local import LocalSource
@@ -27,33 +28,6 @@ from .sources.runtime import RuntimeSource
 
 SOURCES = (RuntimeSource(), LocalSource(), CloudSource(), FallbackSource())
 
-# Overall states, first that applies wins (DESIGN section 4), and their check exit codes.
-STATE_EXIT = {
-    "INVALID": ExitCode.ERROR,
-    "UNRESOLVED": ExitCode.UNRESOLVED,
-    "UNAUTHORIZED": ExitCode.UNAUTHORIZED,
-    "DEGRADED": ExitCode.CLOUD,
-    "DRIFTED": ExitCode.DRIFT,
-    "SYNCED": ExitCode.OK,
-}
-
-ACTIONS = {
-    "local_mismatch": "sync_local",
-    "cloud_mismatch": "sync_cloud",
-    "runtime_mismatch": "repair",
-    "runtime_invalid": "repair",
-    "local_invalid": "repair",
-    "cloud_invalid": "repair",
-    "fallback_invalid": "repair",
-    "cloud_unreachable": "check_cloud",
-    "cloud_error": "check_cloud",
-    "scope_unauthorized": "request_access",
-    "scope_unresolved": "set_scope",
-    "process_stale": "restart_process",
-    "observed_mismatch": "update_observed",
-}
-
-Problem = namedtuple("Problem", "reason action source detail")
 
 _Resolution = namedtuple(
     "_Resolution",

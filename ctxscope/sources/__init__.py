@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-PRECEDENCE = ("runtime", "local", "cloud", "fallback")
+from ..kinds import PRECEDENCE
+
+__all__ = ["PRECEDENCE", "Reading", "Written", "reading"]
 
 # What a read found. `state` is one of:
 #   set         a valid value
