@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import sys
 
+from .kinds import SHELLS
+
 _SCOPE = {"--scope": "scope"}
 _CLOUD_FLAGS = {"--json": "json_out", "--offline": "offline", "--refresh": "refresh"}
 
-# command -> (module, function, flags, options that take a value, positional choices).
+# command -> (module, function, flags, options that take a value, positional choices):
+# `ctxscope.<module>.<function>` is the command's body, the one the Typer command calls.
 # Each entry mirrors the Typer command's declaration; tests/test_fast_path.py checks
 # that every name here exists there with the same kind, so this table cannot invent one.
 FAST: dict[str, tuple] = {
-    "resolve": ("resolve_command", "run", {**_CLOUD_FLAGS, "--explain": "explain"}, _SCOPE, ()),
-    "status": ("status_command", "status", {**_CLOUD_FLAGS, "--check": "check"}, _SCOPE, ()),
-    "diff": ("status_command", "diff", _CLOUD_FLAGS, _SCOPE, ()),
-    "prompt": ("hook", "prompt", {"--json": "json_out"}, {"--format": "fmt"}, ()),
-    "hook": ("hook", "hook_command", {"--run": "run", "--json": "json_out"}, {},
-             (("shell", ("bash", "zsh", "fish")),)),
+    "resolve": ("commands.resolve", "resolve", {**_CLOUD_FLAGS, "--explain": "explain"}, _SCOPE, ()),
+    "status": ("commands.status", "status", {**_CLOUD_FLAGS, "--check": "check"}, _SCOPE, ()),
+    "diff": ("commands.diff", "diff", _CLOUD_FLAGS, _SCOPE, ()),
+    "prompt": ("commands.prompt", "prompt", {"--json": "json_out"}, {"--format": "fmt"}, ()),
+    "hook": ("commands.hook", "hook", {"--run": "run", "--json": "json_out"}, {}, (("shell", SHELLS),)),
 }
 
 

@@ -1,7 +1,10 @@
-"""The Typer app: declares commands and options, calls the core, hands results to render.
+"""The Typer app: every command and option of `ctxscope` is declared here, and only here.
 
-Each command module stays small; the logic lives in the core (resolver, sources,
-reconcile). `run()` is the single error boundary for the full CLI.
+Each command's body is a plain function in `ctxscope/commands/<name>.py` that
+takes typed keyword arguments and returns the exit code; the functions below
+parse, call it, and exit with what it returns. Options several commands share
+are in `ctxscope.options`. The fast path in `ctxscope._entry` calls the same
+bodies without Typer. `run()` is the single error boundary for the full CLI.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from typer.core import TyperGroup
 
 from ._version import __version__
 from .errors import CtxScopeError, ExitCode
-from .output import err, error_line, guarded, print_json
+from .hook import PROMPT_FORMAT
+from .kinds import Direction, Shell
+from .options import DryRunOpt, JsonOpt, OfflineOpt, RefreshOpt, ScopeOpt, YesOpt
+from .output import err, error_line, guarded
 
 
 class _BoundaryGroup(TyperGroup):
@@ -42,21 +48,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-ScopeOpt = Annotated[
-    str | None,
-    typer.Option("--scope", metavar="SCOPE",
-                 help="Runtime scope for this run; beats CTX_SCOPE and every other source."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-OfflineOpt = Annotated[
-    bool,
-    typer.Option("--offline", help="Never touch the network; use a cached cloud answer of any age."),
-]
-RefreshOpt = Annotated[
-    bool, typer.Option("--refresh", help="Bypass the cloud cache and ask the cloud now."),
-]
-
 
 def _version(value: bool) -> None:
     if value:
@@ -98,19 +89,10 @@ def status(
     ] = 1.0,
 ) -> None:
     """Show every source, its value, origin and state, which one wins, and how to fix drift."""
-    if watch:
-        from .errors import UsageError
-        from .watch import watch_status
+    from .commands.status import status as body
 
-        if check:
-            raise UsageError("--watch and --check cannot be combined",
-                             hint="use --check alone in scripts and CI")
-        raise typer.Exit(watch_status(scope=scope, json_out=json_out, offline=offline,
-                                      refresh=refresh, interval=interval))
-    from . import status_command
-
-    raise typer.Exit(status_command.status(scope=scope, json_out=json_out, check=check,
-                                           offline=offline, refresh=refresh))
+    raise typer.Exit(body(scope=scope, json_out=json_out, check=check, offline=offline,
+                          refresh=refresh, watch=watch, interval=interval))
 
 
 @app.command()
@@ -130,11 +112,10 @@ def resolve(
     [policy] mode = "enforce" it also fails on drift (3) and when authorization
     is not checked (4) or unknown (6).
     """
-    from . import resolve_command
+    from .commands.resolve import resolve as body
 
-    code = resolve_command.run(scope=scope, json_out=json_out, explain=explain,
-                               offline=offline, refresh=refresh)
-    raise typer.Exit(code)
+    raise typer.Exit(body(scope=scope, json_out=json_out, explain=explain, offline=offline,
+                          refresh=refresh))
 
 
 @app.command()
@@ -149,10 +130,9 @@ def diff(
     Other states exit with their own code (1 invalid, 4 unauthorized,
     5 unresolved, 6 cloud unreachable), so a CI step fails on anything not in sync.
     """
-    from . import status_command
+    from .commands.diff import diff as body
 
-    raise typer.Exit(status_command.diff(scope=scope, json_out=json_out, offline=offline,
-                                         refresh=refresh))
+    raise typer.Exit(body(scope=scope, json_out=json_out, offline=offline, refresh=refresh))
 
 
 @app.command()
@@ -170,14 +150,269 @@ def trust(
     `ctxscope trust` again. Review the file first: a trusted file can send your
     token to the URL it names.
     """
-    from .trust import trust_file
+    from .commands.trust import trust as body
 
-    result = trust_file(path, revoke=revoke)
-    if json_out:
-        print_json(result)
-    else:
-        verb = "no longer trusted" if revoke else "trusted"
-        print(f"{result['path']}: {verb} (sha256 {result['sha256'][:12]}…)")
+    raise typer.Exit(body(path=path, revoke=revoke, json_out=json_out))
+
+
+@app.command()
+def mcp() -> None:
+    """Serve read-only scope tools to an MCP client over stdio.
+
+    Tools: scope_status, scope_resolve, scope_diff. Meant to be started by an
+    MCP client (see the README for a configuration snippet). Every call resolves
+    like the CLI and logs drift with command "mcp"; nothing is written over MCP.
+    Needs the optional extra: pip install 'ctxscope[mcp]'.
+    """
+    from .commands.mcp import mcp as body
+
+    raise typer.Exit(body())
+
+
+@app.command("ps")
+def ps(
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print a JSON list of the processes on stdout."),
+    ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 3 when any process holds a stale scope."),
+    ] = False,
+    pid: Annotated[
+        list[int] | None,
+        typer.Option("--pid", metavar="PID", help="Look only at this process (repeatable)."),
+    ] = None,
+    offline: OfflineOpt = False,
+    refresh: RefreshOpt = False,
+) -> None:
+    """List processes whose environment holds a runtime scope (CTX_SCOPE) and mark stale ones.
+
+    For each process of the current user started with one of the [runtime] env
+    variables, shows its pid, start time, working directory and command, the
+    scope it holds, and the scope that resolves now for its directory from the
+    other sources (local, cloud, fallback). A process whose scope differs is
+    stale: it cached an old value at startup and must be restarted. Each stale
+    process is logged as scope_drift_detected with reason process_stale.
+    Processes whose environment cannot be read are listed as unreadable.
+    Linux only (reads /proc).
+    """
+    from .commands.ps import ps as body
+
+    raise typer.Exit(body(json_out=json_out, check=check, pid=pid, offline=offline,
+                          refresh=refresh))
+
+
+@app.command("log")
+def log(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="WHEN",
+                     help="Only events at or after WHEN: a time back from now (90s, 30m, 2h, "
+                     "7d, 1w) or an ISO time (2026-11-24T10:00:00Z; without a zone it is "
+                     "local time)."),
+    ] = None,
+    event: Annotated[
+        list[str] | None,
+        typer.Option("--event", metavar="NAME",
+                     help="Only events named NAME, e.g. scope_drift_detected (repeatable)."),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", metavar="NAME",
+                     help="Only events where NAME is the runtime, local, cloud or resolved "
+                     "scope, or a sync's target, before or after value."),
+    ] = None,
+    tail: Annotated[
+        int | None,
+        typer.Option("--tail", "-n", metavar="N", min=0,
+                     help="Only the last N matching events (read from the end of the log)."),
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f",
+                     help="Keep running and show new events as they are written; Ctrl-C stops."),
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the matching events as raw JSON lines."),
+    ] = False,
+) -> None:
+    """Show drift log events (rotated files included) as a table, newest last.
+
+    Columns: time (UTC), event, resolved scope, reason, action, and the command
+    that wrote it. Lines that are not JSON objects are counted, skipped and
+    reported on stderr. The log is [log] path, CTXSCOPE_LOG, or drift.jsonl in
+    the user state directory.
+    """
+    from .commands.log import log as body
+
+    raise typer.Exit(body(since=since, event=event, scope=scope, tail=tail, follow=follow,
+                          json_out=json_out))
+
+
+@app.command(name="init")
+def init_command(
+    scope: Annotated[
+        str | None,
+        typer.Option("--scope", metavar="SCOPE",
+                     help="The scope to link (default: the repository file's, else the scope "
+                          "that resolves now)."),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Link this repository to a scope: create or update .ctxscope.toml at its root.
+
+    The file is the project file in effect when it lies inside the repository,
+    else a new .ctxscope.toml at the repository root (the nearest directory
+    upward holding .git, else the working directory). Like every write: with a
+    cloud configured the token must see the scope (a fresh GET /v1/scopes/SCOPE;
+    exit 4, or 6 when the cloud cannot answer, with nothing written); [policy]
+    mode observe refuses it (exit 1); without --yes a terminal is asked, and with
+    no terminal nothing is written (exit 2). Keeps the file's comments; running it
+    again changes nothing. Prints the next steps: shell hook, trust, CI.
+    """
+    from .commands.init import init as body
+
+    raise typer.Exit(body(scope=scope, dry_run=dry_run, yes=yes, json_out=json_out))
+
+
+@app.command(name="config")
+def config_command(
+    key: Annotated[
+        str | None,
+        typer.Argument(help="Print only this setting's value (for example cloud.url), "
+                            "like `git config --get`; exit 1 when it is not set."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List every effective setting with its value and origin (file:line, env var, default).
+
+    Like `git config --list --show-origin`, then the files read and whether the
+    project file is trusted. The token (CTXSCOPE_TOKEN) is shown only as set or
+    not set.
+    """
+    from .commands.config import config as body
+
+    raise typer.Exit(body(key=key, json_out=json_out))
+
+
+@app.command()
+def sync(
+    direction: Annotated[
+        Direction,
+        typer.Option("--direction", show_default=False,
+                     help="runtime-to-local: write the runtime scope (CTX_SCOPE or --scope) "
+                          "into the local file. resolved-to-cloud: PUT the resolved scope as "
+                          "the cloud default. Required; there is no default direction."),
+    ],
+    scope: ScopeOpt = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write one source from another, verify it by reading it back, and log it.
+
+    runtime-to-local edits `scope` in the file that holds the local scope (or a new
+    .ctxscope.toml at the repository root), keeping its comments, layout and mode,
+    atomically and under a lock. resolved-to-cloud PUTs the resolved scope with
+    If-Match (a 412 is a conflict: exit 1, never retried) and needs write access.
+    Already in sync: nothing written, exit 0. Allowed by [policy] mode: local
+    writes in local, cloud and enforce; cloud writes in cloud and enforce.
+    """
+    from .commands.sync import sync as body
+
+    raise typer.Exit(body(direction=direction, scope=scope, dry_run=dry_run, yes=yes,
+                          json_out=json_out))
+
+
+@app.command()
+def repair(
+    to: Annotated[
+        str | None,
+        typer.Option("--to", metavar="SCOPE",
+                     help="The scope to bring every source to (default: the resolved scope; "
+                          "with an invalid CTX_SCOPE, what resolves without it)."),
+    ] = None,
+    shell: Annotated[
+        Shell | None,
+        typer.Option("--shell", help="Print only shell code on stdout that fixes the runtime "
+                     "env, for eval \"$(ctxscope repair --shell bash)\" (fish: | source)."),
+    ] = None,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bring the local file, the cloud default, its cache and the runtime env to one scope.
+
+    Authorizes the target (not the scope that resolves now), writes the local file
+    (a file that cannot be parsed is backed up beside itself first), PUTs the cloud
+    default when [policy] mode allows it, clears the cache entries it changed, and
+    reads every write back. The shell that started ctxscope cannot be changed from
+    here: without --shell a differing CTX_SCOPE leaves the run unfinished (exit 3)
+    and the exact eval command is printed. A write the mode refused exits 1.
+    """
+    from .commands.repair import repair as body
+
+    raise typer.Exit(body(to=to, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out))
+
+
+@app.command()
+def hook(
+    shell: Annotated[
+        Shell,
+        typer.Argument(metavar="SHELL", help="The shell whose startup file gets the snippet."),
+    ],
+    run: Annotated[
+        bool,
+        typer.Option("--run", help="Run the startup check instead of printing the snippet: one "
+                     "line on stderr when the scope needs attention, nothing otherwise; "
+                     "always exits 0."),
+    ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help='Print one JSON object on stdout: {"shell", "snippet"}; '
+                     'with --run, {"state", "warning"} (the line, or null) and nothing on '
+                     "stderr."),
+    ] = False,
+) -> None:
+    """Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start.
+
+    The snippet prints one line on stderr when the scope is DRIFTED, INVALID or
+    UNAUTHORIZED (UNRESOLVED only inside a directory with a .ctxscope.toml), and
+    nothing when in sync, where ctxscope is not used, or when ctxscope is missing
+    or fails. It reads the cloud from the cache and never waits for the network; a
+    stale answer is refreshed in the background for the next shell. Install:
+    `ctxscope hook bash >> ~/.bashrc`.
+    """
+    from .commands.hook import hook as body
+
+    raise typer.Exit(body(shell=shell, run=run, json_out=json_out))
+
+
+@app.command()
+def prompt(
+    fmt: Annotated[
+        str,
+        typer.Option("--format", metavar="FORMAT",
+                     help="What to print: {scope} the resolved scope, {mark} '!' when the "
+                     "scope needs attention, {state} e.g. SYNCED, {source} e.g. local."),
+    ] = PROMPT_FORMAT,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help='Print one JSON object on stdout: {"scope", "mark", '
+                     '"state", "source", "text"}, where text is what the prompt prints (null '
+                     "for nothing)."),
+    ] = False,
+) -> None:
+    """Print a short scope marker for the shell prompt; nothing when no scope is set.
+
+    For bash and zsh: PS1='$(ctxscope prompt --format "[{scope}{mark}] ")'"$PS1"
+    (zsh needs `setopt prompt_subst`). Reads the cloud answer from the cache only,
+    never waits for the network, and never writes a file.
+    """
+    from .commands.prompt import prompt as body
+
+    raise typer.Exit(body(fmt=fmt, json_out=json_out))
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -192,12 +427,3 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.OK)
 
     return guarded(call)
-
-
-def _register_commands() -> None:
-    from .commands import register
-
-    register()
-
-
-_register_commands()

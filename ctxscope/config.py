@@ -20,7 +20,8 @@ from . import paths
 from .errors import ConfigError
 
 # key -> (default, checker). A checker returns an error text or None.
-_TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
+# The tables a project file may hold that count only once the file is trusted.
+TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
 _ALWAYS = ("scope", "fallback", "policy")
 _ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "log.path": "CTXSCOPE_LOG"}
 _SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
@@ -330,14 +331,14 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
         check_secrets(cf)
         flat = _flatten(cf.data)
         if not cf.trusted:
-            ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in _TRUSTED_ONLY})
+            ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in TRUSTED_ONLY})
             if ignored:
                 names = ", ".join(f"[{t}]" for t in ignored)
                 warnings.append(
                     f"{cf.path}: ignoring {names}: this project file is not trusted; "
                     f"review it, then run `ctxscope trust {cf.path}`",
                 )
-            flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in _TRUSTED_ONLY}
+            flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in TRUSTED_ONLY}
         for key in flat:
             top = key.split(".", 1)[0]
             if key not in SCHEMA and key != "scope" and top != "observe":

@@ -10,8 +10,8 @@ A shell runs these on every start and every prompt, so they follow three rules:
 - Never make noise where ctxscope is not in use: the warning rules are DESIGN
   section 11, in `warning()`.
 
-No typer here: the Typer commands in `ctxscope/commands/hook.py` and `prompt.py`
-and the fast path in `_entry` both call these functions.
+No typer here: the commands `ctxscope/commands/hook.py` and `prompt.py` call
+these functions, whichever entry path (Typer or the fast path in `_entry`) ran.
 """
 
 from __future__ import annotations
@@ -55,22 +55,6 @@ if status is-interactive; and type -q ctxscope
     and printf '%s\\n' $__ctxscope_line[1] >&2
 end
 """
-
-
-def hook_command(*, shell: str, run: bool = False, json_out: bool = False) -> int:
-    """`ctxscope hook SHELL [--run] [--json]`: print the snippet, or run the check it runs.
-
-    With `json_out`: `{"shell", "snippet"}`, or with `run` `{"state", "warning"}`.
-    """
-    if run:
-        return run_check(shell, json_out=json_out)
-    if json_out:
-        from .output import print_json
-
-        print_json({"shell": shell, "snippet": snippet(shell)})
-        return 0
-    sys.stdout.write(snippet(shell))
-    return 0
 
 
 def snippet(shell: str) -> str:
@@ -126,7 +110,7 @@ def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE,
     null when the check gave up at the deadline.
     """
     state = line = None
-    with _deadline(deadline):
+    with give_up_after(deadline):
         state, line = _check_or_error(shell)
     if json_out:
         from .output import print_json
@@ -167,50 +151,8 @@ def _check(shell: str) -> tuple[str, str | None]:
     return res.state, line
 
 
-def prompt(fmt: str = PROMPT_FORMAT, *, deadline: float | None = DEADLINE,
-           json_out: bool = False) -> int:
-    """`ctxscope prompt`: a short scope marker for PS1, from the cache only.
-
-    Prints FORMAT with {scope} (the resolved scope), {mark} ("!" when the
-    startup hook would warn, else empty), {state} and {source}; prints nothing
-    when no scope is set and nothing needs attention. Never writes anything.
-
-    With `json_out`, one object: `{"scope", "mark", "state", "source", "text"}`,
-    where `text` is what the prompt prints (without the newline) or null when it
-    prints nothing; scope and source are null when there is none, and state is
-    "ERROR" for a config that stops every command, or null when the check gave
-    up at the deadline.
-    """
-    from string import Formatter
-
-    from .errors import UsageError
-
-    try:
-        for _text, field, _spec, _conversion in Formatter().parse(fmt):
-            if field is not None and field not in PROMPT_FIELDS:
-                raise ValueError(f"unknown field {{{field}}}")
-        fmt.format_map(dict.fromkeys(PROMPT_FIELDS, ""))
-    except (ValueError, KeyError, IndexError) as exc:  # e.g. a field inside a format spec
-        fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
-        raise UsageError(f"--format {fmt!r}: {exc}; the fields are {fields}") from None
-    fields = None
-    with _deadline(deadline):
-        fields = _prompt_fields()
-    text = None
-    if fields is not None and (fields["scope"] or fields["mark"]):
-        text = fmt.format_map(fields)
-    if json_out:
-        from .output import print_json
-
-        fields = fields or {"scope": "", "mark": "", "state": None, "source": ""}
-        print_json({"scope": fields["scope"] or None, "mark": fields["mark"],
-                    "state": fields["state"], "source": fields["source"] or None, "text": text})
-    elif text is not None:
-        sys.stdout.write(text + "\n")
-    return 0
-
-
-def _prompt_fields() -> dict:
+def prompt_fields() -> dict:
+    """The prompt's fields for the working directory, from the cache only."""
     from .errors import CtxScopeError
     from .resolver import Context, resolve
 
@@ -230,7 +172,7 @@ class _Deadline(BaseException):
     """Raised by the timer; a BaseException so no `except Exception` swallows it."""
 
 
-class _deadline:  # lower case: it reads like a function, `with _deadline(1.0):`
+class give_up_after:  # lower case: it reads like a function, `with give_up_after(1.0):`
     """Give up silently (exit 0, no output) when the block runs past `seconds`."""
 
     def __init__(self, seconds: float | None) -> None:

@@ -76,14 +76,14 @@ class _UsageProblem(CtxScopeError):
 
 def status_answer(scope=None, cwd=None, offline=False, refresh=False) -> tuple[dict, bool]:
     """(`status --json` object, is_error): built by the function `status` itself uses."""
-    from .status_command import status_object
+    from .commands.status import status_object
 
     return status_object(_resolve(scope, cwd, offline, refresh)), False
 
 
 def diff_answer(scope=None, cwd=None, offline=False, refresh=False) -> tuple[dict, bool]:
     """(`diff --json` object plus `exit_code`, is_error). Drift is an answer, not an error."""
-    from .status_command import diff_object
+    from .commands.diff import diff_object
 
     res = _resolve(scope, cwd, offline, refresh)
     return {**diff_object(res), "exit_code": int(res.check_exit_code)}, False

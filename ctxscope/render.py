@@ -32,6 +32,12 @@ def make_console(stderr: bool = False) -> Console:
                    highlight=False, markup=False, emoji=False)
 
 
+def new_table(*, show_header: bool = True) -> Table:
+    """Every table ctxscope draws has this look: no box, no edge, bold headers."""
+    return Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
+                 show_header=show_header)
+
+
 def value_text(r) -> Text:
     if r.value is not None:
         return Text(r.value)
@@ -50,7 +56,7 @@ def state_text(r) -> Text:
 
 
 def status_table(res) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table = new_table()
     table.add_column("", width=1)
     table.add_column("source")
     table.add_column("value", overflow="fold")
@@ -125,3 +131,27 @@ def print_diff(res, console: Console) -> None:
     fix = fix_command(res)
     if fix:
         console.print(Text(f"fix: {fix}"), soft_wrap=True)
+
+
+def print_config(settings: list[tuple[str, str, str]], files: list[tuple[str, str, str]],
+                 console: Console) -> None:
+    """`ctxscope config`: (key, value, origin) rows, then (file, path, state) rows.
+
+    A setting whose origin is "default" is dimmed.
+    """
+    table = new_table()
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    table.add_column("origin", overflow="fold")
+    for key, value, origin in settings:
+        style = "dim" if origin == "default" else ""
+        table.add_row(Text(key), Text(value, style=style), Text(origin, style=style))
+    console.print(table)
+    console.print()
+    files_table = new_table()
+    files_table.add_column("file")
+    files_table.add_column("path", overflow="fold")
+    files_table.add_column("state", overflow="fold")
+    for name, path, state in files:
+        files_table.add_row(Text(name), Text(path), Text(state))
+    console.print(files_table)

@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .render import new_table
+
 _PROC_STYLE = {"stale": "bold yellow", "current": "green", "unknown": "dim",
                "unreadable": "bold red"}
 _EVENT_STYLE = {
@@ -37,7 +39,7 @@ def ps_table(processes, width: int | None = None) -> Table:
     headers = ("pid", "started (UTC)", "scope", "expected", "state", "cwd")
     used = sum(max([len(h)] + [len(r[i].plain) for r in rows]) + 2 for i, h in enumerate(headers))
     budget = max(10, (width or 200) - used - 1)
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table = new_table()
     table.add_column("pid", justify="right", no_wrap=True)
     table.add_column("started (UTC)", no_wrap=True)
     table.add_column("scope", overflow="fold")
@@ -124,8 +126,7 @@ _FOLLOW_WIDTHS = {"time (UTC)": 19, "event": 14, "resolved": 14, "reason": 18, "
 
 
 def log_table(events, *, header: bool = True, fixed: bool = False) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
-                  show_header=header)
+    table = new_table(show_header=header)
     for name, min_width in (("time (UTC)", None), ("event", 8), ("resolved", 8),
                             ("reason", 8), ("action", 8)):
         width = _FOLLOW_WIDTHS[name] if fixed else None

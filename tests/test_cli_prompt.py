@@ -119,14 +119,15 @@ def test_json_with_a_bad_format_is_still_a_usage_error(script_runner, project):
 
 def test_json_gives_up_at_the_deadline_with_an_object(project, monkeypatch, capsys):
     from ctxscope import hook
+    from ctxscope.commands.prompt import prompt
 
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
 
     def slow():
         time.sleep(30)  # far past the deadline below; interrupted by it
 
-    monkeypatch.setattr(hook, "_prompt_fields", slow)
-    assert hook.prompt(deadline=0.2, json_out=True) == 0
+    monkeypatch.setattr(hook, "prompt_fields", slow)
+    assert prompt(deadline=0.2, json_out=True) == 0
     out, err = capsys.readouterr()
     assert err == ""
     assert json.loads(out) == {"scope": None, "mark": "", "state": None, "source": None,

@@ -193,7 +193,7 @@ def test_parse_fast_reads_values_like_click():
     assert _entry.parse_fast(["resolve", "--scope=a=b"])[2] == {"scope": "a=b"}
     assert _entry.parse_fast(["resolve", "--scope", ""])[2] == {"scope": ""}
     assert _entry.parse_fast(["hook", "--run", "zsh"])[2] == {"run": True, "shell": "zsh"}
-    assert _entry.parse_fast(["status", "--check", "--json"])[:2] == ("status_command", "status")
+    assert _entry.parse_fast(["status", "--check", "--json"])[:2] == ("commands.status", "status")
     assert _entry.parse_fast(["resolve", "--scope", "-x"]) is None  # Click's call: let it make it
     assert _entry.parse_fast(["resolve", "--jso"]) is None
     assert _entry.parse_fast(["--scope", "a", "resolve"]) is None

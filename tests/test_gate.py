@@ -243,9 +243,9 @@ def test_gate_and_cli_resolve_agree(name, project, cloud, monkeypatch):
 
 
 def test_resolve_exit_code_is_the_gate_rule(project, monkeypatch):
-    """`resolve_command.exit_code` delegates to `gate.scope_failure`: one rule, not two."""
+    """`commands.resolve.exit_code` delegates to `gate.scope_failure`: one rule, not two."""
+    from ctxscope.commands.resolve import exit_code
     from ctxscope.output import error_line
-    from ctxscope.resolve_command import exit_code
     from ctxscope.resolver import resolve
 
     monkeypatch.setenv("CTX_SCOPE", "zentygo")

@@ -19,13 +19,14 @@ import ctxscope
 
 HEAVY = ("typer", "rich", "httpx", "pydantic", "click")
 # The modules that draw or parse for the CLI and may import typer or rich.
-UI_MODULES = {"ctxscope.cli", "ctxscope.render", "ctxscope.render_forensics", "ctxscope.docgen"}
+UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics",
+              "ctxscope.docgen"}
 
 
 def _modules() -> list[str]:
     found = []
     for info in pkgutil.walk_packages(ctxscope.__path__, "ctxscope."):
-        if info.name.startswith("ctxscope.commands") or info.name in UI_MODULES:
+        if info.name in UI_MODULES:
             continue
         found.append(info.name)
     return sorted(found)

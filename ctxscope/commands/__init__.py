@@ -1,16 +1,8 @@
-"""Commands that live in their own modules. Each module defines its commands with
-`@app.command()` on `ctxscope.cli.app`; importing it registers them. Add a module
-name to MODULES to add it to the CLI (and so to completions and the man page)."""
+"""The commands' bodies: one module per command, `commands/<name>.py`, with a function
+named after the command that takes typed keyword arguments and returns the exit code.
 
-from __future__ import annotations
-
-import importlib
-
-MODULES: tuple[str, ...] = (
-    "mcp", "ps", "log", "init", "config_cmd", "sync", "repair", "hook", "prompt",
-)
-
-
-def register() -> None:
-    for name in MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+No Typer here: `ctxscope.cli` declares the commands and options and calls these,
+and the fast path in `ctxscope._entry` calls the hot ones directly. Errors are
+raised as `ctxscope.errors.CtxScopeError` subclasses; the entry paths' one error
+boundary turns them into one line on stderr and their exit code.
+"""

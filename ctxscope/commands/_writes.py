@@ -9,9 +9,6 @@ stdout, or to stderr when stdout is reserved for shell code (`repair --shell`);
 from __future__ import annotations
 
 import sys
-from typing import Annotated
-
-import typer
 
 from .. import reconcile
 from ..errors import CtxScopeError, UsageError
@@ -19,17 +16,6 @@ from ..output import err, print_json, warn_all
 from ..scope import shown
 
 _BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
-
-# The options every writing command has (here, so that importing them registers no command).
-DryRunOpt = Annotated[
-    bool, typer.Option("--dry-run", help="Print the plan (source, file or URL, before, after) "
-                       "and write nothing; exit with the code the run would end with."),
-]
-YesOpt = Annotated[
-    bool, typer.Option("--yes", "-y", help="Write without asking. Without it a terminal is "
-                       "asked to confirm, and with no terminal nothing is written (exit 2)."),
-]
-
 
 def run(*, command: str, direction=None, to: str | None = None, scope: str | None = None,
         shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False,

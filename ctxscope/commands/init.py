@@ -1,6 +1,6 @@
 """`ctxscope init [--scope S]`: link this repository to a scope, as `supabase link` does.
 
-A write like any other (DESIGN section 7), through `ctxscope.reconcile` and
+A write like any other, through `ctxscope.reconcile` and
 `ctxscope.commands._writes` exactly as `sync` and `repair`: the plan sets the
 repository's `.ctxscope.toml` (`sources.local.target_file(ctx, repository=True)`)
 to the scope; `--dry-run` shows it; `[policy] mode` may refuse it; with a cloud
@@ -14,14 +14,6 @@ Running it again changes nothing. Then it says what to do next: hook, trust, CI.
 from __future__ import annotations
 
 import os
-from typing import Annotated
-
-import typer
-
-from ..cli import JsonOpt, app
-from ._writes import DryRunOpt, YesOpt
-
-GATED_TABLES = ("cloud", "runtime", "log", "observe")
 
 
 def next_steps(path: str, scope: str, trusted: bool, gated: list[str]) -> list[str]:
@@ -40,38 +32,18 @@ def next_steps(path: str, scope: str, trusted: bool, gated: list[str]) -> list[s
     return steps
 
 
-@app.command(name="init")
-def init_command(
-    scope: Annotated[
-        str | None,
-        typer.Option("--scope", metavar="SCOPE",
-                     help="The scope to link (default: the repository file's, else the scope "
-                          "that resolves now)."),
-    ] = None,
-    dry_run: DryRunOpt = False,
-    yes: YesOpt = False,
-    json_out: JsonOpt = False,
-) -> None:
-    """Link this repository to a scope: create or update .ctxscope.toml at its root.
-
-    The file is the project file in effect when it lies inside the repository,
-    else a new .ctxscope.toml at the repository root (the nearest directory
-    upward holding .git, else the working directory). Like every write: with a
-    cloud configured the token must see the scope (a fresh GET /v1/scopes/SCOPE;
-    exit 4, or 6 when the cloud cannot answer, with nothing written); [policy]
-    mode observe refuses it (exit 1); without --yes a terminal is asked, and with
-    no terminal nothing is written (exit 2). Keeps the file's comments; running it
-    again changes nothing. Prints the next steps: shell hook, trust, CI.
-    """
+def init(*, scope: str | None = None, dry_run: bool = False, yes: bool = False,
+         json_out: bool = False) -> int:
+    """Link this repository to `scope`: create or update .ctxscope.toml at its root."""
     from ._writes import run
 
-    raise typer.Exit(run(command="init", to=scope, dry_run=dry_run, yes=yes,
-                         json_out=json_out, log=False, finish=_finish))
+    return run(command="init", to=scope, dry_run=dry_run, yes=yes, json_out=json_out,
+               log=False, finish=_finish)
 
 
 def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
     """init's closing report: the --json keys, then the lines and next steps for a person."""
-    from ..config import read_file
+    from ..config import TRUSTED_ONLY, read_file
     from ..sources.local import repository_root, target_file
 
     change = plan.changes[0] if plan.changes else None
@@ -80,7 +52,7 @@ def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
     changed = outcome is not None and outcome.status == "written"
     after = read_file(path, "project") if os.path.exists(path) else None
     trusted = after is not None and _trusted(path)
-    gated = [t for t in GATED_TABLES if after is not None and t in after.data]
+    gated = [t for t in TRUSTED_ONLY if after is not None and t in after.data]
     names = ctx.config["runtime.env"]
     checked = access in ("read", "write")
     report.update({

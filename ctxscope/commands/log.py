@@ -4,56 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
-
-import typer
 
 from .. import paths
-from ..cli import app
 from ..output import err, warn_all
 
 
-@app.command("log")
-def log(
-    since: Annotated[
-        str | None,
-        typer.Option("--since", metavar="WHEN",
-                     help="Only events at or after WHEN: a time back from now (90s, 30m, 2h, "
-                     "7d, 1w) or an ISO time (2026-11-24T10:00:00Z; without a zone it is "
-                     "local time)."),
-    ] = None,
-    event: Annotated[
-        list[str] | None,
-        typer.Option("--event", metavar="NAME",
-                     help="Only events named NAME, e.g. scope_drift_detected (repeatable)."),
-    ] = None,
-    scope: Annotated[
-        str | None,
-        typer.Option("--scope", metavar="NAME",
-                     help="Only events where NAME is the runtime, local, cloud or resolved "
-                     "scope, or a sync's target, before or after value."),
-    ] = None,
-    tail: Annotated[
-        int | None,
-        typer.Option("--tail", "-n", metavar="N", min=0,
-                     help="Only the last N matching events (read from the end of the log)."),
-    ] = None,
-    follow: Annotated[
-        bool,
-        typer.Option("--follow", "-f",
-                     help="Keep running and show new events as they are written; Ctrl-C stops."),
-    ] = False,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print the matching events as raw JSON lines."),
-    ] = False,
-) -> None:
-    """Show drift log events (rotated files included) as a table, newest last.
-
-    Columns: time (UTC), event, resolved scope, reason, action, and the command
-    that wrote it. Lines that are not JSON objects are counted, skipped and
-    reported on stderr. The log is [log] path, CTXSCOPE_LOG, or drift.jsonl in
-    the user state directory.
-    """
+def log(*, since: str | None = None, event: list[str] | None = None, scope: str | None = None,
+        tail: int | None = None, follow: bool = False, json_out: bool = False) -> int:
+    """Show the matching drift log events; with `follow`, then new ones until Ctrl-C. Exits 0."""
     from .. import config as config_mod
     from ..logview import Filters, Reader, log_files, malformed_warning, parse_since
     from ..logview import follow as follow_log
@@ -91,7 +49,7 @@ def log(
     else:
         console.print("no events match", style="dim")
     if not follow:
-        raise typer.Exit(0)
+        return 0
 
     sys.stdout.flush()
     from ..render_forensics import print_log_row
@@ -106,4 +64,5 @@ def log(
                 print_log_row(found, console)
             sys.stdout.flush()
     except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+        return 0
+    return 0

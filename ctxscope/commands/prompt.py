@@ -2,35 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
 
-import typer
-
-from ..cli import app
-from ..hook import PROMPT_FORMAT
+from ..hook import DEADLINE, PROMPT_FIELDS, PROMPT_FORMAT
 
 
-@app.command()
-def prompt(
-    fmt: Annotated[
-        str,
-        typer.Option("--format", metavar="FORMAT",
-                     help="What to print: {scope} the resolved scope, {mark} '!' when the "
-                     "scope needs attention, {state} e.g. SYNCED, {source} e.g. local."),
-    ] = PROMPT_FORMAT,
-    json_out: Annotated[
-        bool,
-        typer.Option("--json", help='Print one JSON object on stdout: {"scope", "mark", '
-                     '"state", "source", "text"}, where text is what the prompt prints (null '
-                     "for nothing)."),
-    ] = False,
-) -> None:
-    """Print a short scope marker for the shell prompt; nothing when no scope is set.
+def prompt(*, fmt: str = PROMPT_FORMAT, json_out: bool = False,
+           deadline: float | None = DEADLINE) -> int:
+    """Print FORMAT for the shell prompt, or nothing when no scope is set. Exits 0.
 
-    For bash and zsh: PS1='$(ctxscope prompt --format "[{scope}{mark}] ")'"$PS1"
-    (zsh needs `setopt prompt_subst`). Reads the cloud answer from the cache only,
-    never waits for the network, and never writes a file.
+    FORMAT has {scope} (the resolved scope), {mark} ("!" when the startup hook
+    would warn, else empty), {state} and {source}; nothing is printed when no
+    scope is set and nothing needs attention. Never writes anything.
+
+    With `json_out`, one object: `{"scope", "mark", "state", "source", "text"}`,
+    where `text` is what the prompt prints (without the newline) or null when it
+    prints nothing; scope and source are null when there is none, and state is
+    "ERROR" for a config that stops every command, or null when the check gave
+    up at the deadline.
     """
-    from .. import hook as shell_hook
+    from string import Formatter
 
-    raise typer.Exit(shell_hook.prompt(fmt, json_out=json_out))
+    from .. import hook as shell_hook
+    from ..errors import UsageError
+
+    try:
+        for _text, field, _spec, _conversion in Formatter().parse(fmt):
+            if field is not None and field not in PROMPT_FIELDS:
+                raise ValueError(f"unknown field {{{field}}}")
+        fmt.format_map(dict.fromkeys(PROMPT_FIELDS, ""))
+    except (ValueError, KeyError, IndexError) as exc:  # e.g. a field inside a format spec
+        fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
+        raise UsageError(f"--format {fmt!r}: {exc}; the fields are {fields}") from None
+    found = None
+    with shell_hook.give_up_after(deadline):
+        found = shell_hook.prompt_fields()
+    text = None
+    if found is not None and (found["scope"] or found["mark"]):
+        text = fmt.format_map(found)
+    if json_out:
+        from ..output import print_json
+
+        found = found or {"scope": "", "mark": "", "state": None, "source": ""}
+        print_json({"scope": found["scope"] or None, "mark": found["mark"],
+                    "state": found["state"], "source": found["source"] or None, "text": text})
+    elif text is not None:
+        sys.stdout.write(text + "\n")
+    return 0

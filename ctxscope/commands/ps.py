@@ -2,41 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import typer
-
-from ..cli import OfflineOpt, RefreshOpt, app
 from ..errors import ExitCode
 from ..output import err, print_json, warn_all
 
 
-@app.command("ps")
-def ps(
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of the processes on stdout."),
-    ] = False,
-    check: Annotated[
-        bool, typer.Option("--check", help="Exit 3 when any process holds a stale scope."),
-    ] = False,
-    pid: Annotated[
-        list[int] | None,
-        typer.Option("--pid", metavar="PID", help="Look only at this process (repeatable)."),
-    ] = None,
-    offline: OfflineOpt = False,
-    refresh: RefreshOpt = False,
-) -> None:
-    """List processes whose environment holds a runtime scope (CTX_SCOPE) and mark stale ones.
-
-    For each process of the current user started with one of the [runtime] env
-    variables, shows its pid, start time, working directory and command, the
-    scope it holds, and the scope that resolves now for its directory from the
-    other sources (local, cloud, fallback). A process whose scope differs is
-    stale: it cached an old value at startup and must be restarted. Each stale
-    process is logged as scope_drift_detected with reason process_stale.
-    Processes whose environment cannot be read are listed as unreadable.
-    Linux only (reads /proc).
-    """
+def ps(*, json_out: bool = False, check: bool = False, pid: list[int] | None = None,
+       offline: bool = False, refresh: bool = False) -> int:
+    """List the processes holding a runtime scope; with `check`, exit 3 when one is stale."""
     from ..procs import record_stale, scan
 
     found = scan(offline=offline, refresh=refresh, pids=pid)
@@ -60,4 +32,4 @@ def ps(
         from ..render_forensics import print_ps
 
         print_ps(found, make_console(), list(found.config["runtime.env"]))
-    raise typer.Exit(int(ExitCode.DRIFT) if check and found.stale else 0)
+    return int(ExitCode.DRIFT) if check and found.stale else 0

@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Annotated
-
-import typer
 
 from .. import paths
-from ..cli import JsonOpt, app
+from ..config import TRUSTED_ONLY
 
 TOKEN_VAR = "CTXSCOPE_TOKEN"
-_GATED = ("cloud", "runtime", "log", "observe")
 
 
 def _redact_url(value):
@@ -82,14 +78,13 @@ def _describe(obs) -> str:
 
 def files_info(config) -> list[dict]:
     """The files a command reads or writes, and the project file's trust."""
-    from .. import paths
     from ..events import log_path
 
     user_path = paths.user_config_file()
     info = []
     project = config.project
     if project is not None:
-        ignored = [] if project.trusted else [t for t in _GATED if t in project.data]
+        ignored = [] if project.trusted else [t for t in TRUSTED_ONLY if t in project.data]
         info.append({"kind": "project", "path": project.path, "exists": True,
                      "trusted": project.trusted,
                      "error": project.error.message if project.error else None,
@@ -140,20 +135,10 @@ def _file_state(f: dict) -> str:
     return "exists" if f["exists"] else "not created yet"
 
 
-@app.command(name="config")
-def config_command(
-    key: Annotated[
-        str | None,
-        typer.Argument(help="Print only this setting's value (for example cloud.url), "
-                            "like `git config --get`; exit 1 when it is not set."),
-    ] = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """List every effective setting with its value and origin (file:line, env var, default).
+def config(*, key: str | None = None, json_out: bool = False) -> int:
+    """List every effective setting with its value and origin, then the files read.
 
-    Like `git config --list --show-origin`, then the files read and whether the
-    project file is trusted. The token (CTXSCOPE_TOKEN) is shown only as set or
-    not set.
+    With `key`, print only that setting's value (exit 1 when it is not set).
     """
     from .. import config as config_mod
     from ..errors import UsageError
@@ -171,39 +156,24 @@ def config_command(
         elif row["value"] is not None:
             value = row["value"]
             print(value if isinstance(value, str) else _shown(value))
-        raise typer.Exit(0 if row["value"] is not None else 1)
+        return 0 if row["value"] is not None else 1
 
     warn_all(cfg.warnings)
     files = files_info(cfg)
     if json_out:
         print_json({"settings": rows, "files": files, "warnings": list(cfg.warnings)})
-        raise typer.Exit(0)
+        return 0
 
-    from rich.table import Table
-    from rich.text import Text
+    from ..render import make_console, print_config
 
-    from ..render import make_console
-
-    console = make_console()
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("key")
-    table.add_column("value", overflow="fold")
-    table.add_column("origin", overflow="fold")
+    settings = []
     for row in rows:
         value = _shown(row["value"])
         if "effective" in row:
             value = f"- ({row['effective']})"
-        style = "dim" if row["origin"] == "default" else ""
-        table.add_row(Text(row["key"]), Text(value, style=style), Text(row["origin"], style=style))
-    console.print(table)
-    console.print()
-    files_table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    files_table.add_column("file")
-    files_table.add_column("path", overflow="fold")
-    files_table.add_column("state", overflow="fold")
+        settings.append((row["key"], value, row["origin"]))
     names = {"project": "project file", "user": "user config", "trust_store": "trust store",
              "drift_log": "drift log", "cache_dir": "cloud cache"}
-    for f in files:
-        files_table.add_row(Text(names[f["kind"]]), Text(f["path"] or "-"), Text(_file_state(f)))
-    console.print(files_table)
-    raise typer.Exit(0)
+    print_config(settings, [(names[f["kind"]], f["path"] or "-", _file_state(f)) for f in files],
+                 make_console())
+    return 0

@@ -1,23 +1,28 @@
 """`ctxscope resolve`: the scope alone on stdout, for `$(ctxscope resolve)`.
 
-Shared by the Typer command and the fast path in `_entry`, so both print and
-exit the same way. Diagnostics go to stderr.
+Both entry paths call `resolve()`: the Typer command in `cli` and the fast path
+in `_entry`, so both print and exit the same way. Diagnostics go to stderr.
 """
 
 from __future__ import annotations
 
 import sys
 
-from .errors import ExitCode
-from .output import err, error_line, print_json, warn_all
+from ..errors import ExitCode
+from ..output import err, error_line, print_json, warn_all
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing on the fast path
+if TYPE_CHECKING:
+    from ..resolver import Resolution
 
 
-def run(*, scope: str | None = None, json_out: bool = False, explain: bool = False,
-        offline: bool = False, refresh: bool = False) -> int:
-    from .report import resolution_to_dict, summary_line
-    from .resolver import resolve
+def resolve(*, scope: str | None = None, json_out: bool = False, explain: bool = False,
+            offline: bool = False, refresh: bool = False) -> int:
+    """Print the resolved scope alone on stdout; exit non-zero when there is none to use."""
+    from ..report import resolution_to_dict, summary_line
+    from ..resolver import resolve as resolve_scope
 
-    res = resolve(scope=scope, offline=offline, refresh=refresh, command="resolve")
+    res = resolve_scope(scope=scope, offline=offline, refresh=refresh, command="resolve")
     warn_all(res.warnings)
     if explain:
         for r in res.sources:
@@ -40,13 +45,13 @@ def run(*, scope: str | None = None, json_out: bool = False, explain: bool = Fal
     return int(code)
 
 
-def exit_code(res) -> tuple[ExitCode, str | None]:
-    """resolve's exit code and, when it fails, the one-line reason (DESIGN sections 6, 7, 9).
+def exit_code(res: Resolution) -> tuple[ExitCode, str | None]:
+    """resolve's exit code and, when it fails, the one-line reason.
 
     The rule itself is `ctxscope.gate.scope_failure`, shared with `require_scope()`
     and the MCP server, so every entry point refuses the same scopes.
     """
-    from .gate import scope_failure
+    from ..gate import scope_failure
 
     failure = scope_failure(res)
     if failure is None:
@@ -54,9 +59,9 @@ def exit_code(res) -> tuple[ExitCode, str | None]:
     return failure.exit_code, error_line(failure)
 
 
-def _warn_soft(res) -> None:
+def _warn_soft(res: Resolution) -> None:
     """Print the scope, but say on stderr what is not right about it."""
-    from .gate import soft_warnings
+    from ..gate import soft_warnings
 
     for warning in soft_warnings(res):
         err("warning", warning)
