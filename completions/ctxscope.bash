@@ -15,10 +15,10 @@ _ctxscope_spec() {
         'mcp') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'ps') _ctxscope_cmds='' _ctxscope_opts='--json --check --pid --offline --refresh --help -h' _ctxscope_valued='--pid' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'log') _ctxscope_cmds='' _ctxscope_opts='--since --event --scope --tail -n --follow -f --json --help -h' _ctxscope_valued='--since --event --scope --tail -n' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'init') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --yes -y --json --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'init') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'config') _ctxscope_cmds='' _ctxscope_opts='--json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
-        'sync') _ctxscope_cmds='' _ctxscope_opts='--direction --scope --dry-run --yes -y --json --help -h' _ctxscope_valued='--direction --scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'repair') _ctxscope_cmds='' _ctxscope_opts='--to --shell --dry-run --yes -y --json --help -h' _ctxscope_valued='--to --shell' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'sync') _ctxscope_cmds='' _ctxscope_opts='--direction --scope --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--direction --scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'repair') _ctxscope_cmds='' _ctxscope_opts='--to --shell --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--to --shell' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'hook') _ctxscope_cmds='' _ctxscope_opts='--run --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'prompt') _ctxscope_cmds='' _ctxscope_opts='--format --json --help -h' _ctxscope_valued='--format' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         *) _ctxscope_cmds='' _ctxscope_opts='' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;

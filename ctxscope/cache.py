@@ -26,9 +26,11 @@ class CloudCache:
 
     def _load(self) -> dict:
         if self._entries is None:
+            from .fsutil import read_regular
+
             try:
-                with open(self.path, encoding="utf-8") as fh:
-                    data = json.load(fh)
+                # ctxscope's own file: never through a link, only the user's, size-capped.
+                data = json.loads(read_regular(self.path, follow=False, owner=True))
                 ok = isinstance(data, dict) and data.get("url") == self.url
                 self._entries = data.get("entries", {}) if ok else {}
                 if not isinstance(self._entries, dict):
@@ -65,8 +67,9 @@ class CloudCache:
         try:
             ensure_private_dir(os.path.dirname(self.path))
             text = json.dumps({"url": self.url, "entries": self._entries}, sort_keys=True)
-            atomic_write_text(self.path, text, default_mode=0o600)
-            # ctxscope's own file: private whatever mode an older or corrupt copy had.
+            atomic_write_text(self.path, text, default_mode=0o600, own=True)
+            # ctxscope's own file: private whatever mode an older or corrupt copy had
+            # (just replaced by our own regular file, so this follows no link).
             os.chmod(self.path, 0o600)
         except Exception:  # a cache that cannot be written only costs speed
             pass

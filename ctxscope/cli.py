@@ -19,7 +19,7 @@ from ._version import __version__
 from .errors import CtxScopeError, ExitCode
 from .hook import PROMPT_FORMAT
 from .kinds import Direction, Shell
-from .options import DryRunOpt, JsonOpt, OfflineOpt, RefreshOpt, ScopeOpt, YesOpt
+from .options import DryRunOpt, ForceOpt, JsonOpt, OfflineOpt, RefreshOpt, ScopeOpt, YesOpt
 from .output import err, error_line, guarded
 
 
@@ -258,6 +258,7 @@ def init_command(
     ] = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    force: ForceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Link this repository to a scope: create or update .ctxscope.toml at its root.
@@ -273,7 +274,8 @@ def init_command(
     """
     from .commands.init import init as body
 
-    raise typer.Exit(body(scope=scope, dry_run=dry_run, yes=yes, json_out=json_out))
+    raise typer.Exit(body(scope=scope, dry_run=dry_run, yes=yes, json_out=json_out,
+                          force=force))
 
 
 @app.command(name="config")
@@ -308,6 +310,7 @@ def sync(
     scope: ScopeOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    force: ForceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Write one source from another, verify it by reading it back, and log it.
@@ -322,7 +325,7 @@ def sync(
     from .commands.sync import sync as body
 
     raise typer.Exit(body(direction=direction, scope=scope, dry_run=dry_run, yes=yes,
-                          json_out=json_out))
+                          json_out=json_out, force=force))
 
 
 @app.command()
@@ -340,6 +343,7 @@ def repair(
     ] = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
+    force: ForceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Bring the local file, the cloud default, its cache and the runtime env to one scope.
@@ -353,7 +357,8 @@ def repair(
     """
     from .commands.repair import repair as body
 
-    raise typer.Exit(body(to=to, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out))
+    raise typer.Exit(body(to=to, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out,
+                          force=force))
 
 
 @app.command()

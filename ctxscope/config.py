@@ -10,11 +10,11 @@ wins key by key; an environment variable beats both. A project file arrives with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-import stat
 
 from . import paths
 from .errors import ConfigError
@@ -48,6 +48,11 @@ def _choice(*choices):
     return check
 
 
+def _directories(v):
+    ok = isinstance(v, list) and all(isinstance(d, str) and d for d in v)
+    return None if ok else "must be a list of directory paths"
+
+
 def _env_names(v):
     ok = (
         isinstance(v, list)
@@ -76,7 +81,14 @@ SCHEMA = {
     "log.max_bytes": (1_048_576, _positive),
     "log.keep": (3, _non_negative),
     "runtime.env": (["CTX_SCOPE"], _env_names),
+    "safe.directories": ([], _directories),
+    "safe.link_targets": ([], _directories),
 }
+# Settings that only the user config (and the environment) can set: they decide which
+# project files are read and where writes may land, so a repository never sets them.
+_USER_ONLY = ("safe",)
+SAFE_DIRECTORIES_VAR = "CTXSCOPE_SAFE_DIRECTORIES"
+_UNKNOWN_SHOWN = 3  # unknown keys named one by one per file; the rest are counted
 
 
 class Setting:
@@ -94,7 +106,7 @@ class Setting:
 class ConfigFile:
     """One parsed config file: its data, the line of each key, and any read error."""
 
-    __slots__ = ("data", "digest", "error", "kind", "lines", "path", "trusted")
+    __slots__ = ("data", "digest", "error", "kind", "lines", "owner", "path", "trusted")
 
     def __init__(self, path: str, kind: str) -> None:
         self.path = path
@@ -103,6 +115,7 @@ class ConfigFile:
         self.lines: dict[str, int] = {}
         self.error: ConfigError | None = None
         self.digest: str | None = None
+        self.owner: int | None = None  # uid owning the file read (after links)
         self.trusted = kind == "user"
 
     def where(self, key: str) -> str:
@@ -145,15 +158,21 @@ def find_project_file(cwd: str) -> str | None:
 
 
 def read_file(path: str, kind: str) -> ConfigFile:
-    """Read and parse one file; a problem is kept on the result, not raised."""
+    """Read and parse one file; a problem is kept on the result, not raised.
+
+    The file is read as `fsutil.read_regular` reads: non-blocking, only a regular
+    file, at most `fsutil.MAX_READ_BYTES`.
+    """
+    from .fsutil import UnsafeFile, read_regular_stat
+
     cf = ConfigFile(path, kind)
     try:
-        raw = _read_regular_file(path)
+        raw, st = read_regular_stat(path)
     except IsADirectoryError:
         cf.error = ConfigError(f"{path}: is a directory, not a file")
         return cf
-    except _NotRegularFile:
-        cf.error = ConfigError(f"{path}: is not a regular file (a FIFO, socket or device)")
+    except UnsafeFile as exc:
+        cf.error = ConfigError(f"{path}: {exc.strerror}")
         return cf
     except FileNotFoundError:
         cf.error = ConfigError(f"{path}: cannot be read (a dangling symlink?)")
@@ -161,6 +180,7 @@ def read_file(path: str, kind: str) -> ConfigFile:
     except OSError as exc:
         cf.error = ConfigError(f"{path}: cannot be read: {exc.strerror or exc}")
         return cf
+    cf.owner = st.st_uid
     cf.digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8")
@@ -179,29 +199,68 @@ def read_file(path: str, kind: str) -> ConfigFile:
     return cf
 
 
-class _NotRegularFile(OSError):
-    pass
+class Safe:
+    """What the user vouches for ([safe] in the user config, CTXSCOPE_SAFE_DIRECTORIES).
 
-
-def _read_regular_file(path: str) -> bytes:
-    """The bytes of `path`, refusing anything but a regular file.
-
-    O_NONBLOCK because opening a FIFO for reading otherwise waits for a writer
-    forever (a `.ctxscope.toml` that is a named pipe would hang every prompt);
-    reading a device such as /dev/zero would never end.
+    `directories`: project files in these trees are read even when another user
+    owns them ("*": everywhere), like git's safe.directory. `link_targets`: a
+    project file may be a link to a file in these trees (a dotfiles repository).
+    Both hold real paths.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags)
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(path)
-        if not stat.S_ISREG(mode):
-            raise _NotRegularFile(path)
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            return fh.read()
-    finally:
-        os.close(fd)
+
+    __slots__ = ("any_directory", "directories", "link_targets")
+
+    def __init__(self, directories: list[str], link_targets: list[str]) -> None:
+        from .fsutil import real_dirs
+
+        self.any_directory = "*" in directories
+        self.directories = real_dirs(d for d in directories if d != "*")
+        self.link_targets = real_dirs(link_targets)
+
+    def allows_owner(self, directory: str) -> bool:
+        from .fsutil import inside
+
+        real = os.path.realpath(directory)
+        return self.any_directory or any(inside(real, d) for d in self.directories)
+
+
+def safe_settings(user: ConfigFile | None, env) -> Safe:
+    table = user.data.get("safe") if user is not None and not user.error else None
+    table = table if isinstance(table, dict) else {}
+    directories = table.get("directories", [])
+    links = table.get("link_targets", [])
+    directories = list(directories) if _directories(directories) is None else []
+    links = list(links) if _directories(links) is None else []
+    extra = env.get(SAFE_DIRECTORIES_VAR, "")
+    directories += [d for d in extra.split(os.pathsep) if d]
+    return Safe(directories, links)
+
+
+def project_file_problem(cf: ConfigFile, safe: Safe) -> tuple[str | None, str | None]:
+    """Why a project file that was read must not be used: (error, warning), or (None, None).
+
+    error: its real path lies outside its repository (a link out), unless the
+    target is in [safe] link_targets. warning: another user owns it (or the link
+    to it), unless its directory is in [safe] directories; the file is then ignored.
+    """
+    from .fsutil import euid, inside
+
+    real = os.path.realpath(cf.path)
+    root = os.path.realpath(paths.project_root(cf.path))
+    if not inside(real, root) and not any(inside(real, t) for t in safe.link_targets):
+        return (f"{cf.path}: is a link to {real}, outside the repository {root}; not used "
+                "(to allow it, add the target's directory to [safe] link_targets in the user "
+                "config)"), None
+    owners = {cf.owner}
+    with contextlib.suppress(OSError):
+        owners.add(os.lstat(cf.path).st_uid)
+    strangers = sorted(o for o in owners if o is not None and o not in (euid(), 0))
+    if strangers and not safe.allows_owner(os.path.dirname(os.path.abspath(cf.path))):
+        directory = os.path.dirname(os.path.abspath(cf.path))
+        return None, (f"{cf.path}: ignored: it is owned by uid {strangers[0]}, not by you "
+                      f"(uid {euid()}); if you trust it, add {directory} to [safe] directories "
+                      f"in the user config, or to {SAFE_DIRECTORIES_VAR}")
+    return None, None
 
 
 def parse_toml(text: str, path: str) -> dict:
@@ -295,9 +354,11 @@ def check_secrets(cf: ConfigFile) -> None:
 def is_trusted(path: str, digest: str | None) -> bool:
     if digest is None:
         return False
+    from .fsutil import read_regular
+
     try:
-        with open(paths.trust_file(), encoding="utf-8") as fh:
-            records = json.load(fh)
+        # ctxscope's own file: never through a link, and only the user's.
+        records = json.loads(read_regular(paths.trust_file(), follow=False, owner=True))
     except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
         return False
     return isinstance(records, dict) and records.get(os.path.realpath(path)) == digest
@@ -313,16 +374,27 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
     env = os.environ if env is None else env
     cwd = paths.working_dir() if cwd is None else cwd
     warnings: list[str] = []
+    # The user config is read first: its [safe] table decides whether the project file counts.
+    user = None
+    user_path = paths.user_config_file()
+    if os.path.lexists(user_path):
+        user = read_file(user_path, "user")
+    safe = safe_settings(user, env)
 
     project = None
     project_path = find_project_file(cwd)
     if project_path:
         project = read_file(project_path, "project")
-        project.trusted = is_trusted(project_path, project.digest)
-    user = None
-    user_path = paths.user_config_file()
-    if os.path.lexists(user_path):
-        user = read_file(user_path, "user")
+        dangling = os.path.islink(project_path) and not os.path.exists(project_path)
+        if project.digest is not None or dangling:  # read (or a link to nothing): may it be used?
+            error, ignored = project_file_problem(project, safe)
+            if error:
+                project.data, project.lines, project.error = {}, {}, ConfigError(error)
+            elif ignored:
+                warnings.append(ignored)
+                project = None
+        if project is not None:
+            project.trusted = is_trusted(project_path, project.digest)
 
     layers: list[tuple[ConfigFile, dict[str, object]]] = []
     for cf in (user, project):  # later layers win
@@ -339,10 +411,18 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
                     f"review it, then run `ctxscope trust {cf.path}`",
                 )
             flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in TRUSTED_ONLY}
-        for key in flat:
-            top = key.split(".", 1)[0]
-            if key not in SCHEMA and key != "scope" and top != "observe":
-                warnings.append(f"{cf.where(key)}: unknown key `{key}` (ignored)")
+        if cf.kind == "project" and any(k.split(".", 1)[0] in _USER_ONLY for k in flat):
+            warnings.append(f"{cf.where('safe')}: ignoring [safe]: it counts only in the user "
+                            "config")
+            flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in _USER_ONLY}
+        unknown = [k for k in flat
+                   if k not in SCHEMA and k != "scope" and k.split(".", 1)[0] != "observe"]
+        for key in unknown[:_UNKNOWN_SHOWN]:
+            warnings.append(f"{cf.where(key)}: unknown key `{key}` (ignored)")
+        if len(unknown) > _UNKNOWN_SHOWN:
+            # One line for the rest: a file of many thousand keys is one cause, not a flood.
+            warnings.append(f"{cf.path}: {len(unknown) - _UNKNOWN_SHOWN} more unknown keys "
+                            "(ignored)")
         layers.append((cf, flat))
 
     settings: dict[str, Setting] = {}

@@ -22,16 +22,34 @@ _DEDUPE_FIELDS = ("event", "cwd", *SCOPE_FIELDS, "reasons", "authorized")
 
 
 def log_path(config) -> str:
-    """`CTXSCOPE_LOG` (already merged into the setting), `[log] path`, or the state dir."""
+    """`CTXSCOPE_LOG` (already merged into the setting), `[log] path`, or the state dir.
+
+    A relative `[log] path` set by a project file must resolve (every link in its
+    directories followed) inside that file's repository; otherwise this raises
+    `fsutil.UnsafeWriteError`, and nothing is logged there.
+    """
     path = config["log.path"] if config is not None else os.environ.get("CTXSCOPE_LOG")
     if not path:
         return paths.default_log_file()
+    given = path
     path = os.path.expanduser(path)
     origin = config.origin("log.path") if config is not None else ""
     if not os.path.isabs(path) and not origin.startswith(("env ", "default")):
         # A relative [log] path is relative to the file that sets it, not to wherever
         # the command happens to run (origin is "file:line").
-        path = os.path.join(os.path.dirname(origin.rsplit(":", 1)[0]), path)
+        source = origin.rsplit(":", 1)[0]
+        path = os.path.join(os.path.dirname(source), path)
+        project = config.project
+        if project is not None and os.path.abspath(source) == os.path.abspath(project.path):
+            from .fsutil import UnsafeWriteError, inside
+
+            root = os.path.realpath(paths.project_root(project.path))
+            real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+            if not inside(real, root):
+                raise UnsafeWriteError(
+                    f"[log] path {given!r} at {origin} resolves to {real}, outside the "
+                    f"repository {root}; not logging there",
+                    hint="use a path inside the repository, or set CTXSCOPE_LOG")
     return path
 
 
@@ -98,32 +116,49 @@ def record_resolution(res, ctx) -> str | None:
 
 def append(event: dict, config, *, dedupe: bool = False) -> str | None:
     """Append one event under the lock, rotating by size. Returns a warning or None."""
-    from .fsutil import append_line, ensure_private_dir, file_lock
+    from .fsutil import append_line, ensure_private_dir, file_lock, is_sink
 
-    path = log_path(config)
+    path = str(config["log.path"] or paths.default_log_file()) if config is not None else ""
     window = float(config["log.dedupe_seconds"]) if config is not None else 300.0
     max_bytes = int(config["log.max_bytes"]) if config is not None else 1_048_576
     keep = int(config["log.keep"]) if config is not None else 3
     try:
+        path = log_path(config)
+        line = json.dumps(event, sort_keys=False, ensure_ascii=True)
+        if is_sink(path):
+            _write_to_sink(path, line)  # /dev/null turns the log off; nothing to lock
+            return None
         ensure_private_dir(os.path.dirname(path) or ".")
+        # The log, its lock and its rotated files are opened as fsutil.open_own_file
+        # does: never through a link, only regular files of the user's.
         with file_lock(path + ".lock", timeout=2.0):
             if dedupe and _repeats_last(path, event, window):
                 return None
             _rotate(path, max_bytes, keep)
             if _ends_mid_line(path):
-                append_line(path, "")  # close a line torn by a crash or a full disk
-            append_line(path, json.dumps(event, sort_keys=False, ensure_ascii=True))
+                append_line(path, "", own=True)  # close a line torn by a crash or a full disk
+            append_line(path, line, own=True)
     except Exception as exc:  # the log must never fail the command
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         return f"could not write the drift log {path}: {reason}"
     return None
 
 
+def _write_to_sink(path: str, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
 def _ends_mid_line(path: str) -> bool:
     """Does the log end without a newline (a write cut short)? Then the next event
     would be glued to the torn text and neither line would parse."""
+    from .fsutil import open_own_read
+
     try:
-        with open(path, "rb") as fh:
+        with open_own_read(path) as fh:
             fh.seek(-1, os.SEEK_END)
             return fh.read(1) not in (b"\n", b"")
     except OSError:  # missing, or empty (seeking before the start)
@@ -145,8 +180,10 @@ def _repeats_last(path: str, event: dict, window: float) -> bool:
 
 def last_event(path: str) -> dict | None:
     """The last whole JSON line of the log, read from the end of the file."""
+    from .fsutil import open_own_read
+
     try:
-        with open(path, "rb") as fh:
+        with open_own_read(path) as fh:
             fh.seek(0, os.SEEK_END)
             size = fh.tell()
             fh.seek(max(0, size - 65536))
@@ -164,23 +201,42 @@ def last_event(path: str) -> dict | None:
 
 
 def _rotate(path: str, max_bytes: int, keep: int) -> None:
+    """Rename the log to `.1` (`.1` to `.2`...) once it reaches `max_bytes`.
+
+    Renames never follow links (a planted `.2` link is renamed, not written
+    through), and the log itself is truncated only through a descriptor opened
+    without following links.
+    """
+    import stat as stat_mod
+
+    from .fsutil import open_own_file
+
     try:
-        if os.path.getsize(path) < max_bytes:
-            return
+        st = os.lstat(path)
     except OSError:
         return
+    if not stat_mod.S_ISREG(st.st_mode) or st.st_size < max_bytes:
+        return  # a link or a special file is refused by the append that follows
     if keep <= 0:
-        os.truncate(path, 0)
+        fd, _ = open_own_file(path, os.O_WRONLY)
+        try:
+            os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)
         return
     for i in range(keep - 1, 0, -1):
         older = f"{path}.{i}"
-        if os.path.exists(older):
+        if os.path.lexists(older):
             os.replace(older, f"{path}.{i + 1}")
     os.replace(path, f"{path}.1")
 
 
 def rotated_files(path: str) -> list[str]:
-    """The log and its rotated copies, oldest first (for `ctxscope log`)."""
+    """The log and its rotated copies, oldest first (for `ctxscope log`); none for a sink."""
+    from .fsutil import is_sink
+
+    if is_sink(path):
+        return []
     found = []
     i = 1
     while os.path.exists(f"{path}.{i}"):

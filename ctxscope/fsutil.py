@@ -1,4 +1,5 @@
-"""Small, careful file operations: private dirs, locks, atomic writes, appends, backups.
+"""Small, careful file operations: private dirs, locks, atomic writes, appends, backups,
+and the one set of rules for where a file may be read from or written to.
 
 This module is imported by the shell startup hook, so it uses only `os`, `fcntl`,
 `time` and `contextlib`; `tempfile` and `shutil` would pull in `random`, `hashlib`
@@ -12,20 +13,317 @@ the drift-log writer can catch it and turn it into a warning.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
+import io
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from ctxscope.errors import CtxScopeError
 
 _PRIVATE_DIR_MODE = 0o700
 _LOCK_FILE_MODE = 0o600
+_BACKUP_MODE = 0o600
+
+# The most ctxscope reads from any one file: config files, the trust store, cache
+# files, observed files and backups. Its own files stay far below this; anything
+# larger was not written by it and is refused before it is read.
+MAX_READ_BYTES = 1 << 20
+MAX_READ_TEXT = "1 MiB"
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_PSEUDO_ROOTS = ("/proc", "/sys")
+# Character devices where nothing written can land anywhere: a log path may name them.
+_SINKS = ("/dev/null", "/dev/full")
+
+
+class UnsafeFile(OSError):
+    """A file ctxscope refuses to read or write; `strerror` says why in a few words.
+
+    An OSError, so every caller that already turns an unreadable file into a
+    warning or an "unreadable" state handles a refused one the same way.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(errno.EPERM, reason, path)
+
+
+class UnsafeWriteError(CtxScopeError):
+    """A write that would land where its kind of file may not live (exit 1, nothing written)."""
 
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
+
+
+def euid() -> int:
+    """The effective user id, the one "owned by the user" checks compare with."""
+    return os.geteuid() if hasattr(os, "geteuid") else -1
+
+
+def inside(path: str, root: str) -> bool:
+    """Whether the real path `path` is `root` or lies below it (both real, absolute)."""
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:  # different drives, or one relative
+        return False
+
+
+def real_dirs(paths: Iterable[str]) -> list[str]:
+    """Each directory's real path (`~` expanded); a relative entry is dropped."""
+    out = []
+    for entry in paths:
+        entry = os.path.expanduser(entry)
+        if os.path.isabs(entry):
+            out.append(os.path.realpath(entry))
+    return out
+
+
+def _pseudo_devices() -> set[int]:
+    devs = set()
+    for root in _PSEUDO_ROOTS:
+        with contextlib.suppress(OSError):
+            devs.add(os.stat(root).st_dev)
+    return devs
+
+
+def is_pseudo_file(st: os.stat_result, real: str | None = None) -> bool:
+    """A /proc or /sys file: it says size 0 (or 4096) and holds whatever the kernel makes up."""
+    if real is not None and any(inside(real, root) for root in _PSEUDO_ROOTS):
+        return True
+    return st.st_dev in _pseudo_devices()
+
+
+def check_regular(path: str, st: os.stat_result, *, cap: int | None = MAX_READ_BYTES,
+                  owner: bool = False) -> None:
+    """Raise UnsafeFile unless `st` is a size-capped regular file (owned by the user if asked)."""
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeFile(path, "is not a regular file (a FIFO, socket or device)")
+    if is_pseudo_file(st):
+        raise UnsafeFile(path, "is a /proc or /sys file, not a regular file")
+    if cap is not None and st.st_size > cap:
+        raise UnsafeFile(path, f"is larger than {_size_text(cap)}, the most ctxscope reads")
+    if owner and st.st_uid != euid():
+        raise UnsafeFile(path, f"is owned by uid {st.st_uid}, not by you (uid {euid()})")
+
+
+def _size_text(cap: int) -> str:
+    return MAX_READ_TEXT if cap == MAX_READ_BYTES else f"{cap} bytes"
+
+
+def read_regular(path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True,
+                 owner: bool = False) -> bytes:
+    """The bytes of `path` (see `read_regular_stat`)."""
+    return read_regular_stat(path, cap=cap, follow=follow, owner=owner)[0]
+
+
+def read_regular_stat(path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True,
+                      owner: bool = False) -> tuple[bytes, os.stat_result]:
+    """The bytes and status of `path`: a regular file of at most `cap` bytes, or an OSError.
+
+    Opened non-blocking (a FIFO would otherwise wait for a writer for ever) and
+    checked on the open descriptor before a byte is read: a directory raises
+    IsADirectoryError; a FIFO, socket, device or /proc file, a file larger than
+    `cap`, and (with `owner`) one not owned by the user raise UnsafeFile. With
+    `follow=False` a symlink as the last component is refused too (O_NOFOLLOW).
+    At most `cap` bytes are read even if the file grows meanwhile.
+    """
+    flags = os.O_RDONLY | _NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    if not follow:
+        flags |= _NOFOLLOW
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP and os.path.islink(path):
+            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
+                                   "for this file") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        check_regular(path, st, cap=cap, owner=owner)
+        limit = (cap if cap is not None else st.st_size) + 1
+        chunks = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 16, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        data = b"".join(chunks)
+        if cap is not None and len(data) > cap:
+            raise UnsafeFile(path, f"is larger than {_size_text(cap)}, the most ctxscope reads")
+        return data, st
+    finally:
+        os.close(fd)
+
+
+def open_own_read(path: str) -> io.BufferedReader:
+    """One of ctxscope's own files (the drift log, a rotated log) opened for reading:
+    never through a link (O_NOFOLLOW), non-blocking open, a regular file owned by
+    the user. No size cap: callers read these in bounded blocks. Raises OSError."""
+    try:
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
+                                   "for its own files") from None
+        raise
+    try:
+        check_regular(path, os.fstat(fd), cap=None, owner=True)
+        os.set_blocking(fd, True)
+        return io.open(fd, "rb")  # noqa: UP020 - the reader owns the descriptor now
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def check_private_dir(directory: str) -> None:
+    """Refuse a directory ctxscope's own files may not be opened in.
+
+    It must be a real directory owned by the user or root, and not writable by
+    others unless it is sticky (as /tmp is: there nobody can replace another's
+    file). Raises UnsafeFile.
+    """
+    st = os.stat(directory)
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(errno.ENOTDIR, "is not a directory", directory)
+    if st.st_uid not in (euid(), 0):
+        raise UnsafeFile(directory, f"is owned by uid {st.st_uid}, not by you (uid {euid()})")
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        raise UnsafeFile(directory, "is writable by other users")
+
+
+def is_sink(path: str) -> bool:
+    """Whether `path` is, or links to, /dev/null or /dev/full (a log may be thrown away there)."""
+    real = os.path.realpath(path)
+    if real not in _SINKS:
+        return False
+    try:
+        return stat.S_ISCHR(os.stat(real).st_mode)
+    except OSError:
+        return False
+
+
+def open_own_file(path: str, flags: int, mode: int = 0o600) -> tuple[int, bool]:
+    """Open one of ctxscope's own files (log, lock, rotated log) without following links.
+
+    The directory is checked first (`check_private_dir`); the file is opened with
+    O_NOFOLLOW and O_NONBLOCK, created with exactly `mode` when missing, and must
+    be a regular file owned by the user. Returns (fd, created). Raises OSError
+    (UnsafeFile for a refusal).
+    """
+    check_private_dir(os.path.dirname(os.path.abspath(path)))
+    try:
+        fd, created = _open_new_or_existing(path, flags | _NOFOLLOW | _NONBLOCK, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
+                                   "for its own files") from None
+        raise
+    try:
+        check_regular(path, os.fstat(fd), cap=None, owner=True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, created
+
+
+class Place:
+    """Where one kind of file may be written: real directories, and what to say on refusal.
+
+    `roots` are real paths; `where` names them in a refusal ("the repository
+    /src/app"); `hint` says how to allow the legitimate case. `force` lets a
+    read-only file be replaced; `others_ok` lets a file owned by another user be
+    written (the user listed its directory as safe).
+    """
+
+    __slots__ = ("force", "hint", "others_ok", "roots", "where")
+
+    def __init__(self, roots: Iterable[str], where: str, *, hint: str | None = None,
+                 force: bool = False, others_ok: bool = False) -> None:
+        self.roots = tuple(roots)
+        self.where = where
+        self.hint = hint
+        self.force = force
+        self.others_ok = others_ok
+
+
+def is_read_only(st: os.stat_result, real: str) -> bool:
+    """Whether the user made the file read-only (no write bit for its owner, or none at all),
+    or this process may not write it. Root ignores permission bits, so the bits are read."""
+    if not st.st_mode & 0o222:
+        return True
+    if st.st_uid == euid() and not st.st_mode & stat.S_IWUSR:
+        return True
+    try:
+        return not os.access(real, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+    except (OSError, NotImplementedError):
+        return False
+
+
+def check_write_target(path: str, place: Place) -> str:
+    """The real path a write of `path` lands on, after every link is resolved.
+
+    Raises UnsafeWriteError (one line, exit 1) unless that real path lies inside
+    one of `place.roots`, and, when it exists, is a regular file (not a FIFO,
+    device, directory or /proc file) owned by the user (unless
+    `place.others_ok`) and not read-only (unless `place.force`).
+    """
+    real = os.path.realpath(path)
+    shown = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
+    if not any(inside(real, root) for root in place.roots):
+        raise UnsafeWriteError(f"refusing to write {shown}: it is outside {place.where}; "
+                               "nothing was written", hint=place.hint)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return real
+    except OSError as exc:
+        raise UnsafeWriteError(f"refusing to write {shown}: {_reason(exc)}") from exc
+    try:
+        check_regular(real, st, cap=None)
+    except OSError as exc:
+        raise UnsafeWriteError(f"refusing to write {shown}: it {_reason(exc)}; "
+                               "nothing was written") from None
+    if st.st_uid != euid() and not place.others_ok:
+        raise UnsafeWriteError(
+            f"refusing to write {shown}: it is owned by uid {st.st_uid}, not by you "
+            f"(uid {euid()}); nothing was written", hint=place.hint)
+    if not place.force and is_read_only(st, real):
+        raise UnsafeWriteError(
+            f"refusing to write {shown}: the file is read-only; nothing was written",
+            hint="make it writable, or pass --force to replace it anyway")
+    return real
+
+
+def check_own_file(path: str) -> None:
+    """Refuse to write one of ctxscope's own files (trust store, cache) through a link.
+
+    Its directory must pass `check_private_dir`; the name itself must not be a
+    symlink; an existing file must be a regular file owned by the user.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        check_private_dir(directory)
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UnsafeWriteError(f"refusing to write {path}: {exc.filename}: "
+                               f"{_reason(exc)}") from None
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeWriteError(f"refusing to write {path}: it is a symbolic link, and "
+                               "ctxscope never follows links for its own files")
+    try:
+        check_regular(path, st, cap=None, owner=True)
+    except OSError as exc:
+        raise UnsafeWriteError(f"refusing to write {path}: it {_reason(exc)}") from None
 
 
 def ensure_private_dir(path: str, *, tighten_existing: bool = False) -> None:
@@ -118,10 +416,13 @@ def file_lock(lock_path: str, timeout: float = 10.0) -> Iterator[None]:
     leaves when one is already running).
 
     Not reentrant: taking the same lock twice in one process, even in one thread,
-    waits for itself and times out.
+    waits for itself and times out. The lock file is opened as `open_own_file`
+    does: never through a symlink, in a directory only the user (or root) owns.
     """
     try:
-        fd, _ = _open_new_or_existing(lock_path, os.O_RDWR, _LOCK_FILE_MODE)
+        # Never through a link, and only a regular file of the user's: a lock path
+        # planted as a link would otherwise be created wherever it points.
+        fd, _ = open_own_file(lock_path, os.O_RDWR, _LOCK_FILE_MODE)
     except OSError as exc:
         raise CtxScopeError(f"cannot open the lock file {lock_path}: {_reason(exc)}") from exc
     try:
@@ -186,7 +487,8 @@ def _create_temp_beside(target: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {target}")
 
 
-def atomic_write_text(path: str, text: str, *, default_mode: int = 0o644) -> None:
+def atomic_write_text(path: str, text: str, *, default_mode: int = 0o644,
+                      place: Place | None = None, own: bool = False) -> None:
     """Replace the content of `path` with `text` (UTF-8) atomically.
 
     A symlink is written through: the real target is replaced and the link stays
@@ -199,8 +501,20 @@ def atomic_write_text(path: str, text: str, *, default_mode: int = 0o644) -> Non
 
     Readers see either the old or the new content, never a mix. On any failure
     the temporary file is removed and the original is untouched.
+
+    With `place`, the real path must be one `check_write_target` accepts (inside
+    the place's directories, a regular file of the user's, not read-only); with
+    `own` (ctxscope's own files: trust store, cache) no link is followed at all
+    (`check_own_file`). Either refusal raises UnsafeWriteError before anything
+    is created.
     """
-    target = os.path.realpath(path)
+    if own:
+        check_own_file(path)
+        target = os.path.abspath(path)
+    elif place is not None:
+        target = check_write_target(path, place)
+    else:
+        target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
         old = os.stat(target)
@@ -234,7 +548,7 @@ def atomic_write_text(path: str, text: str, *, default_mode: int = 0o644) -> Non
     _fsync_dir(directory)
 
 
-def append_line(path: str, line: str, *, mode: int = 0o600) -> None:
+def append_line(path: str, line: str, *, mode: int = 0o600, own: bool = False) -> None:
     """Append `line` plus a newline to `path` in one `write` call.
 
     With O_APPEND each write lands at the end of the file as a unit, so lines from
@@ -242,12 +556,16 @@ def append_line(path: str, line: str, *, mode: int = 0o600) -> None:
     local filesystem. A new file gets exactly `mode`, whatever the umask; an
     existing file keeps the mode it has. No fsync: this is the drift log on the
     shell-startup path, and losing the last line in a power cut is acceptable.
+    With `own` (the drift log) the file is opened as `open_own_file` does.
     """
     if "\n" in line:
         raise ValueError("append_line() takes a single line without a newline")
     data = (line + "\n").encode("utf-8")
     try:
-        fd, _ = _open_new_or_existing(path, os.O_WRONLY | os.O_APPEND, mode)
+        if own:
+            fd, _ = open_own_file(path, os.O_WRONLY | os.O_APPEND, mode)
+        else:
+            fd, _ = _open_new_or_existing(path, os.O_WRONLY | os.O_APPEND, mode)
     except OSError as exc:
         raise CtxScopeError(f"cannot append to {path}: {_reason(exc)}") from exc
     try:
@@ -260,30 +578,45 @@ def append_line(path: str, line: str, *, mode: int = 0o600) -> None:
         raise CtxScopeError(f"cannot append to {path}: only {written} of {len(data)} bytes were written")
 
 
-def backup_file(path: str) -> str:
+def backup_file(path: str, place: Place | None = None) -> str:
     """Copy `path` beside itself as `<name>.bak-<UTC timestamp>` and return the copy's path.
 
-    The copy is a regular file holding the content (for a symlink: its target's
-    content) and keeps the original's permission bits and modification time. It is
-    placed next to `path` as given, where the user will look for it. A second
+    Only what ctxscope could itself have written is copied: a regular file of at
+    most MAX_READ_BYTES, never a FIFO, device or /proc file (whose "content" may
+    be the environment, token included). The copy is a new regular file, mode
+    0600 whatever the original's, with the original's modification time. It is
+    placed next to `path` as given, where the user will look for it; with
+    `place`, that directory's real path must lie inside the place. A second
     backup in the same second gets a `-2`, `-3`... suffix; O_EXCL makes that safe
     across processes, and an existing file is never overwritten.
     """
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     base = f"{path}.bak-{stamp}"
+    if place is not None:
+        directory = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+        if not any(inside(directory, root) for root in place.roots):
+            raise UnsafeWriteError(f"refusing to back up {path}: its directory {directory} is "
+                                   f"outside {place.where}; nothing was written", hint=place.hint)
     try:
-        src = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        src = os.open(path, os.O_RDONLY | _NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise CtxScopeError(f"cannot back up {path}: {_reason(exc)}") from exc
     try:
         st = os.fstat(src)
-        if not stat.S_ISREG(st.st_mode):
-            raise CtxScopeError(f"cannot back up {path}: not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
+        try:
+            check_regular(path, st, cap=MAX_READ_BYTES)
+        except IsADirectoryError:
+            raise CtxScopeError(f"cannot back up {path}: not a regular file (a directory)") \
+                from None
+        except OSError as exc:
+            raise CtxScopeError(f"cannot back up {path}: it {_reason(exc)}") from None
+        if is_pseudo_file(st, os.path.realpath(path)):
+            raise CtxScopeError(f"cannot back up {path}: it is a /proc or /sys file")
         for attempt in range(1, 1000):
             backup = base if attempt == 1 else f"{base}-{attempt}"
             try:
-                dst = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                dst = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                              _BACKUP_MODE)
             except FileExistsError:
                 continue
             break
@@ -291,9 +624,11 @@ def backup_file(path: str) -> str:
             raise CtxScopeError(f"cannot back up {path}: too many backups named {base}-*")
         try:
             try:
-                while chunk := os.read(src, 1 << 16):
+                os.fchmod(dst, _BACKUP_MODE)
+                left = st.st_size  # what fstat promised; a file that grows is cut there
+                while left > 0 and (chunk := os.read(src, min(1 << 16, left))):
                     _write_all(dst, chunk)
-                os.fchmod(dst, mode)
+                    left -= len(chunk)
                 os.fsync(dst)
             finally:
                 os.close(dst)

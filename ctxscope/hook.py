@@ -262,7 +262,7 @@ def _touch_private(path: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except FileExistsError:
-        os.utime(path)
+        os.utime(path, follow_symlinks=False)  # a link planted here is touched, not its target
         return
     try:
         os.fchmod(fd, 0o600)

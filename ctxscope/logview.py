@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from .errors import UsageError
 from .events import log_path, rotated_files
+from .fsutil import open_own_read
 
 BLOCK = 65536
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -127,7 +128,8 @@ class Reader:
 
     def _open(self, path: str):
         try:
-            return open(path, "rb")  # the caller closes it
+            # Never through a link, only a regular file of the user's (the caller closes it).
+            return open_own_read(path)
         except OSError as exc:
             self.errors.append(f"cannot read the drift log {path}: {exc.strerror or exc}")
             return None
@@ -194,7 +196,7 @@ class Reader:
     def _mark_current_end(self) -> None:
         if self.files:
             try:
-                with open(self.files[-1], "rb") as fh:
+                with open_own_read(self.files[-1]) as fh:
                     self._mark_end(self.files[-1], fh)
             except OSError:
                 pass
@@ -257,7 +259,7 @@ def follow(path: str, filters: Filters, start: tuple[str, int, int] | None,
     pending = b""
     if start is not None and start[0] == path:
         try:
-            fh = open(path, "rb")  # noqa: SIM115 - held open while following
+            fh = open_own_read(path)  # held open while following
             if os.fstat(fh.fileno()).st_ino == start[1]:
                 fh.seek(start[2])
                 inode = start[1]
@@ -270,7 +272,7 @@ def follow(path: str, filters: Filters, start: tuple[str, int, int] | None,
         while True:
             if fh is None:
                 try:
-                    fh = open(path, "rb")  # noqa: SIM115
+                    fh = open_own_read(path)
                     inode = os.fstat(fh.fileno()).st_ino
                     pending = b""
                 except OSError:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections import namedtuple
 
 from .sources.local import repository_root
@@ -160,9 +159,10 @@ def _base_dir(config, cwd: str) -> str:
 
 def _entry_lines(path: str) -> list[int]:
     """Line numbers of each `[[observe.sources]]` header, for origins like `file:12`."""
+    from .fsutil import read_regular
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
+        text = read_regular(path).decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return []
     header = re.compile(r"\s*\[\[\s*observe\s*\.\s*sources\s*\]\]")
@@ -282,20 +282,21 @@ def _read_file(obs: Observer, allowed_roots: list[str], extra: dict) -> Observat
         via = f" (a link to {real})" if real != path else ""
         return row("not_allowed", f"outside your home and the repository{via}; allow it with "
                                   "[observe] allow_paths in the user config")
+    from .fsutil import UnsafeFile, read_regular
+
     try:
-        info = os.stat(real)
+        # Non-blocking open, checked on the descriptor: a FIFO, device or /proc file, or
+        # one over the cap, is refused before a byte is read.
+        raw = read_regular(real, cap=MAX_FILE_BYTES)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         return row("unset", "no such file")
-    except OSError as exc:
-        return row("unreadable", exc.strerror or str(exc))
-    if not stat.S_ISREG(info.st_mode):
+    except IsADirectoryError:
         return row("unreadable", "not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        return row("unreadable", "larger than 1 MiB")
-    try:
-        with open(real, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-        text = raw.decode("utf-8")
+    except UnsafeFile as exc:
+        reason = exc.strerror or ""
+        return row("unreadable", "larger than 1 MiB" if "larger" in reason
+                   else "not a regular file")
     except OSError as exc:
         return row("unreadable", exc.strerror or str(exc))
     except UnicodeDecodeError:

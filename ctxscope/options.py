@@ -27,6 +27,11 @@ DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Print the plan (source, file or URL, before, after) "
                        "and write nothing; exit with the code the run would end with."),
 ]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace a local file even when it is read-only "
+                       "(its mode has no write bit). Without it a read-only file is refused "
+                       "(exit 1) and nothing is written."),
+]
 YesOpt = Annotated[
     bool, typer.Option("--yes", "-y", help="Write without asking. Without it a terminal is "
                        "asked to confirm, and with no terminal nothing is written (exit 2)."),

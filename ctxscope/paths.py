@@ -68,3 +68,29 @@ def default_log_file() -> str:
 
 def trust_file() -> str:
     return os.path.join(state_dir(), "trusted.json")
+
+
+def repository_root(cwd: str) -> str | None:
+    """The nearest directory from `cwd` upward holding `.git` (a directory or a worktree file)."""
+    directory = os.path.abspath(cwd)
+    while True:
+        if os.path.lexists(os.path.join(directory, ".git")):
+            return directory
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+
+
+def project_root(project_file: str) -> str:
+    """The directory tree a project file belongs to: its repository, else its own directory.
+
+    A project file's real path (every link resolved) must lie inside this tree's
+    real path to be read or written.
+    """
+    directory = os.path.dirname(os.path.abspath(project_file))
+    return repository_root(directory) or directory
+
+
+def home_dir() -> str:
+    return os.path.realpath(os.path.expanduser("~"))

@@ -276,10 +276,13 @@ class _Judge:
                 cloud.close()
 
 
+_PROC_READ_CAP = 1 << 20  # /proc/PID/status, stat, comm: a few KiB; never read more than this
+
+
 def _read_text(path: str) -> str | None:
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
+            return fh.read(_PROC_READ_CAP)
     except OSError:
         return None
 
@@ -417,7 +420,11 @@ def record_stale(found: Scan, command: str = "ps") -> list[str]:
     if not stale:
         return []
     config = found.config
-    recent = _recent_process_events(log_path(config), float(config["log.dedupe_seconds"]))
+    try:
+        path = log_path(config)
+    except CtxScopeError as exc:  # a [log] path refused: the same warning the resolver gives
+        return [f"could not write the drift log: {exc.message}"]
+    recent = _recent_process_events(path, float(config["log.dedupe_seconds"]))
     warnings = []
     for p in stale:
         key = (p.pid, p.started, None if p.scope_problem else p.scope, p.expected, p.cwd)

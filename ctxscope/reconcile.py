@@ -98,6 +98,8 @@ class Plan(namedtuple("_Plan", "command direction scope changes resolution origi
 def change_to_dict(c: Change) -> dict:
     out = {"source": c.source, "target": c.target, "before": c.before, "after": c.after,
            "action": c.action, "blocked": c.blocked}
+    if c.source == "local" and c.extra.get("real"):
+        out["real_target"] = c.extra["real"]
     if c.source == "runtime":
         out["export"] = c.extra.get("export")
         out["unset"] = list(c.extra.get("unset", ()))
@@ -108,18 +110,23 @@ def change_to_dict(c: Change) -> dict:
 
 
 def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
-         to: str | None = None) -> Plan:
-    """The changes `sync` (with `direction`), `repair` or `init` (with `to`) would make."""
+         to: str | None = None, force: bool = False) -> Plan:
+    """The changes `sync` (with `direction`), `repair` or `init` (with `to`) would make.
+
+    `force`: a read-only local file may be replaced (`--force`); without it the
+    plan refuses it, as it refuses a local file whose real path is not where its
+    kind of file may live (`sources.local.write_place`).
+    """
     if command == "sync":
-        return plan_sync(ctx, res, Direction(direction))
+        return plan_sync(ctx, res, Direction(direction), force=force)
     if command == "repair":
-        return plan_repair(ctx, res, to=to)
+        return plan_repair(ctx, res, to=to, force=force)
     if command == "init":
-        return plan_init(ctx, res, to=to)
+        return plan_init(ctx, res, to=to, force=force)
     raise ValueError(f"unknown command {command!r}")
 
 
-def plan_sync(ctx, res, direction: Direction) -> Plan:
+def plan_sync(ctx, res, direction: Direction, *, force: bool = False) -> Plan:
     """`sync --direction runtime-to-local` or `resolved-to-cloud`: at most one change."""
     direction = Direction(direction)
     if direction is Direction.RUNTIME_TO_LOCAL:
@@ -133,7 +140,7 @@ def plan_sync(ctx, res, direction: Direction) -> Plan:
                 hint="set CTX_SCOPE or pass --scope SCOPE",
             )
         scope = runtime.value
-        change = _local_change(ctx, res, scope, replace_broken=False)
+        change = _local_change(ctx, res, scope, replace_broken=False, force=force)
     else:
         if ctx.cloud is None:
             raise ConfigError("no cloud is configured, so there is nothing to sync to",
@@ -147,7 +154,7 @@ def plan_sync(ctx, res, direction: Direction) -> Plan:
     return Plan("sync", direction.value, scope, changes, res)
 
 
-def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
+def plan_repair(ctx, res, *, to: str | None = None, force: bool = False) -> Plan:
     """`repair`: bring the local file, the cloud, its cache and the runtime env to one scope.
 
     Without `--to` and with nothing but an invalid runtime value in the way (see
@@ -170,7 +177,7 @@ def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
     # An unset local scope is not drift: it is written only when, after this repair,
     # nothing else would make `scope` resolve (so a repair that only has to unset a
     # shell variable does not create a project file).
-    local = _local_change(ctx, res, scope, replace_broken=True,
+    local = _local_change(ctx, res, scope, replace_broken=True, force=force,
                           create=_projected(ctx, res, scope, cloud) != scope)
     changes = [c for c in (local, cloud) if c]
     if cloud is not None and not cloud.blocked:
@@ -183,7 +190,7 @@ def plan_repair(ctx, res, *, to: str | None = None) -> Plan:
     return Plan("repair", None, scope, tuple(changes), res)
 
 
-def plan_init(ctx, res, *, to: str | None = None) -> Plan:
+def plan_init(ctx, res, *, to: str | None = None, force: bool = False) -> Plan:
     """`init`: set this repository's local scope to `to`, at most one change.
 
     The file is `target_file(ctx, repository=True)`: the project file when it lies
@@ -196,7 +203,7 @@ def plan_init(ctx, res, *, to: str | None = None) -> Plan:
     problem = scope_problem(scope)
     if problem:
         raise InvalidScopeError(f"scope {display(scope)!r} {problem}")
-    change = _local_change(ctx, res, scope, replace_broken=False, path=path)
+    change = _local_change(ctx, res, scope, replace_broken=False, path=path, force=force)
     return Plan("init", "init", scope, (change,) if change else (), res, origin)
 
 
@@ -240,8 +247,8 @@ def mode_refusal(config, source: str) -> str | None:
     return None
 
 
-def _local_change(ctx, res, scope: str, *, replace_broken: bool,
-                  create: bool = True, path: str | None = None) -> Change | None:
+def _local_change(ctx, res, scope: str, *, replace_broken: bool, create: bool = True,
+                  path: str | None = None, force: bool = False) -> Change | None:
     r = res.source("local")
     path = path or target_file(ctx)
     blocked = mode_refusal(ctx.config, "local")
@@ -252,14 +259,27 @@ def _local_change(ctx, res, scope: str, *, replace_broken: bool,
                               hint=f"fix it, or run `ctxscope repair --to {scope}`, which "
                                    "backs it up first")
         return Change("local", path, None, scope, "replace_broken", blocked,
-                      {"problem": r.problem})
+                      {**_write_extra(ctx, path, force, blocked), "problem": r.problem})
     before = (r.value if r.value is not None else r.raw) if holds else None
     if before == scope or (before is None and not create):
         return None
     import os
 
     action = "write" if os.path.lexists(path) else "create"
-    return Change("local", path, loggable(before), scope, action, blocked, {})
+    return Change("local", path, loggable(before), scope, action, blocked,
+                  _write_extra(ctx, path, force, blocked))
+
+
+def _write_extra(ctx, path: str, force: bool, blocked: str | None) -> dict:
+    """`force`, and the real path the write would land on, checked before any plan is shown:
+    a target outside where its kind of file may live (or read-only, without `force`)
+    raises UnsafeWriteError here, so nothing is planned, asked or written."""
+    if blocked:
+        return {"force": force}
+    from .fsutil import check_write_target
+    from .sources.local import write_place
+
+    return {"force": force, "real": check_write_target(path, write_place(ctx, path, force=force))}
 
 
 def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
@@ -357,7 +377,8 @@ def apply(plan: Plan, ctx) -> Applied:
         try:
             if change.source == "local":
                 written = LocalSource().write(ctx, change.after, path=change.target,
-                                              replace_broken=change.action == "replace_broken")
+                                              replace_broken=change.action == "replace_broken",
+                                              force=bool(change.extra.get("force")))
             else:
                 written = CloudSource().write(ctx, change.after,
                                               revision=change.extra["revision"],

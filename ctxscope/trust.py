@@ -30,14 +30,14 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
 
 def record_trust(real_path: str, digest: str, *, revoke: bool = False) -> None:
     """Record (or forget) that the file at `real_path` with content `digest` is trusted."""
-    from .fsutil import atomic_write_text, ensure_private_dir, file_lock
+    from .fsutil import atomic_write_text, ensure_private_dir, file_lock, read_regular
 
     store = paths.trust_file()
     ensure_private_dir(os.path.dirname(store))
     with file_lock(store + ".lock"):
         try:
-            with open(store, encoding="utf-8") as fh:
-                records = json.load(fh)
+            # ctxscope's own file: never through a link, only the user's, size-capped.
+            records = json.loads(read_regular(store, follow=False, owner=True))
             if not isinstance(records, dict):
                 records = {}
         except FileNotFoundError:
@@ -48,4 +48,6 @@ def record_trust(real_path: str, digest: str, *, revoke: bool = False) -> None:
             records.pop(real_path, None)
         else:
             records[real_path] = digest
-        atomic_write_text(store, json.dumps(records, indent=2, sort_keys=True), default_mode=0o600)
+        # `own`: a store that is a link (or not the user's) is refused, never written through.
+        atomic_write_text(store, json.dumps(records, indent=2, sort_keys=True),
+                          default_mode=0o600, own=True)

@@ -468,7 +468,7 @@ def test_concurrent_appenders_never_interleave(tmp_path):
 # backup_file
 
 
-def test_backup_file_copies_content_mode_and_mtime(tmp_path):
+def test_backup_file_copies_content_and_mtime_and_is_private(tmp_path):
     original = tmp_path / ".ctxscope.toml"
     original.write_text('scope = "broken\n')
     os.chmod(original, 0o640)
@@ -478,7 +478,7 @@ def test_backup_file_copies_content_mode_and_mtime(tmp_path):
 
     assert re.fullmatch(re.escape(str(original)) + r"\.bak-\d{8}T\d{6}Z", backup)
     assert Path(backup).read_text() == 'scope = "broken\n'
-    assert mode_of(backup) == 0o640
+    assert mode_of(backup) == 0o600  # a backup is 0600 whatever the original's mode
     assert os.stat(backup).st_mtime_ns == 1_700_000_000_000_000_000
     assert original.read_text() == 'scope = "broken\n'
 

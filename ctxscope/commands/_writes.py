@@ -19,10 +19,11 @@ _BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
 
 def run(*, command: str, direction=None, to: str | None = None, scope: str | None = None,
         shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False,
-        log: bool = True, finish=None) -> int:
+        log: bool = True, finish=None, force: bool = False) -> int:
     """Resolve, plan, check, confirm, apply; return the exit code (errors are raised).
 
     `log=False` resolves without logging what it finds (the write is still logged).
+    `force=True` lets a read-only local file be replaced (`--force`).
     `finish(plan, ctx, report, *, result, access, applied, out, human)` replaces the
     closing line of a run that ends with 0 (`result`: in_sync, planned or applied):
     it adds its keys to `report` (the --json object) and prints for a person.
@@ -39,7 +40,8 @@ def run(*, command: str, direction=None, to: str | None = None, scope: str | Non
         ctx = Context(scope=scope, refresh=True, command=command)
         res = resolve(context=ctx, log=log)
         warn_all(res.warnings)
-        plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to)
+        plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to,
+                              force=force)
         report.update(plan.to_dict())
         return _execute(plan, ctx, report, shell=shell, dry_run=dry_run, yes=yes,
                         json_out=json_out, finish=finish)
@@ -130,13 +132,14 @@ def _print_plan(plan, out, shell) -> None:
     what = f"sync {plan.direction}" if plan.command == "sync" else plan.command
     goal = ": unset the invalid runtime value" if plan.scope is None else f" to {plan.scope!r}"
     out.write(f"plan: {what}{goal} ([policy] mode {mode})\n")
-    width = max(len(c.target) for c in plan.changes)
+    width = max(len(_shown_target(c)) for c in plan.changes)
     for c in plan.changes:
+        target = _shown_target(c)
         if c.source == "cache":
-            line = f"  {c.source:<8} {c.target:<{width}}  clear the cached cloud default"
+            line = f"  {c.source:<8} {target:<{width}}  clear the cached cloud default"
         else:
             was = _BEFORE.get(c.action) or shown(c.before)
-            line = f"  {c.source:<8} {c.target:<{width}}  {was} -> {shown(c.after)}"
+            line = f"  {c.source:<8} {target:<{width}}  {was} -> {shown(c.after)}"
         if c.action == "replace_broken":
             line += "  (backed up beside itself first)"
         if c.blocked:
@@ -145,6 +148,16 @@ def _print_plan(plan, out, shell) -> None:
             line += ("  (shell code on stdout)" if shell is not None
                      else "  (your shell: " + _finish(plan) + ")")
         out.write(line + "\n")
+
+
+def _shown_target(change) -> str:
+    """The target as the plan prints it: a link is shown with the file it really writes."""
+    import os
+
+    real = change.extra.get("real") if change.extra else None
+    if real and real != os.path.abspath(change.target):
+        return f"{change.target} (writes {real})"
+    return change.target
 
 
 def _finish(plan) -> str:

@@ -33,12 +33,12 @@ def next_steps(path: str, scope: str, trusted: bool, gated: list[str]) -> list[s
 
 
 def init(*, scope: str | None = None, dry_run: bool = False, yes: bool = False,
-         json_out: bool = False) -> int:
+         json_out: bool = False, force: bool = False) -> int:
     """Link this repository to `scope`: create or update .ctxscope.toml at its root."""
     from ._writes import run
 
     return run(command="init", to=scope, dry_run=dry_run, yes=yes, json_out=json_out,
-               log=False, finish=_finish)
+               log=False, finish=_finish, force=force)
 
 
 def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
@@ -78,10 +78,10 @@ def _trusted(path: str) -> bool:
     import hashlib
 
     from ..config import is_trusted
+    from ..fsutil import read_regular
 
     try:
-        with open(path, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()
+        digest = hashlib.sha256(read_regular(path)).hexdigest()
     except OSError:
         return False
     return is_trusted(path, digest)

@@ -6,6 +6,7 @@ import contextlib
 import os
 
 from ..errors import ConfigError, CtxScopeError, InvalidScopeError, VerificationError
+from ..paths import repository_root
 from ..scope import display, loggable, scope_problem, shown
 from . import Written, reading
 
@@ -35,7 +36,7 @@ class LocalSource:
                        file_kind=(project or user).kind if (project or user) else None)
 
     def write(self, ctx, value: str, *, path: str | None = None,
-              replace_broken: bool = False) -> Written:
+              replace_broken: bool = False, force: bool = False) -> Written:
         """Set `scope = value` in the local file, keeping everything else in it.
 
         Under the file's lock (see `lock_path`): read it fresh, edit the one key in
@@ -44,18 +45,24 @@ class LocalSource:
         it back from disk and parse it again. A file that cannot be parsed is an
         error, unless `replace_broken`: then it is backed up beside itself and a
         new file holding only the scope takes its place.
+
+        The real path (links resolved) must be where the file may live
+        (`write_place`); a read-only file is refused unless `force`. Both are
+        checked again under the lock, right before the write.
         """
         import hashlib
 
         from ..config import is_trusted, parse_toml
-        from ..fsutil import atomic_write_text, backup_file, file_lock
+        from ..fsutil import atomic_write_text, backup_file, check_write_target, file_lock
         from ..tomledit import set_top_level_key
 
         path = path or target_file(ctx)
-        real = os.path.realpath(path)
+        place = write_place(ctx, path, force=force)
+        real = check_write_target(path, place)
         import tomlkit  # noqa: F401 - imported before the lock, so the lock is held briefly
 
         with file_lock(lock_path(real), timeout=LOCK_TIMEOUT):
+            real = check_write_target(path, place)  # again: a link may have moved meanwhile
             _sweep_temporaries(real)
             raw = _read_bytes(real)
             backup = None
@@ -74,7 +81,7 @@ class LocalSource:
                             hint=f"fix it, or run `ctxscope repair --to {value}`, which backs "
                                  "it up first",
                         ) from None
-                    backup = backup_file(path)
+                    backup = backup_file(path, place)
                     text = None
                 else:
                     before = data.get("scope")
@@ -94,7 +101,7 @@ class LocalSource:
                 raise VerificationError(f"{path}: the edited text does not hold {value!r}; "
                                         "nothing was written")
             trusted = raw is not None and is_trusted(real, hashlib.sha256(raw).hexdigest())
-            atomic_write_text(path, new, default_mode=0o644)
+            atomic_write_text(path, new, default_mode=0o644, place=place)
             found = _read_back(real, path)
             if found != value:
                 raise VerificationError(
@@ -110,6 +117,37 @@ class LocalSource:
 
                 record_trust(real, hashlib.sha256(new.encode("utf-8")).hexdigest())
         return Written(path, loggable(before), value, True, True, backup)
+
+
+def write_place(ctx, path: str, *, force: bool = False):
+    """Where a write of the local file `path` may land (an `fsutil.Place`).
+
+    The user config: inside the user's home (or the directory CTXSCOPE_CONFIG
+    names), so a dotfiles manager's link keeps working; owned by the user. A
+    project file: inside its repository (`paths.project_root`), or in a
+    [safe] link_targets directory; owned by the user unless its directory is in
+    [safe] directories.
+    """
+    from ..config import safe_settings
+    from ..fsutil import Place
+    from ..paths import home_dir, project_root
+
+    config = ctx.config
+    safe = safe_settings(config.user, ctx.env)
+    user = config.user
+    if user is not None and os.path.abspath(path) == os.path.abspath(user.path):
+        roots = [home_dir()]
+        named = ctx.env.get("CTXSCOPE_CONFIG")
+        if named:
+            roots.append(os.path.realpath(os.path.dirname(os.path.abspath(named))))
+        return Place(roots, f"your home {home_dir()}", force=force,
+                     hint="the user config must be a file of yours in your home directory")
+    root = os.path.realpath(project_root(path))
+    directory = os.path.dirname(os.path.abspath(path))
+    return Place([root, *safe.link_targets], f"the repository {root}", force=force,
+                 others_ok=safe.allows_owner(directory),
+                 hint="a project file stays inside its repository; to allow a link to your "
+                      "own file, add its directory to [safe] link_targets in the user config")
 
 
 def lock_path(real: str) -> str:
@@ -164,22 +202,11 @@ def _inside(path: str, root: str) -> bool:
     return os.path.commonpath([os.path.abspath(path), root]) == root
 
 
-def repository_root(cwd: str) -> str | None:
-    """The nearest directory from `cwd` upward holding `.git` (a directory or a worktree file)."""
-    directory = os.path.abspath(cwd)
-    while True:
-        if os.path.lexists(os.path.join(directory, ".git")):
-            return directory
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
-
-
 def _read_bytes(real: str) -> bytes | None:
+    from ..fsutil import read_regular
+
     try:
-        with open(real, "rb") as fh:
-            return fh.read()
+        return read_regular(real)
     except FileNotFoundError:
         return None
     except OSError as exc:
