@@ -186,17 +186,18 @@ def open_own_read(path: str) -> io.BufferedReader:
 def check_private_dir(directory: str) -> None:
     """Refuse a directory ctxscope's own files may not be opened in.
 
-    It must be a real directory owned by the user or root, and not writable by
-    others unless it is sticky (as /tmp is: there nobody can replace another's
-    file). Raises UnsafeFile.
+    It must be a directory owned by the user or root, and not writable by every
+    user unless it is sticky (as /tmp is: there nobody can replace another's
+    file). Group-writable is accepted: with the common umask 002 every directory
+    of the user is, and the group is usually the user's own. Raises UnsafeFile.
     """
     st = os.stat(directory)
     if not stat.S_ISDIR(st.st_mode):
         raise NotADirectoryError(errno.ENOTDIR, "is not a directory", directory)
     if st.st_uid not in (euid(), 0):
         raise UnsafeFile(directory, f"is owned by uid {st.st_uid}, not by you (uid {euid()})")
-    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
-        raise UnsafeFile(directory, "is writable by other users")
+    if st.st_mode & 0o002 and not st.st_mode & stat.S_ISVTX:
+        raise UnsafeFile(directory, "is writable by every user and not sticky")
 
 
 def is_sink(path: str) -> bool:

@@ -224,21 +224,8 @@ def test_a_project_file_cannot_vouch_for_itself(repo, victims, record_property):
     assert victims["tool"].read_text() == TOOL_TOML
 
 
-def test_user_config_behind_a_dotfiles_link_keeps_working(project, isolated_home, user_config,
-                                                          record_property):
-    dotfiles = isolated_home / "dotfiles" / "ctxscope.toml"
-    dotfiles.parent.mkdir()
-    dotfiles.write_text('scope = "workout"\n')
-    user_config.symlink_to(dotfiles)
-    result = run(["sync", "--direction", "runtime-to-local", "--yes"], cwd=project,
-                 env=env_with(CTX_SCOPE="zentygo"))
-    record_property("attacks", 1)
-    assert result.returncode == 0, result.stderr
-    assert user_config.is_symlink() and 'scope = "zentygo"' in dotfiles.read_text()
-
-
 def test_user_config_linking_out_of_home_is_refused(project, tmp_path, user_config,
-                                                    record_property):
+                                                    isolated_home, record_property):
     outside = tmp_path / "shared" / "config.toml"
     outside.parent.mkdir()
     outside.write_text('scope = "workout"\n')
@@ -250,6 +237,15 @@ def test_user_config_linking_out_of_home_is_refused(project, tmp_path, user_conf
         assert_clean_failure(result, 1, "outside your home")
         assert outside.read_text() == 'scope = "workout"\n'
     record_property("attacks", tried)
+    # A dotfiles manager's link to a file in the home keeps working.
+    dotfiles = isolated_home / "dotfiles" / "ctxscope.toml"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text('scope = "workout"\n')
+    user_config.unlink()
+    user_config.symlink_to(dotfiles)
+    result = run(WRITERS["sync"][0], cwd=project, env=env_with(CTX_SCOPE="zentygo"))
+    assert result.returncode == 0, result.stderr
+    assert user_config.is_symlink() and 'scope = "zentygo"' in dotfiles.read_text()
 
 
 def test_user_config_owned_by_another_user_is_not_written(project, user_config,
@@ -405,6 +401,24 @@ def test_log_owned_by_another_user_is_not_appended_to(project, tmp_path, record_
     assert log.read_text() == ""
 
 
+@pytest.mark.parametrize("directory", ["owned by another user", "world-writable, not sticky"])
+def test_log_in_a_directory_others_control_is_not_written(project, tmp_path, directory,
+                                                          record_property):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    if directory == "owned by another user":
+        os.chown(logs, STRANGER, STRANGER)
+    else:
+        logs.chmod(0o777)
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    log = logs / "drift.jsonl"
+    result = run(["resolve"], cwd=project, env=env_with(CTXSCOPE_LOG=str(log), **DRIFT_PWN))
+    record_property("attacks", 1)
+    assert (result.returncode, result.stdout) == (0, "zentygo\n")
+    assert [w for w in warning_lines(result.stderr) if "drift log" in w]
+    assert sorted(os.listdir(logs)) == []
+
+
 def test_env_log_path_that_is_a_link_is_not_followed(project, tmp_path, victims,
                                                      record_property):
     log = tmp_path / "drift.jsonl"
@@ -434,21 +448,27 @@ def test_log_reader_does_not_follow_rotated_file_links(project, tmp_path, isolat
     record_property("attacks", tried)
 
 
-def test_rotation_renames_links_and_never_writes_through_them(project, tmp_path, victims,
-                                                              record_property):
+@pytest.mark.parametrize("keep", [0, 2])
+def test_rotation_never_truncates_or_writes_through_a_link(project, tmp_path, victims, keep,
+                                                           user_config, record_property):
+    """A log planted as a link to a file past `max_bytes`: rotating with keep = 0 used to
+    truncate the link's target in place; a rotated `.1` planted as a link is only renamed."""
     log = tmp_path / "logs" / "drift.jsonl"
     log.parent.mkdir()
-    log.write_text("x" * 300 + "\n")
-    Path(str(log) + ".1").symlink_to(victims["bashrc"])
+    victims["bashrc"].write_text(BASHRC * 20)
+    log.symlink_to(victims["bashrc"])
+    Path(str(log) + ".1").symlink_to(victims["tool"])
+    user_config.write_text(f"[log]\nmax_bytes = 100\nkeep = {keep}\n")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    (tmp_path / "home" / ".config" / "ctxscope").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "home" / ".config" / "ctxscope" / "config.toml").write_text(
-        "[log]\nmax_bytes = 100\nkeep = 2\n")
-    result = run(["resolve"], cwd=project, env=env_with(CTXSCOPE_LOG=str(log), **DRIFT_PWN))
-    record_property("attacks", 1)
-    assert result.returncode == 0, result.stderr
-    assert victims["bashrc"].read_text() == BASHRC
-    assert "zentygo" in log.read_text()
+    before = _snap(*victims.values())
+    tried = 0
+    for args in (["resolve"], ["status", "--check"]):
+        result = run(args, cwd=project, env=env_with(CTXSCOPE_LOG=str(log), **DRIFT_PWN))
+        tried += 1
+        assert "Traceback" not in result.stderr
+        assert [w for w in warning_lines(result.stderr) if "drift log" in w]
+    record_property("attacks", tried)
+    assert _snap(*victims.values()) == before
 
 
 # --- class 7: no hang, no blow-up: non-blocking, regular files, capped -------------------
@@ -540,7 +560,7 @@ def test_huge_project_file_elsewhere_does_not_slow_status(project, tmp_path, spa
     assert len(result.stderr.splitlines()) < 5
 
 
-@pytest.mark.parametrize("kind", ["FIFO", "/dev/zero", "huge"])
+@pytest.mark.parametrize("kind", ["FIFO", "/dev/zero"])
 def test_ctxscope_own_files_that_are_not_small_regular_files(project, isolated_home, cloud,
                                                              kind, record_property):
     """Trust store and cloud cache: a FIFO, a device or a huge file is treated as empty."""
@@ -555,39 +575,12 @@ def test_ctxscope_own_files_that_are_not_small_regular_files(project, isolated_h
         path.parent.mkdir(parents=True, exist_ok=True)
         if kind == "FIFO":
             os.mkfifo(path)
-        elif kind == "/dev/zero":
-            path.symlink_to("/dev/zero")
         else:
-            path.write_bytes(b'{"a": "' + b"x" * (3 << 20) + b'"}')
+            path.symlink_to("/dev/zero")
     result = run(["resolve"], cwd=project, env=env_with(CTXSCOPE_TOKEN=CANARY), timeout=20)
     record_property("attacks", 2)
     assert "Traceback" not in result.stderr
     assert (result.returncode, result.stdout) == (0, "zentygo\n"), result.stderr
-
-
-@pytest.mark.parametrize("kind", ["FIFO", "/dev/zero", "huge", "/proc/self/environ"])
-def test_observed_file_that_is_not_a_small_regular_file(repo, user_config, kind,
-                                                        record_property):
-    observed = repo / "observed.json"
-    if kind == "FIFO":
-        os.mkfifo(observed)
-    elif kind == "huge":
-        observed.write_bytes(b'{"scope": "' + b"x" * (3 << 20) + b'"}')
-    else:
-        observed.symlink_to(kind)
-    user_config.write_text('[[observe.sources]]\nname = "obs"\nfile = "observed.json"\n'
-                           'key = "scope"\n')
-    (repo / ".ctxscope.toml").write_text('scope = "workout"\n')
-    result = run(["status", "--json"], cwd=repo, env=env_with(SECRET_IN_ENV="environ-canary-7H3K"),
-                 timeout=20)
-    record_property("attacks", 1)
-    assert "Traceback" not in result.stderr
-    assert "environ-canary-7H3K" not in result.stdout + result.stderr
-    data = json.loads(result.stdout)
-    [row] = [o for o in data.get("observed", []) if o["name"] == "obs"]
-    # a link out of the repository and home is not even opened
-    assert row["state"] in (("unreadable",) if kind in ("FIFO", "huge")
-                            else ("unreadable", "not_allowed"))
 
 
 # --- class 8: a project file owned by someone else ---------------------------------------
@@ -641,6 +634,8 @@ def test_project_file_reached_by_a_strangers_link_is_ignored(tmp_path, record_pr
 @pytest.mark.parametrize("how", ["env", "user config", "user config *"])
 def test_allowing_a_directory_makes_the_project_file_count(foreign, user_config, how,
                                                            record_property):
+    ignored = run(["resolve"], cwd=foreign, env=env_with())
+    assert ignored.stdout != "planted\n" and "owned by uid" in ignored.stderr
     env = env_with()
     if how == "env":
         env["CTXSCOPE_SAFE_DIRECTORIES"] = str(foreign)

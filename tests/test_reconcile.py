@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -186,12 +187,21 @@ def test_project_file_without_scope_gets_it(project, monkeypatch, user_config):
     assert user_config.read_text() == "# no scope here\n"
 
 
+def _vouch_for(directory) -> None:
+    """A project file may link out of its repository only into a directory the user
+    listed in the user config's [safe] link_targets."""
+    user = Path(os.environ["XDG_CONFIG_HOME"]) / "ctxscope" / "config.toml"
+    user.parent.mkdir(parents=True, exist_ok=True)
+    user.write_text(f'[safe]\nlink_targets = ["{directory}"]\n')
+
+
 def test_symlinked_file_is_written_through(project, monkeypatch, tmp_path):
     real = tmp_path / "dotfiles" / "ctxscope.toml"
     real.parent.mkdir()
     real.write_text(PROJECT_TEXT)
     link = project / ".ctxscope.toml"
     link.symlink_to(real)
+    _vouch_for(real.parent)
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
 
     run_sync(Direction.RUNTIME_TO_LOCAL)
@@ -742,6 +752,7 @@ def test_writes_through_a_symlink_and_to_the_file_share_one_lock(project, monkey
     real.parent.mkdir()
     real.write_text(PROJECT_TEXT)
     (project / ".ctxscope.toml").symlink_to(real)
+    _vouch_for(real.parent)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\n"
          "from ctxscope.fsutil import file_lock\n"
