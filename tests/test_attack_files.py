@@ -526,7 +526,7 @@ def test_huge_config_file_is_refused_quickly_with_one_warning(project, user_conf
     elapsed = time.monotonic() - started
     record_property("attacks", 1)
     assert "Traceback" not in result.stderr
-    assert elapsed < 10, elapsed
+    assert elapsed < 30, elapsed  # generous: the machine may be busy; 0.1.0 parsed it all
     assert "1 MiB" in result.stdout + result.stderr
     assert len(result.stderr.splitlines()) < 10
 
@@ -547,16 +547,24 @@ def test_huge_project_file_elsewhere_does_not_slow_status(project, tmp_path, spa
     """The stale-process note reads the project file of every process's directory."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    _huge_toml(elsewhere / ".ctxscope.toml", 24)
+    (elsewhere / ".ctxscope.toml").write_text('scope = "small"\n')
     for _ in range(3):
         spawn(elsewhere, "zentygo")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    started = time.monotonic()
-    result = run(["status"], cwd=project, timeout=60)
-    elapsed = time.monotonic() - started
+
+    def timed() -> tuple[float, object]:
+        started = time.monotonic()
+        result = run(["status"], cwd=project, timeout=120)
+        return time.monotonic() - started, result
+
+    baseline, _ = timed()
+    _huge_toml(elsewhere / ".ctxscope.toml", 40)
+    elapsed, result = timed()
     record_property("attacks", 1)
     assert result.returncode == 0, result.stderr
-    assert elapsed < 10, elapsed
+    # Relative to the same command with a small file there, so a busy machine is no
+    # excuse either way; 0.1.0 parsed all 40 MiB (several seconds, hundreds of MB).
+    assert elapsed < 2 * baseline + 3, (elapsed, baseline)
     assert len(result.stderr.splitlines()) < 5
 
 
