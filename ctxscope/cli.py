@@ -20,18 +20,19 @@ from .errors import CtxScopeError, ExitCode
 from .hook import PROMPT_FORMAT
 from .kinds import Direction, Shell
 from .options import DryRunOpt, ForceOpt, JsonOpt, OfflineOpt, RefreshOpt, ScopeOpt, YesOpt
-from .output import err, error_line, guarded
+from .output import err, error_line, guarded, safe_streams
 
 
 class _BoundaryGroup(TyperGroup):
     """The error boundary inside the app, so in-process runs (CliRunner) get it too."""
 
     def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except CtxScopeError as exc:
-            err("error", error_line(exc))
-            raise typer.Exit(int(exc.exit_code)) from None
+        with safe_streams():
+            try:
+                return super().invoke(ctx)
+            except CtxScopeError as exc:
+                err("error", error_line(exc))
+                raise typer.Exit(int(exc.exit_code)) from None
 
 
 app = typer.Typer(
@@ -84,7 +85,7 @@ def status(
     ] = False,
     interval: Annotated[
         float,
-        typer.Option("--interval", min=0.1, metavar="SECONDS",
+        typer.Option("--interval", min=0.1, max=86400.0, metavar="SECONDS",
                      help="With --watch: how often to look for changes."),
     ] = 1.0,
 ) -> None:

@@ -71,8 +71,15 @@ class CloudClient:
             headers = {"Accept": "application/json", "User-Agent": "ctxscope"}
             if self._token:
                 headers["Authorization"] = f"Bearer {self._token}"
+            # A loopback cloud is never reached through a proxy: HTTP_PROXY / ALL_PROXY
+            # would otherwise receive a plain-http request, bearer token included, and no
+            # proxy can reach this machine's loopback anyway. Other hosts (https only)
+            # follow HTTPS_PROXY / ALL_PROXY / NO_PROXY as usual; the trust store was
+            # loaded above, so the environment is read only for proxies (and .netrc,
+            # which never applies: the Authorization header is set).
             self._client = httpx.Client(
-                headers=headers, follow_redirects=False, verify=verify, trust_env=True,
+                headers=headers, follow_redirects=False, verify=verify,
+                trust_env=not _is_loopback(urlsplit(self.url).hostname or ""),
             )
             from .deadline import bound
 

@@ -115,8 +115,14 @@ def record_resolution(res, ctx) -> str | None:
 
 
 def append(event: dict, config, *, dedupe: bool = False) -> str | None:
-    """Append one event under the lock, rotating by size. Returns a warning or None."""
+    """Append one event under the lock, rotating by size. Returns a warning or None.
+
+    The token (in any encoding) and URL credentials are masked in every string first.
+    """
     from .fsutil import append_line, ensure_private_dir, file_lock, is_sink
+    from .sanitize import scrub
+
+    event = scrub(event)
 
     path = str(config["log.path"] or paths.default_log_file()) if config is not None else ""
     window = float(config["log.dedupe_seconds"]) if config is not None else 300.0

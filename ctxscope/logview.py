@@ -35,6 +35,8 @@ SINCE_SLACK = 60
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TS_PREFIX = b'{"ts": "'
+# What --since accepts: from the epoch to the last second of year 9999 (UTC).
+EARLIEST, LATEST = 0.0, 253402300799.0
 
 
 def ts_string(epoch: float) -> str:
@@ -48,19 +50,27 @@ def parse_since(text: str, now: float | None = None) -> str:
     """
     value = text.strip()
     now = time.time() if now is None else now
-    if _DURATION.fullmatch(value):
-        amount, unit = _DURATION.fullmatch(value).groups()
-        return ts_string(now - float(amount) * _UNITS[unit.lower()])
+    hint = "use e.g. 90s, 30m, 2h, 7d, 1w, or 2026-11-24T10:00:00Z"
+    duration = _DURATION.fullmatch(value)
+    if not duration:
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"--since {text!r}: not a duration or an ISO time",
+                             hint=hint) from None
     try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"--since {text!r}: not a duration or an ISO time",
-            hint="use e.g. 90s, 30m, 2h, 7d, 1w, or 2026-11-24T10:00:00Z",
-        ) from None
-    if when.tzinfo is None:
-        when = when.astimezone()  # the user's local time
-    return when.astimezone(UTC).strftime(TS_FORMAT)
+        if duration:
+            amount, unit = duration.groups()
+            epoch = now - float(amount) * _UNITS[unit.lower()]
+        else:
+            if when.tzinfo is None:
+                when = when.astimezone()  # the user's local time
+            epoch = when.timestamp()
+        if not EARLIEST <= epoch <= LATEST:
+            raise OverflowError
+        return ts_string(epoch)
+    except (OverflowError, OSError, ValueError):  # a time no clock here can hold
+        raise UsageError(f"--since {text!r}: out of range (1970 to 9999)", hint=hint) from None
 
 
 class Filters:

@@ -126,16 +126,24 @@ def _snake(name: str) -> str:
 
 
 def redact(obj, secret: str | None):
-    """`obj` with every occurrence of `secret` in its strings replaced by `***`."""
-    if not secret or len(secret) < 6:  # a shorter "token" would mangle ordinary words
-        return obj
-    if isinstance(obj, str):
-        return obj.replace(secret, "***")
-    if isinstance(obj, dict):
-        return {redact(k, secret): redact(v, secret) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [redact(v, secret) for v in obj]
-    return obj
+    """`obj` with every encoding of `secret` (raw, repr'd, JSON-escaped, URL-quoted...)
+    in its strings replaced by `***`, and credentials inside URLs masked."""
+    from .sanitize import mask_url_credentials, secret_forms
+    from .sanitize import redact as redact_text
+
+    forms = secret_forms(secret) if secret else ()
+
+    def walk(node):
+        if isinstance(node, str):
+            return mask_url_credentials(redact_text(node, forms))
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list | tuple):
+            return [walk(v) for v in node]
+        return node
+
+    cleaned = walk(obj)
+    return obj if cleaned == obj else cleaned
 
 
 def answer(func, **kwargs) -> tuple[dict, bool]:

@@ -66,9 +66,17 @@ MAX_FILE_BYTES = 1024 * 1024
 _ENTRY_KEYS = ("name", "preset", "env", "file", "key", "map")
 _COMMAND_KEYS = ("command", "cmd", "exec", "run", "script", "shell")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_SECRET_ENV = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
-_SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password", "credentials",
-                "private_key")
+# Names that hold secrets, not project ids: an observer naming one is refused. For
+# variables: any name containing TOKEN, SECRET, PASSW(ORD), PASSPHRASE, API_KEY,
+# CREDENTIAL or PRIVATE, or with DSN, AUTH, COOKIE or SESSION as a word (SENTRY_DSN,
+# NPM_AUTH, GH_AUTH_TOKEN). For file keys: every part of the dotted path, e.g.
+# `auths.<host>.auth` in ~/.docker/config.json, `db.password`, `gcp.private_key`.
+_SECRET_ENV = re.compile(
+    r"TOKEN|SECRET|PASSW|PASSPHRASE|API_?KEY|CREDENTIAL|PRIVATE"
+    r"|(?:^|_)(?:DSN|AUTH|COOKIE|SESSION)(?:_|$)", re.IGNORECASE)
+_SECRET_KEY = re.compile(
+    r"token|secret|passw|passphrase|api[_-]?key|credential|private[_-]?key|cookie"
+    r"|(?:^|[_-])(?:auths?|dsn|session)$|^(?:auth|dsn)[_-]", re.IGNORECASE)
 
 # One configured observer. `problem` set means it is misconfigured and is shown
 # as `invalid` without being read. `declared` is where it was configured.
@@ -223,7 +231,7 @@ def _parse_entry(entry, declared: str, base: str, index: int) -> Observer:
         return bad(label, "`file` must be a path")
     if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
         return bad(label, "`file` needs `key`, a dotted key path such as \"project.id\"")
-    if key.rsplit(".", 1)[-1].lower() in _SECRET_KEYS:
+    if any(_SECRET_KEY.search(part) for part in key.split(".")):
         return bad(label, f"key `{key}` looks like a secret; observers read project ids only")
     return Observer(label, None, None, file, key, mapping, declared, base, None)
 
@@ -240,8 +248,8 @@ def read(obs: Observer, env, allowed_roots: list[str]) -> Observation:
         for var in obs.env:
             value = env.get(var)
             if value:
-                return Observation(obs.name, value, None, f"env {var}", "set", None,
-                                   {**extra, "env": var})
+                return _with_value(Observation(obs.name, None, None, f"env {var}", "set", None,
+                                               {**extra, "env": var}), value)
         return Observation(obs.name, None, None, "env " + " / ".join(obs.env), "unset", None,
                            {**extra, "env": obs.env[0]})
     return _read_file(obs, allowed_roots, extra)
@@ -310,7 +318,28 @@ def _read_file(obs: Observer, allowed_roots: list[str], extra: dict) -> Observat
         return row("unset", f"no `{obs.key}` in the file" if not found else None)
     if isinstance(value, bool) or not isinstance(value, str | int):
         return row("invalid", f"`{obs.key}` is {type(value).__name__}, not a string")
-    return row("set", None, str(value))
+    return _with_value(row("set"), str(value))
+
+
+def _with_value(row: Observation, value: str) -> Observation:
+    """`row` holding `value`, unless the value is a secret.
+
+    Credentials inside a URL are masked (`postgres://***@db/app`) before the value
+    is kept, so no output, log line or MCP answer can show them; a private key or
+    the cloud token is never kept at all.
+    """
+    from .sanitize import TOKEN_VAR, mask_url_credentials
+
+    if "PRIVATE KEY-----" in value or value.lstrip().startswith("-----BEGIN"):
+        return row._replace(state="invalid", problem="holds a key or certificate, not a "
+                                                     "project id (not shown)")
+    token = os.environ.get(TOKEN_VAR)
+    if token and len(token.strip()) >= 6 and token.strip() in value:
+        return row._replace(state="invalid", problem="holds the cloud token (not shown)")
+    masked = mask_url_credentials(value)
+    if masked != value:
+        return row._replace(value=masked, problem="credentials in the URL are masked")
+    return row._replace(value=value)
 
 
 def _parse(text: str, path: str):

@@ -5,14 +5,19 @@ Commands hand data here; `--json` output never passes through rich.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterable
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
 from .kinds import PRECEDENCE
+from .output import raw_stream
 from .report import fix_command, summary_line
+from .sanitize import clean, escape_controls
 
 _STATE_STYLE = {
     "resolved": "bold green", "in_sync": "green", "drifted": "bold yellow",
@@ -26,10 +31,88 @@ _OVERALL_STYLE = {
 }
 
 
+# The width a console lays out for when its output is not a terminal: wide enough
+# that no value is ever folded onto a second line (`status | cat`, `log | grep`).
+PIPE_WIDTH = 1 << 15
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def columns() -> int | None:
+    """COLUMNS from the environment, when it is a sensible positive number."""
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and 0 < int(value) <= PIPE_WIDTH else None
+
+
 def make_console(stderr: bool = False) -> Console:
-    """Consoles are made here only. rich follows NO_COLOR, FORCE_COLOR, TERM=dumb and isatty."""
-    return Console(file=sys.stderr if stderr else sys.stdout, stderr=stderr,
-                   highlight=False, markup=False, emoji=False)
+    """Consoles are made here only.
+
+    - Every value is cleaned (`sanitize.clean`: control characters escaped, the
+      token and URL passwords masked) before it is laid out; see SafeConsole.
+    - On a terminal the width is COLUMNS when set, else the terminal's; long
+      values fold inside their column.
+    - Anywhere else (a pipe, a file) nothing is hard-wrapped: each row and each
+      message stays on one line, whatever its length.
+    - Colour follows NO_COLOR, FORCE_COLOR and TERM=dumb (rich reads them).
+    """
+    stream = raw_stream(sys.stderr if stderr else sys.stdout)
+    width = None if _is_tty(stream) else PIPE_WIDTH
+    return SafeConsole(file=stream, stderr=stderr, width=width, highlight=False, markup=False,
+                       emoji=False)
+
+
+def safe_text(text: Text) -> Text:
+    """A copy of `text` with each styled piece cleaned (styles kept), or `text` itself."""
+    plain = text.plain
+    if clean(plain) == plain:
+        return text
+    if not text.spans:
+        pieces = [text]
+    else:
+        cuts = sorted({offset for span in text.spans for offset in (span.start, span.end)})
+        pieces = list(text.divide(cuts))
+    out = Text(style=text.style, justify=text.justify, overflow=text.overflow,
+               no_wrap=text.no_wrap, end=text.end, tab_size=text.tab_size)
+    for piece in pieces:
+        part = Text(clean(piece.plain))
+        for span in piece.spans:
+            part.stylize(span.style)
+        out.append_text(part)
+    return out
+
+
+def _safe(renderable: RenderableType) -> RenderableType:
+    if isinstance(renderable, str):
+        return clean(renderable)
+    if isinstance(renderable, Text):
+        return safe_text(renderable)
+    if isinstance(renderable, Table):
+        for column in renderable.columns:
+            column.header = _safe(column.header)
+            column._cells[:] = [_safe(cell) for cell in column._cells]
+    return renderable
+
+
+class SafeConsole(Console):
+    """A rich Console that cleans what it renders.
+
+    Strings and Text are cleaned before layout, so the escapes are measured like
+    any other character; a table's cells are cleaned in place before the table
+    measures them. Anything that still carries a control character after
+    rendering (a renderable of another kind) has it escaped in the segment.
+    """
+
+    def render(self, renderable: RenderableType,
+               options: ConsoleOptions | None = None) -> Iterable[Segment]:
+        for segment in super().render(_safe(renderable), options):
+            if segment.control is None and escape_controls(segment.text) != segment.text:
+                segment = Segment(escape_controls(segment.text), segment.style)
+            yield segment
 
 
 def new_table(*, show_header: bool = True) -> Table:

@@ -38,7 +38,7 @@ def ps_table(processes, width: int | None = None) -> Table:
                      Text(p.state, style=_PROC_STYLE.get(p.state, "")), _dash(p.cwd)])
     headers = ("pid", "started (UTC)", "scope", "expected", "state", "cwd")
     used = sum(max([len(h)] + [len(r[i].plain) for r in rows]) + 2 for i, h in enumerate(headers))
-    budget = max(10, (width or 200) - used - 1)
+    budget = max(10, width - used - 1) if width else None
     table = new_table()
     table.add_column("pid", justify="right", no_wrap=True)
     table.add_column("started (UTC)", no_wrap=True)
@@ -52,8 +52,8 @@ def ps_table(processes, width: int | None = None) -> Table:
     return table
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _cut(text: str, limit: int | None) -> str:
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def print_ps(found, console: Console, names: list[str]) -> None:
@@ -63,7 +63,12 @@ def print_ps(found, console: Console, names: list[str]) -> None:
     if not shown:
         console.print(Text(f"no process of this user holds {variables}", style="dim"))
         return
-    console.print(ps_table(shown, console.width))
+    # The command is the one value cut to fit: to the terminal's width, or in a pipe to
+    # COLUMNS when it is set (else never).
+    from .render import PIPE_WIDTH, columns
+
+    width = columns() if console.width >= PIPE_WIDTH else console.width
+    console.print(ps_table(shown, width))
     console.print()
     stale = found.stale
     if stale:

@@ -137,10 +137,11 @@ class Context:
             if not url:
                 return None
             from .cloud import Cloud, check_url
+            from .sanitize import read_token
 
             url = check_url(url, self.config.origin("cloud.url"))
             self._cloud = Cloud(
-                url, self.env.get("CTXSCOPE_TOKEN") or None,
+                url, read_token(self.env),
                 timeout=float(self.config["cloud.timeout"]),
                 ttl=float(self.config["cloud.cache_ttl"]),
                 ca_file=self.config["cloud.ca_file"],

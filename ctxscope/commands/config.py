@@ -41,7 +41,7 @@ def settings_rows(config, env) -> list[dict]:
         value = _redact_url(setting.value) if key == "cloud.url" else setting.value
         rows.append({"key": key, "value": value, "origin": setting.origin})
         if key == "cloud.ca_file":
-            rows.append({"key": "cloud.token", "value": "set" if env.get(TOKEN_VAR) else "not set",
+            rows.append({"key": "cloud.token", "value": _token_state(env.get(TOKEN_VAR)),
                          "origin": f"env {TOKEN_VAR}"})
     if config.settings.get("log.path") is not None and config["log.path"] is None:
         from ..events import log_path
@@ -177,3 +177,13 @@ def config(*, key: str | None = None, json_out: bool = False) -> int:
     print_config(settings, [(names[f["kind"]], f["path"] or "-", _file_state(f)) for f in files],
                  make_console())
     return 0
+
+
+def _token_state(token: str | None) -> str:
+    """How `config` shows the token: never its value."""
+    from ..sanitize import token_problem
+
+    if not token:
+        return "not set"
+    problem = token_problem(token)
+    return f"set, but not usable: it {problem}" if problem else "set"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 from ..hook import DEADLINE, PROMPT_FIELDS, PROMPT_FORMAT
@@ -27,11 +28,14 @@ def prompt(*, fmt: str = PROMPT_FORMAT, json_out: bool = False,
     from ..errors import UsageError
 
     try:
-        for _text, field, _spec, _conversion in Formatter().parse(fmt):
+        for _text, field, spec, _conversion in Formatter().parse(fmt):
             if field is not None and field not in PROMPT_FIELDS:
                 raise ValueError(f"unknown field {{{field}}}")
+            if spec and re.search(r"\d{4,}", spec):
+                # `{scope:>99999999999}` would ask for gigabytes of padding.
+                raise ValueError("a width or precision above 999 in a format spec")
         fmt.format_map(dict.fromkeys(PROMPT_FIELDS, ""))
-    except (ValueError, KeyError, IndexError) as exc:  # e.g. a field inside a format spec
+    except (ValueError, KeyError, IndexError, OverflowError, MemoryError) as exc:
         fields = ", ".join("{" + f + "}" for f in PROMPT_FIELDS)
         raise UsageError(f"--format {fmt!r}: {exc}; the fields are {fields}") from None
     found = None
