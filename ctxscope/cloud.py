@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 from .cache import CloudCache
 from .errors import CloudError, CloudUnreachable, ConfigError
+from .sanitize import scrub
 from .scope import display, scope_problem
 
 MAX_BODY = 64 * 1024
@@ -302,7 +303,9 @@ class Cloud:
             return hit
         if hit is not None and hit[1] <= self.ttl:
             return hit
-        value = fetch()
+        # An answer that holds the token (a cloud echoing it back) is neither kept nor
+        # shown with it: every form of the token becomes `***`.
+        value = scrub(fetch(), self._token) if self._token else fetch()
         self.cache.put(name, value)
         return value, None
 

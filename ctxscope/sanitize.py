@@ -152,26 +152,77 @@ _ALNUM = re.compile(r"[A-Za-z0-9]{4,}")
 
 
 def _anchor(secret: str) -> str | None:
-    """The longest run of letters and digits in `secret`: every encoding above keeps it
-    whole, so text without it holds no form of the secret (and needs no closer look)."""
+    """The longest run of letters and digits in `secret` (4 or more), or None."""
     runs = _ALNUM.findall(secret)
     return max(runs, key=len) if runs else None
 
 
+# A run of this many characters of the token counts as the token: a value cut short
+# for display (`'abc…'`) must not show most of it either.
+FRAGMENT = 12
+
+_windows_cache: dict[str, tuple[str, ...]] = {}
+
+
+def _windows(secret: str) -> tuple[str, ...]:
+    """Every run of FRAGMENT characters of `secret` (the whole of a shorter one)."""
+    cached = _windows_cache.get(secret)
+    if cached is None:
+        core = secret.strip()
+        size = min(FRAGMENT, len(core))
+        cached = tuple({core[i:i + size] for i in range(len(core) - size + 1)}) \
+            if len(core) >= MIN_SECRET else ()
+        _windows_cache[secret] = cached
+    return cached
+
+
+def _mask_fragments(text: str, windows: tuple[str, ...]) -> str:
+    """Replace every stretch of `text` made of the token's runs by `***`."""
+    covered: list[tuple[int, int]] = []
+    for window in windows:
+        start = text.find(window)
+        while start != -1:
+            covered.append((start, start + len(window)))
+            start = text.find(window, start + 1)
+    if not covered:
+        return text
+    covered.sort()
+    merged = [covered[0]]
+    for start, end in covered[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    out, last = [], 0
+    for start, end in merged:
+        out.append(text[last:start])
+        out.append("***")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
 def redact(text: str, forms: tuple[str, ...] | None = None) -> str:
-    """`text` with every form of the token replaced by `***`."""
+    """`text` with every form of the token, and any long run of it, replaced by `***`."""
     if forms is None:
         token = os.environ.get(TOKEN_VAR)
         if not token:
             return text
+        windows = _windows(token)
         anchor = _anchor(token)
-        if anchor is not None and anchor not in text:
-            return text  # the common case, and it costs no import
+        if anchor is not None and anchor not in text \
+                and not any(window in text for window in windows):
+            # Every encoding keeps the token's longest run of letters and digits
+            # whole, so text without it (and without a long run of the token) holds
+            # no form of it: the common case, and it costs no import.
+            return text
         forms = secret_forms(token)
+    else:
+        windows = ()
     for form in forms:
         if form in text:
             text = text.replace(form, "***")
-    return text
+    return _mask_fragments(text, windows) if windows else text
 
 
 def clean(text: str) -> str:
@@ -183,16 +234,27 @@ def needs_cleaning(text: str) -> bool:
     return clean(text) != text
 
 
-def scrub(obj):
+def scrub(obj, secret: str | None = None):
     """`obj` (JSON-like) with every string redacted and URL credentials masked.
 
-    For data written as JSON (the drift log, MCP answers): controls stay as they
-    are there, since JSON escapes them itself.
+    For data written as JSON (the drift log, MCP answers, cached cloud answers):
+    controls stay as they are there, since JSON escapes them itself. `secret`
+    defaults to the token in the environment.
     """
+    if secret is None:
+        return _scrub(obj, None, ())
+    return _scrub(obj, secret, secret_forms(secret) if len(secret.strip()) >= MIN_SECRET
+                  else ())
+
+
+def _scrub(obj, secret: str | None, forms: tuple[str, ...]):
     if isinstance(obj, str):
-        return mask_url_credentials(redact(obj))
+        text = redact(obj) if secret is None else redact(obj, forms)
+        if secret is not None and forms:
+            text = _mask_fragments(text, _windows(secret))
+        return mask_url_credentials(text)
     if isinstance(obj, dict):
-        return {scrub(k): scrub(v) for k, v in obj.items()}
+        return {_scrub(k, secret, forms): _scrub(v, secret, forms) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [scrub(v) for v in obj]
+        return [_scrub(v, secret, forms) for v in obj]
     return obj

@@ -568,3 +568,20 @@ def test_flags_that_used_to_crash_are_usage_errors(project, args, record_propert
               if line.startswith(("ctxscope: error:", "Error:"))]
     assert len(errors) == 1, result.stderr
     record_property("attacks", 1)
+
+
+def test_a_long_token_cut_short_for_display_shows_no_long_run_of_it(
+        project, cloud, monkeypatch, record_property):
+    token = CANARY + "-" + "k7Qp2Xw9Lm4Rt8Zs" * 4  # longer than a scope may be
+    monkeypatch.setenv("CTXSCOPE_TOKEN", token)
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    cloud.scope = token  # a cloud that echoes the token: invalid (too long), shown cut
+    outputs = {}
+    for args in (["status"], ["status", "--json"], ["diff"], ["resolve", "--explain"]):
+        result = run(args, cwd=project, env=env_with())
+        outputs[" ".join(args)] = result.stdout + result.stderr
+    assert any("***" in text for text in outputs.values()), outputs
+    runs = {token[i:i + 12] for i in range(len(token) - 11)}
+    leaks = [(where, r) for where, text in outputs.items() for r in runs if r in text]
+    assert not leaks, leaks
+    record_property("attacks", len(outputs))
