@@ -197,7 +197,19 @@ class give_up_after:  # lower case: it reads like a function, `with give_up_afte
 
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
-        return kind is _Deadline
+        return kind is _Deadline or _caused_by_deadline(exc)
+
+
+def _caused_by_deadline(exc: BaseException | None) -> bool:
+    """The timer fired inside code that wrapped it (an import running a class body
+    turns it into a RuntimeError): still the deadline, still no word."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, _Deadline):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 def _give_up(signum, frame):
