@@ -13,16 +13,16 @@ resource.getrusage(RUSAGE_CHILDREN) in a wrapper process that runs only it.
     python benchmarks/bench_cli.py -n 100 --json
     python benchmarks/bench_cli.py --command .venv/bin/ctxscope
 
-Cases (issue 4's targets in brackets):
+Cases (the start-up targets in brackets):
   resolve          `ctxscope resolve`, cloud answer cached            [<= 5x]
   status           `ctxscope status`, the table                       [<= 20x]
   diff             `ctxscope diff`
   hook             `ctxscope hook bash --run`, what the startup snippet runs
   prompt           `ctxscope prompt`
-  completion       one TAB: bash sources completions/ctxscope.bash and
+  completion       one TAB: bash sources ctxscope/data/completions/ctxscope.bash and
                    completes `ctxscope sync --direction <TAB>`       [<= 10x]
   status-full-app  `status` through the full Typer app (cli.run), the path
-                   the fast path avoids; for the README's reasoning
+                   the fast path avoids; see docs/explanation/performance.md
 
 Exits 1 when a case fails, makes an HTTP request with the cache fresh, or
 misses its target.
@@ -147,7 +147,7 @@ def main() -> int:
 
     command = find_command(args.command)
     python = interpreter_of(command)
-    completion_file = os.path.join(ROOT, "completions", "ctxscope.bash")
+    completion_file = os.path.join(ROOT, "ctxscope", "data", "completions", "ctxscope.bash")
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeCloud)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"

@@ -10,7 +10,7 @@ bodies without Typer. `run()` is the single error boundary for the full CLI.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from typer.core import TyperGroup
@@ -60,7 +60,8 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Resolve AI-agent project scope from one strict precedence chain."""
@@ -419,6 +420,26 @@ def prompt(
     from .commands.prompt import prompt as body
 
     raise typer.Exit(body(fmt=fmt, json_out=json_out))
+
+
+@app.command()
+def completion(
+    shell: Annotated[
+        Literal["bash", "zsh", "fish"],
+        typer.Argument(metavar="SHELL", help="The shell to print the completion script for."),
+    ],
+) -> None:
+    """Print the completion script for bash, zsh or fish on stdout.
+
+    The script ships with ctxscope and completes every command, option and choice;
+    a TAB never starts ctxscope. Install it once, e.g. `ctxscope completion bash >
+    ~/.local/share/bash-completion/completions/ctxscope`, `ctxscope completion zsh >
+    ~/.zfunc/_ctxscope` (a directory on $fpath), or `ctxscope completion fish >
+    ~/.config/fish/completions/ctxscope.fish`.
+    """
+    from .commands.completion import completion as print_completion
+
+    raise typer.Exit(print_completion(shell))
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -1,5 +1,5 @@
 """What `ctxscope --help` lists, read from the help text itself (independently of
-ctxscope.docgen), for the tests that check completions and the man page against it."""
+tools/docgen.py), for the tests that check completions and the man page against it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The completion scripts in completions/: current, complete, and working in real shells.
+"""The completion scripts in ctxscope/data/completions/: current, complete, and working in real shells.
 
-They are generated from the Typer app (`python -m ctxscope.docgen`) and committed;
+They are generated from the Typer app (`python tools/docgen.py`), committed and
+shipped in the package (`ctxscope completion SHELL` prints them);
 regenerating must give the same bytes. They complete commands, options and the
 choice values from static lists, so a TAB never starts ctxscope. bash, zsh and
 fish run them for real; bash and zsh also through a pseudo-terminal with a real
@@ -18,14 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
+from _docgen import docgen
 from _helptext import help_commands, help_options
 
-from ctxscope import docgen
-
 ROOT = Path(__file__).resolve().parents[1]
-BASH = ROOT / "completions" / "ctxscope.bash"
-ZSH = ROOT / "completions" / "_ctxscope"
-FISH = ROOT / "completions" / "ctxscope.fish"
+COMPLETIONS = ROOT / "ctxscope" / "data" / "completions"
+BASH = COMPLETIONS / "ctxscope.bash"
+ZSH = COMPLETIONS / "_ctxscope"
+FISH = COMPLETIONS / "ctxscope.fish"
 
 
 def _needs(shell):
@@ -41,13 +42,14 @@ def test_help_parsing_finds_what_it_should():
 # --- the committed files are current -------------------------------------------------------
 
 
-@pytest.mark.parametrize("rel", ["completions/ctxscope.bash", "completions/_ctxscope",
-                                 "completions/ctxscope.fish"])
+@pytest.mark.parametrize("rel", ["ctxscope/data/completions/ctxscope.bash",
+                                 "ctxscope/data/completions/_ctxscope",
+                                 "ctxscope/data/completions/ctxscope.fish"])
 def test_committed_completions_are_current(rel):
     generated = docgen.render_all()[rel]
     committed = (ROOT / rel).read_text(encoding="utf-8")
     assert committed == generated, (
-        f"{rel} is out of date: run `python -m ctxscope.docgen` and commit the result")
+        f"{rel} is out of date: run `python tools/docgen.py` and commit the result")
 
 
 # --- bash, the completion function itself ----------------------------------------------------
@@ -254,7 +256,7 @@ def test_zsh_first_tab_when_sourced(terminal):
 
 
 def test_zsh_control_a_typer_style_file_misses_the_first_tab(terminal, tmp_path):
-    """The pty test can see issue 1864: a file that only calls compdef misses one TAB."""
+    """The pty test can see the Typer first-TAB problem: a file that only calls compdef misses one TAB."""
     _needs("zsh")
     functions = tmp_path / "zfunc"
     functions.mkdir()

@@ -1,4 +1,4 @@
-"""ctxscope.docgen on an app shaped like the ones to come: a nested command group,
+"""tools/docgen.py on an app shaped like the ones to come: a nested command group,
 choices from an Enum and a Literal, a repeatable option, a short alias, a file argument.
 
 The real app is checked by test_completions.py and test_man.py; this makes sure the
@@ -15,8 +15,7 @@ from typing import Annotated, Literal
 
 import pytest
 import typer
-
-from ctxscope import docgen
+from _docgen import docgen
 
 
 class Mode(enum.StrEnum):
@@ -83,7 +82,8 @@ def test_the_model():
 
 def bash(generated, *words):
     quoted = " ".join("'" + w + "'" for w in ("ctxscope", *words))
-    script = (f"source {generated / 'completions' / 'ctxscope.bash'}\nCOMP_WORDS=({quoted})\n"
+    completions = generated / "ctxscope" / "data" / "completions"
+    script = (f"source {completions / 'ctxscope.bash'}\nCOMP_WORDS=({quoted})\n"
               f"COMP_CWORD={len(words)}\n_ctxscope\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
     done = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
                           timeout=60)
@@ -110,7 +110,7 @@ def test_fish_walks_the_nested_group(generated):
 
     def fish(line):
         done = subprocess.run(["fish", "--no-config", "-c",
-                               f"source {generated / 'completions' / 'ctxscope.fish'}; "
+                               f"source {generated / 'ctxscope' / 'data' / 'completions' / 'ctxscope.fish'}; "
                                f"complete -C {line!r}"], capture_output=True, text=True,
                               timeout=60)
         assert done.returncode == 0 and not done.stderr, done.stderr
@@ -125,7 +125,7 @@ def test_fish_walks_the_nested_group(generated):
 def test_zsh_file_is_valid_and_names_every_command(generated):
     if shutil.which("zsh") is None:
         pytest.skip("zsh is not installed (.ci/run installs it)")
-    path = generated / "completions" / "_ctxscope"
+    path = generated / "ctxscope" / "data" / "completions" / "_ctxscope"
     done = subprocess.run(["zsh", "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     text = path.read_text()
@@ -136,7 +136,7 @@ def test_zsh_file_is_valid_and_names_every_command(generated):
 
 
 def test_man_page_of_the_nested_app_lints_clean(generated):
-    page = generated / "man" / "ctxscope.1"
+    page = generated / "ctxscope" / "data" / "man" / "ctxscope.1"
     text = page.read_text()
     assert ".SS thing set\n" in text and ".SS thing load\n" in text
     if shutil.which("mandoc"):
@@ -158,6 +158,18 @@ def test_check_mode_names_stale_files_and_writes_nothing(tmp_path, capsys):
     assert not os.listdir(root)
     assert docgen.main(["--root", str(root)]) == 0
     assert docgen.main(["--check", "--root", str(root)]) == 0
-    assert sorted(os.listdir(root / "completions")) == ["_ctxscope", "ctxscope.bash",
+    data = root / "ctxscope" / "data"
+    assert sorted(os.listdir(data / "completions")) == ["_ctxscope", "ctxscope.bash",
                                                         "ctxscope.fish"]
-    assert os.listdir(root / "man") == ["ctxscope.1"]
+    assert os.listdir(data / "man") == ["ctxscope.1"]
+    assert os.listdir(root / "docs" / "reference") == ["cli.md"]
+
+
+def test_the_markdown_reference_of_the_nested_app(generated):
+    text = (generated / "docs" / "reference" / "cli.md").read_text()
+    assert "\n## ctxscope thing\n" in text and "\n### ctxscope thing set\n" in text
+    assert "| `--mode MODE` | How. One of: `fast`, `careful`. |" in text
+    assert ("| `-c COLOUR`, `--colour COLOUR` | A colour \\[of two\\]. One of: `red`, `green`. "
+            "Required. |") in text
+    assert "| `--tag TAG` | Repeatable. May be repeated. |" in text
+    assert "`--quiet`, `--loud`" in text

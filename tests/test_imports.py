@@ -1,4 +1,4 @@
-"""Imports point one way (STYLE point 1), and the hot paths stay light.
+"""Imports point one way (toward the leaves), and the hot paths stay light.
 
 Each core module is imported in a fresh interpreter, which must not load typer,
 rich, httpx or pydantic: agent runtimes import the core as a library and shell
@@ -19,8 +19,7 @@ import ctxscope
 
 HEAVY = ("typer", "rich", "httpx", "pydantic", "click")
 # The modules that draw or parse for the CLI and may import typer or rich.
-UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics",
-              "ctxscope.docgen"}
+UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics"}
 
 
 def _modules() -> list[str]:

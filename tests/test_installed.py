@@ -79,10 +79,11 @@ def test_piped_output_has_no_escape_codes(script_runner, project):
     assert "\x1b[" in forced.stdout
 
 
-def test_version(script_runner, project):
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(script_runner, project, flag):
     from ctxscope import __version__
 
-    result = run(script_runner, "--version", cwd=project)
+    result = run(script_runner, flag, cwd=project)
     assert result.stdout.strip() == f"ctxscope {__version__}"
 
 

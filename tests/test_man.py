@@ -1,4 +1,4 @@
-"""man/ctxscope.1: current, complete against --help, lint-clean, and readable with man(1)."""
+"""ctxscope/data/man/ctxscope.1: current, complete against --help, lint-clean, and readable with man(1)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _docgen import docgen
 from _helptext import help_commands, help_options
 
-from ctxscope import docgen
 from ctxscope.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
-MAN = ROOT / "man" / "ctxscope.1"
+MAN = ROOT / "ctxscope" / "data" / "man" / "ctxscope.1"
 SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "FILES", "ENVIRONMENT",
             "EXIT STATUS", "EXAMPLES"]
 
@@ -27,9 +27,10 @@ def _plain() -> str:
 
 
 def test_committed_man_page_is_current():
-    generated = docgen.render_all()["man/ctxscope.1"]
+    generated = docgen.render_all()["ctxscope/data/man/ctxscope.1"]
     assert MAN.read_text(encoding="utf-8") == generated, (
-        "man/ctxscope.1 is out of date: run `python -m ctxscope.docgen` and commit the result")
+        "ctxscope/data/man/ctxscope.1 is out of date: run `python tools/docgen.py` and commit "
+        "the result")
 
 
 def test_sections_in_order():
@@ -77,8 +78,9 @@ def test_groff_prints_no_warning():
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
-def test_man_shows_it_once_installed_as_the_readme_says(isolated_home):
-    """`install -Dm644 man/ctxscope.1 ~/.local/share/man/man1/ctxscope.1`, then `man ctxscope`."""
+def test_man_shows_it_once_installed_by_hand(isolated_home):
+    """From a clone: `install -Dm644 ctxscope/data/man/ctxscope.1 ~/.local/share/man/man1/`,
+    then `man ctxscope` (docs/how-to/shell.md)."""
     if shutil.which("man") is None:
         pytest.skip("man is not installed (.ci/run installs man-db)")
     target = isolated_home / ".local" / "share" / "man" / "man1" / "ctxscope.1"
