@@ -162,7 +162,7 @@ def mcp() -> None:
     """Serve read-only scope tools to an MCP client over stdio.
 
     Tools: scope_status, scope_resolve, scope_diff. Meant to be started by an
-    MCP client (see the README for a configuration snippet). Every call resolves
+    MCP client (see docs/how-to/agent-code.md for a configuration snippet). Every call resolves
     like the CLI and logs drift with command "mcp"; nothing is written over MCP.
     Needs the optional extra: pip install 'ctxscope[mcp]'.
     """

@@ -1,4 +1,4 @@
-"""The cloud v1 contract (DESIGN section 5): an HTTP client and a cached view over it.
+"""The cloud v1 contract (docs/reference/cloud.md): an HTTP client and a cached view over it.
 
 `CloudClient` speaks HTTP and nothing else; `Cloud` puts the cache, `--offline`,
 `--refresh` and the command's time budget in front of it. httpx is imported
@@ -164,7 +164,7 @@ class CloudClient:
         if scope is not None and not isinstance(scope, str) and not allow_invalid:
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         # A string that breaks the scope rules is returned as it is: the cloud source
-        # shows it as `invalid` (reason cloud_invalid, fixed by `repair`), DESIGN section 3.
+        # shows it as `invalid` (reason cloud_invalid, fixed by `repair`): nothing is skipped.
         return {"scope": scope, "revision": data["revision"]}
 
     def get_access(self, scope: str) -> str | None:

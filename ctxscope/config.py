@@ -4,7 +4,7 @@ Two files can hold settings: the project file (the nearest `.ctxscope.toml`
 walking up from the working directory) and the user config. The project file
 wins key by key; an environment variable beats both. A project file arrives with
 `git clone`, so until the user trusts it only `scope`, `[fallback]` and
-`[policy]` count (DESIGN section 5). Every setting keeps its origin, the way
+`[policy]` count (the trust boundary). Every setting keeps its origin, the way
 `git config --show-origin` does.
 """
 

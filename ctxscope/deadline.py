@@ -3,8 +3,8 @@
 httpx's timeouts bound each connect, read and write separately. A server that
 sends one byte a second (even inside the status line and headers, before
 httpx hands us anything) therefore keeps a request alive for ever, and the
-cloud's `timeout` would not be the budget for the whole command that DESIGN
-section 5 promises. This module wraps httpcore's network backend so every
+cloud's `timeout` would not be the budget for the whole command that the cloud
+contract promises. This module wraps httpcore's network backend so every
 operation's timeout is cut to what is left of the command's budget, and an
 operation started after the deadline fails at once as a timeout.
 

@@ -11,7 +11,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Exit codes shared by every command (DESIGN section 9)."""
+    """Exit codes shared by every command (docs/reference/exit-codes.md)."""
 
     OK = 0
     ERROR = 1
@@ -41,7 +41,7 @@ class ConfigError(CtxScopeError):
 
 
 class InvalidScopeError(CtxScopeError):
-    """A scope value breaks the rules of DESIGN section 2."""
+    """A scope value breaks the scope rules (`ctxscope.scope`)."""
 
 
 class ConflictError(CtxScopeError):

@@ -1,8 +1,8 @@
-"""Drift events (DESIGN section 8): build them, de-duplicate them, append them.
+"""Drift events (docs/reference/json.md): build them, de-duplicate them, append them.
 
 The resolver calls `record_resolution` itself, so every entry point that
-resolves (CLI, library, MCP) logs the same way: the playbook's "emit in the
-resolver path, not downstream". Writing the log never fails a command: a
+resolves (CLI, library, MCP) logs the same way: events are emitted in the
+resolver path, not downstream. Writing the log never fails a command: a
 problem comes back as a warning string.
 """
 
@@ -54,7 +54,7 @@ def log_path(config) -> str:
 
 
 def base_event(event: str, res, command: str) -> dict:
-    """The seed's fields, filled from a Resolution."""
+    """The fields every event has, filled from a Resolution."""
     invalid = {r.source: display(r.raw) for r in res.sources if r.raw is not None}
     unreadable = {r.source: r.problem for r in res.sources if r.state == "unreadable"}
     snapshot: dict = {"source_precedence": list(PRECEDENCE), "state": res.state,

@@ -7,7 +7,7 @@
 The one rule for "may this process act in a scope now?" lives here, so the CLI's
 `resolve`, agent code and the MCP server's `scope_resolve` cannot disagree:
 `scope_failure(res)` says what stops a Resolution from being used, as a typed
-error whose exit code is `resolve`'s (DESIGN sections 6, 7 and 9).
+error whose exit code is `resolve`'s (the same rule serves the CLI, the gate and MCP).
 
 The gate goes through `ctxscope.resolver.resolve`, so it writes the same drift
 events as the CLI. With a fresh cached cloud answer it does no network I/O and

@@ -7,8 +7,8 @@ A shell runs these on every start and every prompt, so they follow three rules:
   background process whose output goes to /dev/null; this shell never waits.
 - Never slow the shell noticeably: a hard deadline (`DEADLINE`) ends the check
   silently, and nothing heavy is imported (no typer, rich, httpx or pydantic).
-- Never make noise where ctxscope is not in use: the warning rules are DESIGN
-  section 11, in `warning()`.
+- Never make noise where ctxscope is not in use: the warning rules (documented in
+  docs/how-to/shell.md) are in `warning()`.
 
 No typer here: the commands `ctxscope/commands/hook.py` and `prompt.py` call
 these functions, whichever entry path (Typer or the fast path in `_entry`) ran.
@@ -65,7 +65,7 @@ def snippet(shell: str) -> str:
 
 
 def warning(res) -> str | None:
-    """The one line the startup hook prints for this resolution, or None (DESIGN section 11).
+    """The one line the startup hook prints for this resolution, or None (docs/how-to/shell.md).
 
     Warns on DRIFTED, INVALID and UNAUTHORIZED; on UNRESOLVED only inside a
     directory with a project file; never where no source is set at all, and not

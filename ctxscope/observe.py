@@ -8,7 +8,7 @@ whether they agree. Observers never take part in resolution, are never
 written, and never stop a command: a bad, unset or unreadable observer is a
 row with that state, not an error.
 
-Safety (DESIGN section 5): observers come from the user config and from a
+Safety (the trust boundary): observers come from the user config and from a
 *trusted* project file only (config.py drops `[observe]` from untrusted ones);
 a file is read only when its real path lies inside the user's home or the
 repository, unless the user config lists it in `[observe] allow_paths`; no
@@ -36,7 +36,7 @@ from .sources.local import repository_root
 
 Preset = namedtuple("Preset", "env file key title doc")
 
-# Only tools whose variable or file is documented publicly; the README cites each
+# Only tools whose variable or file is documented publicly; docs/how-to/observe.md cites each
 # `doc`. Environment variables are listed in the tool's own order of precedence.
 PRESETS: dict[str, Preset] = {
     "langsmith": Preset(

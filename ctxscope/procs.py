@@ -1,6 +1,6 @@
 """Processes that hold a runtime scope, and whether it is still the one that resolves.
 
-The playbook's third wrong fix: "one process caches old value at startup". A
+A fix that misses one process: it cached the old value at startup. A
 long-running agent, MCP server or API worker started with an old `CTX_SCOPE`
 keeps using it after every file and the cloud agree. `/proc/<pid>/environ` is the
 environment a process was started with, which is exactly the value such a
@@ -382,7 +382,7 @@ def _started(base: str, btime: float | None) -> str | None:
 
 
 def stale_event(p: Proc, command: str) -> dict:
-    """The `scope_drift_detected` event for a stale process (DESIGN section 8).
+    """The `scope_drift_detected` event for a stale process (the drift log's event).
 
     Built from the resolution for its directory, then adjusted: the process's
     scope is the runtime scope, the reason is `process_stale`, and `process`

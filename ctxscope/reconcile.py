@@ -74,7 +74,7 @@ class Plan(namedtuple("_Plan", "command direction scope changes resolution origi
         return next((c for c in self.changes if c.source == "runtime"), None)
 
     def exit_code(self, *, shell: bool) -> int:
-        """How the run ends if every allowed write succeeds (DESIGN section 9).
+        """How the run ends if every allowed write succeeds (the shared exit codes).
 
         1 when the mode refused a write that was needed; 3 when the runtime env
         still differs and no shell code was asked for; else 0.
@@ -324,7 +324,7 @@ def _unset_invalid_runtime(ctx) -> Change:
 
 
 def authorize(plan: Plan, ctx) -> str:
-    """Check the TARGET scope with the cloud before anything is written (DESIGN section 7).
+    """Check the TARGET scope with the cloud before anything is written (the rules for every write).
 
     A local write (or shell code) needs the target visible to the token; a cloud
     write needs `access: write`. Returns the access ("read"/"write"), or

@@ -1,4 +1,4 @@
-"""What a valid scope is (DESIGN section 2), and the one normalisation we allow."""
+"""What a valid scope is (docs/explanation/resolution.md), and the one normalisation we allow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Helpers shared by the hardening suites (tests/test_hardening_*.py, issue 5).
+"""Helpers shared by the hardening suites (tests/test_hardening_*.py).
 
 Every suite drives the installed `ctxscope` as a real process, so a hang, a
 traceback or a crash is seen the way a user would see it. Figures for the

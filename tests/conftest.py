@@ -176,7 +176,7 @@ def dead_url():
     return f"http://127.0.0.1:{port}"
 
 
-# ---- no token ever leaks (issue 5): checked after every test ------------------------------
+# ---- no token ever leaks: checked after every test ---------------------------------------
 
 LEAK_CANARY = "ctxs-canary-Q7ZK2M9X4T"  # the hardening suites' token (tests/_hardening.py)
 _CALL_REPORT = pytest.StashKey()

@@ -177,7 +177,7 @@ def test_installed_command_against_the_cloud(script_runner, repo, cloud):
         assert "tok-ABC" not in out.stdout + out.stderr and "Traceback" not in out.stderr
 
 
-# A write like sync's and repair's (DESIGN section 7)
+# A write like sync's and repair's (the rules for every write)
 
 
 def test_without_yes_and_without_a_terminal_nothing_is_written(repo):

@@ -1,4 +1,4 @@
-"""Cloud faults (issue 5, item 3) against real servers on loopback.
+"""Cloud faults against real servers on loopback.
 
 pytest-httpserver answers with every status and body the contract does not
 allow; a raw socket server written here accepts and never answers, trickles

@@ -1,4 +1,4 @@
-"""Bad local and runtime input (issue 5, items 1 and 2), through the installed command.
+"""Bad local and runtime input, through the installed command.
 
 Each case: the documented exit code, one `ctxscope: error:` line naming the
 file, line and column where there is one, nothing on stdout for `resolve`, no
@@ -117,7 +117,7 @@ def test_scope_of_the_wrong_type(project, case, record_property):
     _assert_untouched(before, project)
 
 
-# Invalid scope values (DESIGN section 2), as TOML basic-string bodies and as the
+# Invalid scope values (the scope rules), as TOML basic-string bodies and as the
 # real string they stand for, with the reason the error must give.
 INVALID_SCOPES = {
     "space inside": ("a b", "not allowed"),
@@ -196,7 +196,7 @@ def test_invalid_ctx_scope(project, case, log_file, record_property):
     record_property("bad_inputs", 1)
     env = env_with(CTX_SCOPE=value)
     if value == "":
-        # An empty variable counts as unset (DESIGN section 3): the local scope resolves.
+        # An empty variable counts as unset: the local scope resolves.
         result = run(["resolve"], cwd=project, env=env)
         assert (result.returncode, result.stdout) == (0, "fine\n")
         return

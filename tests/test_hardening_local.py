@@ -1,4 +1,4 @@
-"""Local faults (issue 5, item 4): the drift log unwritable or its disk full, the cloud
+"""Local faults: the drift log unwritable or its disk full, the cloud
 cache corrupt, a lock left behind by a killed or stopped process.
 
 The rule under test: the log is a side effect, so a failure to write it is one

@@ -1,4 +1,4 @@
-"""Races and crashes (issue 5, item 5): many processes logging and syncing at once,
+"""Races and crashes: many processes logging and syncing at once,
 SIGKILL at random moments many times over, and a cloud that changes between our
 read and our write.
 

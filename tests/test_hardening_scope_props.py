@@ -1,4 +1,4 @@
-"""Property-based tests for scope validation (issue 5, item 8; DESIGN section 2).
+"""Property-based tests for scope validation.
 
 An independent oracle states the rule once: 1-128 characters of ASCII letters,
 digits and `. _ - / :`, starting with a letter or digit, no `..`, no `//`.
@@ -26,7 +26,7 @@ ALLOWED = string.ascii_letters + string.digits + "._-/:"
 
 
 def oracle(value: object) -> bool:
-    """DESIGN section 2, written independently of ctxscope.scope."""
+    """The scope rules, written independently of ctxscope.scope."""
     return (
         isinstance(value, str)
         and 1 <= len(value) <= 128

@@ -1,4 +1,4 @@
-"""Secrets (issue 5, item 6): the token never appears in any output, JSON, log line,
+"""Secrets: the token never appears in any output, JSON, log line,
 error or exception text; ctxscope's files are 0600 in 0700 directories; TLS
 verification is always on.
 

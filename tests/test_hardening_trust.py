@@ -1,4 +1,4 @@
-"""The trust boundary for repository config (issue 5, item 7; DESIGN section 5).
+"""The trust boundary for repository config.
 
 A `.ctxscope.toml` arrives with `git clone`. Until the user runs `ctxscope
 trust` on it, only `scope`, `[fallback]` and `[policy]` count: it cannot send

@@ -1,6 +1,6 @@
 """The shell startup hook: `ctxscope hook SHELL` and the check it runs (`--run`).
 
-DESIGN section 11: one line on stderr on DRIFTED, INVALID, UNAUTHORIZED, and on
+The hook's rules: one line on stderr on DRIFTED, INVALID, UNAUTHORIZED, and on
 UNRESOLVED only inside a directory with a project file; silent where ctxscope is
 not used and when the only problem is a cloud never reached. It never waits for
 the network, never breaks the shell, and stays silent when ctxscope is missing

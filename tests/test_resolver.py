@@ -1,4 +1,4 @@
-"""The resolver against real files and a real cloud on loopback: DESIGN sections 3, 4 and 6."""
+"""The resolver against real files and a real cloud on loopback: the chain, the states and authorization."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def states(res):
 
 
 def test_seed_scenario_runtime_wins_local_drifts(project, cloud, monkeypatch, events):
-    """The playbook's incident: a stale shell env wins, the local file points elsewhere."""
+    """The incident: a stale shell env wins, the local file points elsewhere."""
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     write(project / ".ctxscope.toml", 'scope = "workout"\n')
     cloud.scope = "zentygo"

@@ -1,4 +1,4 @@
-"""Scope validation (DESIGN section 2) and identity normalisation."""
+"""Scope validation (the scope rules) and identity normalisation."""
 
 from __future__ import annotations
 

@@ -203,7 +203,7 @@ def _print_outcomes(plan, applied, out) -> None:
 
 
 def undo_hint(change, outcome, command: str = "sync") -> str | None:
-    """How to go back to the value before this write (also in the README)."""
+    """How to go back to the value before this write (also in docs/how-to/reconcile.md)."""
     import shlex
 
     from ..scope import scope_problem
