@@ -164,7 +164,7 @@ def test_never_writes_a_file(script_runner, project, isolated_home, monkeypatch)
 
 
 def test_in_a_real_bash_prompt(project, isolated_home, monkeypatch):
-    """PS1 as the README shows it, drawn by an interactive bash on a pseudo-terminal."""
+    """PS1 as docs/how-to/shell.md shows it, drawn by an interactive bash on a pseudo-terminal."""
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')

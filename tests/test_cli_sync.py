@@ -235,7 +235,7 @@ def installed(*args, cwd, env=None, **kw):
 
 
 def test_installed_sync_ends_the_incident(script_runner, repo, cloud, events):
-    """The README's walk-through: the fix applied, then `diff` exits 0."""
+    """The walk-through of docs/how-to/reconcile.md: the fix applied, then `diff` exits 0."""
     cloud.scope = "zentygo"
     cloud.access = {"zentygo": "write", "workout": "write"}
     env = {**os.environ, "CTX_SCOPE": "zentygo"}

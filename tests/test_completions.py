@@ -5,7 +5,8 @@ shipped in the package (`ctxscope completion SHELL` prints them);
 regenerating must give the same bytes. They complete commands, options and the
 choice values from static lists, so a TAB never starts ctxscope. bash, zsh and
 fish run them for real; bash and zsh also through a pseudo-terminal with a real
-TAB key, zsh both autoloaded from $fpath (Typer issue 1864) and sourced.
+TAB key, zsh both autoloaded from $fpath (where Typer's own script misses the first
+TAB) and sourced.
 """
 
 from __future__ import annotations

@@ -210,6 +210,27 @@ def test_the_readme_screen_shows_the_incident_fixed_by_the_advice():
     assert block.rstrip().endswith("exit 0")
 
 
+def test_the_readme_screen_is_what_the_installed_command_prints(project, monkeypatch):
+    """The screen is captured, not written: the same situation gives the same summary line,
+    the same repair report and the same diff (the repository path aside)."""
+    screen = _text(README).split("## The incident, in one screen", 1)[1]
+    block = re.search(r"```console\n(.*?)\n```", screen, re.S).group(1)
+    shown_path = re.search(r"(/\S+)/\.ctxscope\.toml:2", block).group(1)
+    (project / ".ctxscope.toml").write_text('# Memory scope for this repository\nscope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    status = subprocess.run(["ctxscope", "status"], capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr
+    summary = next(line for line in status.stdout.splitlines() if line.startswith("DRIFTED"))
+    assert summary.replace(str(project), shown_path) in block.splitlines()
+    fix = 'eval "$(ctxscope repair --to workout --shell bash)"'
+    done = subprocess.run(["bash", "-c", f'{fix}; ctxscope diff; echo "exit $?"'],
+                          capture_output=True, text=True, timeout=60)
+    after = block.split(f"$ {fix}", 1)[1].split("\n", 1)[1]
+    report = after.split("\n$ ", 1)[0]
+    assert done.stderr.rstrip("\n") == report
+    assert done.stdout.rstrip("\n") == after.split('$ ctxscope diff; echo "exit $?"\n', 1)[1]
+
+
 # --- links, the nav, and standing alone ----------------------------------------------------
 
 

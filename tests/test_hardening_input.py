@@ -255,6 +255,7 @@ NOT_FAILING = {
     "hook": "prints a fixed shell snippet and reads no config",
     "prompt": "runs inside PS1: shows the '!' mark, never the scope, exit 0 (its contract)",
     "mcp": "a server: each tool call answers with the error (exit_code 1), see below",
+    "completion": "prints the shipped completion script and reads no config",
 }
 
 
@@ -337,6 +338,9 @@ def test_token_in_a_config_file_mcp_prompt_hook(project, user_config, case, monk
         assert CANARY not in result.stderr
     if "hook" in names:
         result = call(["hook", "bash"], cwd=project)
+        assert result.returncode == 0 and CANARY not in result.stdout + result.stderr
+    if "completion" in names:
+        result = call(["completion", "bash"], cwd=project)
         assert result.returncode == 0 and CANARY not in result.stdout + result.stderr
 
 

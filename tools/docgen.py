@@ -16,7 +16,7 @@ Generated files (the first four ship in the package: `ctxscope completion SHELL`
 prints a completion script, and the wheel installs the man page in share/man/man1):
   ctxscope/data/completions/ctxscope.bash   bash (3.2+), for bash-completion or `source`
   ctxscope/data/completions/_ctxscope       zsh, works on the first TAB autoloaded from
-                                            $fpath (Typer issue 1864) and when sourced
+                                            $fpath and when sourced
   ctxscope/data/completions/ctxscope.fish   fish
   ctxscope/data/man/ctxscope.1              man(7)
   docs/reference/cli.md                     Markdown, for the documentation site
@@ -165,7 +165,7 @@ _BASH = """\
 # bash completion for ctxscope                              -*- shell-script -*-
 # {generated}
 # Static lists: a TAB never starts ctxscope. Works with bash 3.2+, with or without
-# the bash-completion package. Install: see README.md, "Shell integration".
+# the bash-completion package. Install: see `ctxscope completion --help`.
 
 # _ctxscope_spec PATH: the subcommands, options, options that take a value, and
 # positional arguments of the command PATH ('' is ctxscope itself).
@@ -361,9 +361,9 @@ _ZSH = """\
 #compdef ctxscope
 # zsh completion for ctxscope.
 # {generated}
-# Static lists: a TAB never starts ctxscope. Install: see README.md, "Shell integration".
+# Static lists: a TAB never starts ctxscope. Install: see `ctxscope completion --help`.
 #
-# Works on the first TAB both ways (the trap of Typer issue 1864):
+# Works on the first TAB both ways (Typer's own script misses it when autoloaded):
 #  - autoloaded from a directory in $fpath: compinit reads the #compdef line and
 #    makes this file the body of _ctxscope; the first TAB runs it, which defines
 #    the functions below and then completes (the end of the file calls _ctxscope);
@@ -429,7 +429,7 @@ def render_fish(tree: Command) -> str:
 _FISH = """\
 # fish completion for ctxscope.
 # {generated}
-# Static lists: a TAB never starts ctxscope. Install: see README.md, "Shell integration".
+# Static lists: a TAB never starts ctxscope. Install: see `ctxscope completion --help`.
 
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]

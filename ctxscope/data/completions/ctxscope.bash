@@ -1,7 +1,7 @@
 # bash completion for ctxscope                              -*- shell-script -*-
 # Generated from the Typer app by `python tools/docgen.py`; do not edit by hand.
 # Static lists: a TAB never starts ctxscope. Works with bash 3.2+, with or without
-# the bash-completion package. Install: see README.md, "Shell integration".
+# the bash-completion package. Install: see `ctxscope completion --help`.
 
 # _ctxscope_spec PATH: the subcommands, options, options that take a value, and
 # positional arguments of the command PATH ('' is ctxscope itself).

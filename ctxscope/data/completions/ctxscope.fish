@@ -1,6 +1,6 @@
 # fish completion for ctxscope.
 # Generated from the Typer app by `python tools/docgen.py`; do not edit by hand.
-# Static lists: a TAB never starts ctxscope. Install: see README.md, "Shell integration".
+# Static lists: a TAB never starts ctxscope. Install: see `ctxscope completion --help`.
 
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]
