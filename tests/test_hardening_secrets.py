@@ -51,6 +51,7 @@ RUNS = {
     "ps": [["ps"], ["ps", "--json"]],
     "prompt": [["prompt"]],
     "hook": [["hook", "bash"]],
+    "completion": [["completion", "bash"]],
     "mcp": [],  # a stdio server: its answers are checked through mcp_server below
 }
 
