@@ -10,7 +10,7 @@ bodies without Typer. `run()` is the single error boundary for the full CLI.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -425,7 +425,7 @@ def prompt(
 @app.command()
 def completion(
     shell: Annotated[
-        Literal["bash", "zsh", "fish"],
+        Shell,
         typer.Argument(metavar="SHELL", help="The shell to print the completion script for."),
     ],
 ) -> None:
@@ -437,9 +437,9 @@ def completion(
     ~/.zfunc/_ctxscope` (a directory on $fpath), or `ctxscope completion fish >
     ~/.config/fish/completions/ctxscope.fish`.
     """
-    from .commands.completion import completion as print_completion
+    from .commands.completion import completion as body
 
-    raise typer.Exit(print_completion(shell))
+    raise typer.Exit(body(shell=shell))
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -11,24 +11,27 @@ import sys
 from importlib import resources
 
 from ..errors import CtxScopeError, ExitCode
+from ..kinds import Shell
 
 # The shipped file for each shell, under ctxscope/data/completions/.
-SCRIPTS: dict[str, str] = {"bash": "ctxscope.bash", "zsh": "_ctxscope", "fish": "ctxscope.fish"}
+SCRIPTS: dict[Shell, str] = {Shell.BASH: "ctxscope.bash", Shell.ZSH: "_ctxscope",
+                             Shell.FISH: "ctxscope.fish"}
 
 
-def script(shell: str) -> str:
+def script(shell: Shell | str) -> str:
     """The completion script for SHELL, as shipped."""
+    shell = Shell(shell)
     name = SCRIPTS[shell]
     try:
         return (resources.files("ctxscope") / "data" / "completions" / name).read_text(
             encoding="utf-8")
     except OSError as exc:
-        raise CtxScopeError(f"the {shell} completion script is missing from this installation "
+        raise CtxScopeError(f"the {shell.value} completion script is missing from this installation "
                             f"(ctxscope/data/completions/{name}: {exc.strerror or exc})",
                             hint="reinstall ctxscope") from None
 
 
-def completion(shell: str) -> int:
+def completion(*, shell: Shell | str) -> int:
     """Print the completion script for SHELL on stdout; return the exit code."""
     sys.stdout.write(script(shell))
     sys.stdout.flush()

@@ -7,12 +7,11 @@
 # positional arguments of the command PATH ('' is ctxscope itself).
 _ctxscope_spec() {
     case $1 in
-        '') _ctxscope_cmds='status resolve diff trust completion mcp ps log init config sync repair hook prompt' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        '') _ctxscope_cmds='status resolve diff trust mcp ps log init config sync repair hook prompt completion' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'status') _ctxscope_cmds='' _ctxscope_opts='--scope --json --check --offline --refresh --watch --interval --help -h' _ctxscope_valued='--scope --interval' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'resolve') _ctxscope_cmds='' _ctxscope_opts='--scope --json --explain --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'diff') _ctxscope_cmds='' _ctxscope_opts='--scope --json --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'trust') _ctxscope_cmds='' _ctxscope_opts='--revoke --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
-        'completion') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'mcp') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'ps') _ctxscope_cmds='' _ctxscope_opts='--json --check --pid --offline --refresh --help -h' _ctxscope_valued='--pid' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'log') _ctxscope_cmds='' _ctxscope_opts='--since --event --scope --tail -n --follow -f --json --help -h' _ctxscope_valued='--since --event --scope --tail -n' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
@@ -22,6 +21,7 @@ _ctxscope_spec() {
         'repair') _ctxscope_cmds='' _ctxscope_opts='--to --shell --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--to --shell' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'hook') _ctxscope_cmds='' _ctxscope_opts='--run --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'prompt') _ctxscope_cmds='' _ctxscope_opts='--format --json --help -h' _ctxscope_valued='--format' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'completion') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         *) _ctxscope_cmds='' _ctxscope_opts='' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
     esac
 }
@@ -32,10 +32,10 @@ _ctxscope_values() {
     _ctxscope_kind=none _ctxscope_words=''
     case "$1${1:+ }$2" in
         'trust 1') _ctxscope_kind=files ;;
-        'completion 1') _ctxscope_kind=words _ctxscope_words='bash zsh fish' ;;
         'sync --direction') _ctxscope_kind=words _ctxscope_words='runtime-to-local resolved-to-cloud' ;;
         'repair --shell') _ctxscope_kind=words _ctxscope_words='bash zsh fish' ;;
         'hook 1') _ctxscope_kind=words _ctxscope_words='bash zsh fish' ;;
+        'completion 1') _ctxscope_kind=words _ctxscope_words='bash zsh fish' ;;
     esac
 }
 

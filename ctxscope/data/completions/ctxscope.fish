@@ -5,7 +5,7 @@
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]
         case ''
-            printf '%s\n' status resolve diff trust completion mcp ps log init config sync repair hook prompt
+            printf '%s\n' status resolve diff trust mcp ps log init config sync repair hook prompt completion
     end
 end
 
@@ -69,7 +69,6 @@ complete -c ctxscope -n '__ctxscope_at ""' -a 'status' -d 'Show every source, it
 complete -c ctxscope -n '__ctxscope_at ""' -a 'resolve' -d 'Print only the resolved scope on stdout, for `$(ctxscope resolve)`'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'diff' -d 'Show each drifted source against the resolved scope; exit 3 on drift, 0 in sync'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'trust' -d 'Trust a project .ctxscope.toml, so its [cloud], [runtime], [log] and [observe] count'
-complete -c ctxscope -n '__ctxscope_at ""' -a 'completion' -d 'Print the completion script for bash, zsh or fish on stdout'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'mcp' -d 'Serve read-only scope tools to an MCP client over stdio'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'ps' -d 'List processes whose environment holds a runtime scope (CTX_SCOPE) and mark stale ones'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'log' -d 'Show drift log events (rotated files included) as a table, newest last'
@@ -79,6 +78,7 @@ complete -c ctxscope -n '__ctxscope_at ""' -a 'sync' -d 'Write one source from a
 complete -c ctxscope -n '__ctxscope_at ""' -a 'repair' -d 'Bring the local file, the cloud default, its cache and the runtime env to one scope'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'hook' -d 'Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'prompt' -d 'Print a short scope marker for the shell prompt; nothing when no scope is set'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'completion' -d 'Print the completion script for bash, zsh or fish on stdout'
 complete -c ctxscope -n '__ctxscope_at ""' -l version -s V -d 'Print the version and exit'
 complete -c ctxscope -n '__ctxscope_at ""' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "status"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
@@ -104,8 +104,6 @@ complete -c ctxscope -n '__ctxscope_at "trust"' -l revoke -d 'Forget the trust i
 complete -c ctxscope -n '__ctxscope_at "trust"' -l json -d 'Print one JSON object on stdout'
 complete -c ctxscope -n '__ctxscope_at "trust"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "trust" 0' -F -d 'The project file to trust (default: the nearest .ctxscope.toml)'
-complete -c ctxscope -n '__ctxscope_at "completion"' -l help -s h -d 'Show this message and exit'
-complete -c ctxscope -n '__ctxscope_at "completion" 0' -a 'bash zsh fish' -d 'The shell to print the completion script for'
 complete -c ctxscope -n '__ctxscope_at "mcp"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "ps"' -l json -d 'Print a JSON list of the processes on stdout'
 complete -c ctxscope -n '__ctxscope_at "ps"' -l check -d 'Exit 3 when any process holds a stale scope'
@@ -149,3 +147,5 @@ complete -c ctxscope -n '__ctxscope_at "hook" 0' -a 'bash zsh fish' -d 'The shel
 complete -c ctxscope -n '__ctxscope_at "prompt"' -l format -x -d 'What to print: {scope} the resolved scope, {mark} \'!\' when the scope needs attention, {state} e.g. SYNCED, {source} e.g. local'
 complete -c ctxscope -n '__ctxscope_at "prompt"' -l json -d 'Print one JSON object on stdout: {"scope", "mark", "state", "source", "text"}, where text is what the prompt prints (null for nothing)'
 complete -c ctxscope -n '__ctxscope_at "prompt"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "completion"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "completion" 0' -a 'bash zsh fish' -d 'The shell to print the completion script for'
