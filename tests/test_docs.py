@@ -227,7 +227,9 @@ def test_the_readme_screen_is_what_the_installed_command_prints(project, monkeyp
                           capture_output=True, text=True, timeout=60)
     after = block.split(f"$ {fix}", 1)[1].split("\n", 1)[1]
     report = after.split("\n$ ", 1)[0]
-    assert done.stderr.rstrip("\n") == report
+    # (a machine too busy to take the drift log's lock in time adds a warning line)
+    stderr = [line for line in done.stderr.splitlines() if not line.startswith("ctxscope: warning:")]
+    assert "\n".join(stderr) == report
     assert done.stdout.rstrip("\n") == after.split('$ ctxscope diff; echo "exit $?"\n', 1)[1]
 
 
