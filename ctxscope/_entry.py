@@ -34,8 +34,50 @@ FAST: dict[str, tuple] = {
 }
 
 
+# `exec`: options, then COMMAND and everything after it (COMMAND's own options included).
+EXEC_FLAGS = {"--dry-run": "dry_run", "--offline": "offline", "--refresh": "refresh"}
+
+
+def parse_exec(args: list[str]):
+    """(module, function, kwargs) for `exec OPTIONS [--] COMMAND [ARGS]...`, or None.
+
+    Mirrors the Typer declaration (interspersed options off): options are read up to
+    `--` or the first argument that is not an option; the rest is COMMAND. An unknown
+    or repeated option, or no COMMAND, goes to the full app for its usage error.
+    """
+    kwargs: dict = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            i += 1
+            break
+        if not arg.startswith("-") or arg == "-":
+            break
+        if arg in EXEC_FLAGS and EXEC_FLAGS[arg] not in kwargs:
+            kwargs[EXEC_FLAGS[arg]] = True
+            i += 1
+            continue
+        name, eq, value = arg.partition("=")
+        if name != "--scope" or "scope" in kwargs:
+            return None
+        if not eq:
+            if i + 1 >= len(args) or args[i + 1].startswith("-"):
+                return None
+            value = args[i + 1]
+            i += 1
+        kwargs["scope"] = value
+        i += 1
+    if i >= len(args):
+        return None
+    kwargs["command"] = args[i:]
+    return "commands.exec", "run", kwargs
+
+
 def parse_fast(argv: list[str]):
     """(module, function, kwargs) for a plain hot command, or None to use the full app."""
+    if argv and argv[0] == "exec":
+        return parse_exec(argv[1:])
     if not argv or argv[0] not in FAST:
         return None
     module, function, flags, valued, positionals = FAST[argv[0]]

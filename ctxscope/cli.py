@@ -442,6 +442,38 @@ def completion(
     raise typer.Exit(body(shell=shell))
 
 
+@app.command("exec", context_settings={"allow_interspersed_args": False})
+def exec_(
+    command: Annotated[
+        list[str],
+        typer.Argument(metavar="COMMAND", show_default=False,
+                       help="The command to start, with its arguments; options after "
+                       "COMMAND (or after --) are COMMAND's."),
+    ],
+    scope: ScopeOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the environment it would set and the "
+                           "command, shell-quoted, and start nothing."),
+    ] = False,
+    offline: OfflineOpt = False,
+    refresh: RefreshOpt = False,
+) -> None:
+    """Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope.
+
+    COMMAND gets the resolved scope in the runtime variable (CTX_SCOPE), each
+    observer that reads an environment variable gets its id for the scope, and
+    CTXSCOPE_EXEC records the scope and launch time. Its pid, signals, stdin,
+    stdout and exit code are COMMAND's. When resolve would fail (1 invalid, 3 drift
+    in enforce mode, 4 unauthorized, 5 unresolved, 6 cloud needed and down),
+    COMMAND is not started and scope_exec_refused is logged. A COMMAND that cannot
+    be found exits 127.
+    """
+    from .commands import exec as exec_command
+
+    raise typer.Exit(exec_command.run(command, scope=scope, dry_run=dry_run, offline=offline,
+                                      refresh=refresh))
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the app with the error boundary around it; return the exit code."""
     args = sys.argv[1:] if argv is None else argv

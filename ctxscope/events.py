@@ -86,6 +86,36 @@ def base_event(event: str, res, command: str) -> dict:
     }
 
 
+def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
+                 cwd: str | None = None) -> dict:
+    """`scope_exec_refused`: `ctxscope exec` did not start `program`.
+
+    `res` is the Resolution that was refused, or None when none could be made (a
+    config that stops every command); then every scope field is null. `refusal` is
+    the gate's reason word (e.g. `scope_unauthorized`, `drift`), `error` the line
+    printed to the user. Only the program's name is kept: its arguments may hold
+    secrets.
+    """
+    if res is not None:
+        event = base_event("scope_exec_refused", res, "exec")
+    else:
+        event = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "event": "scope_exec_refused",
+            **dict.fromkeys(SCOPE_FIELDS),
+            "resolved_from": None, "authorized": None, "reason": None, "reasons": [],
+            "action_required": None, "actions": [],
+            "drift_snapshot": {"source_precedence": list(PRECEDENCE)},
+            "command": "exec", "pid": os.getpid(), "host": _host(),
+            "cwd": cwd or paths.working_dir(), "version": __version__,
+        }
+    event["refusal"] = refusal
+    event["exit_code"] = int(exit_code)
+    event["program"] = display(program)
+    event["error"] = display(error, 512)
+    return event
+
+
 def _host() -> str:
     try:
         return os.uname().nodename

@@ -60,6 +60,29 @@ PRESETS: dict[str, Preset] = {
     "vercel": Preset(
         None, ".vercel/project.json", "projectId", "Vercel linked project (vercel link)",
         "https://vercel.com/docs/cli"),
+    # Memory systems. Each was checked against the tool's own source at the version named.
+    # basic-memory 0.22.1: the MCP server's project constraint beats everything
+    # (src/basic_memory/project_resolver.py); BASIC_MEMORY_DEFAULT_PROJECT is the
+    # pydantic-settings override of `default_project` (env_prefix "BASIC_MEMORY_" in
+    # src/basic_memory/config.py, used in docs/Docker.md).
+    "basic-memory-env": Preset(
+        ("BASIC_MEMORY_MCP_PROJECT", "BASIC_MEMORY_DEFAULT_PROJECT"), None, None,
+        "basic-memory project (MCP server constraint, default project override)",
+        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/"
+        "project_resolver.py"),
+    # basic-memory 0.22.1: `default_project` in config.json of its data dir, which is
+    # ~/.basic-memory unless BASIC_MEMORY_CONFIG_DIR or XDG_CONFIG_HOME is set
+    # (resolve_data_dir in src/basic_memory/config.py). A file: `exec` cannot set it.
+    "basic-memory": Preset(
+        None, "~/.basic-memory/config.json", "default_project",
+        "basic-memory default project (config.json)",
+        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/"
+        "config.py"),
+    # Graphiti MCP server 1.0.2: `group_id: ${GRAPHITI_GROUP_ID:main}` in
+    # mcp_server/config/config.yaml (a --group-id argument beats it).
+    "graphiti": Preset(
+        ("GRAPHITI_GROUP_ID",), None, None, "Graphiti MCP server group id",
+        "https://github.com/getzep/graphiti/blob/mcp-v1.0.2/mcp_server/config/config.yaml"),
 }
 
 MAX_FILE_BYTES = 1024 * 1024

@@ -25,6 +25,7 @@ import time
 from . import config as config_mod
 from . import paths
 from .errors import CtxScopeError
+from .launch import MARKER, parse_marker
 from .resolver import Context, resolve
 from .scope import display, scope_problem
 
@@ -52,8 +53,8 @@ class Proc:
                   never dropped, because it might be exactly the stale one
     """
 
-    __slots__ = ("command", "cwd", "expected", "expected_from", "pid", "problem", "resolution",
-                 "scope", "scope_problem", "started", "state", "variable")
+    __slots__ = ("command", "cwd", "expected", "expected_from", "launched", "pid", "problem",
+                 "resolution", "scope", "scope_problem", "started", "state", "variable")
 
     def __init__(self, pid: int, command: str, started: str | None) -> None:
         self.pid = pid
@@ -68,6 +69,7 @@ class Proc:
         self.state = "unknown"
         self.problem: str | None = None
         self.resolution = None                 # the Resolution for its cwd, for the event
+        self.launched = None                   # a launch.Launch when `ctxscope exec` started it
 
     @property
     def stale(self) -> bool:
@@ -87,6 +89,9 @@ class Proc:
             "stale": self.stale,
             "state": self.state,
             "problem": self.problem,
+            "launched": None if self.launched is None else {
+                "scope": self.launched.scope, "from": self.launched.source,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.launched.at))},
         }
 
 
@@ -170,6 +175,7 @@ def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge) -> Proc 
     p = Proc(pid, _command(base, secrets), _started(base, btime))
     p.cwd = cwd
     p.variable = variable
+    p.launched = parse_marker(_env_value(raw_env, MARKER))
     held = environ[variable]
     p.scope = display(held)
     p.scope_problem = scope_problem(held)

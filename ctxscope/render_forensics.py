@@ -89,9 +89,22 @@ def print_ps(found, console: Console, names: list[str]) -> None:
     for p in shown:
         if p.problem and p.state in ("stale", "unknown"):
             console.print(Text(f"pid {p.pid}: {p.problem}", style="dim"), soft_wrap=True)
+        if p.launched is not None:
+            console.print(Text(launched_line(p), style="dim"), soft_wrap=True)
     unreadable = found.unreadable
     if unreadable:
         console.print(Text(_unreadable_line(unreadable), style="bold red"), soft_wrap=True)
+
+
+def launched_line(p) -> str:
+    """`pid N: launched by ctxscope exec with S at T; S2 resolves now`."""
+    import time
+
+    at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(p.launched.at))
+    line = f"pid {p.pid}: launched by ctxscope exec with {p.launched.scope} at {at}"
+    if p.expected is not None:
+        line += f"; {p.expected} resolves now"
+    return line
 
 
 def _unreadable_line(unreadable) -> str:

@@ -63,6 +63,9 @@ def test_langsmith_current_and_older_variable(repo, user_config, monkeypatch):
     ("phoenix", "PHOENIX_PROJECT_NAME"),
     ("google-cloud", "GOOGLE_CLOUD_PROJECT"),
     ("sentry", "SENTRY_PROJECT"),
+    ("basic-memory-env", "BASIC_MEMORY_MCP_PROJECT"),
+    ("basic-memory-env", "BASIC_MEMORY_DEFAULT_PROJECT"),
+    ("graphiti", "GRAPHITI_GROUP_ID"),
 ])
 def test_env_presets_read_the_documented_variable(repo, user_config, monkeypatch, preset,
                                                   variable):
@@ -91,6 +94,31 @@ def test_vercel_preset_reads_the_linked_project_file(repo, user_config):
     row = observed(resolve(cwd=str(sub)), "vercel")  # relative to the repository root
     assert (row.value, row.state, row.expected) == ("prj_abc123", "in_sync", "prj_abc123")
     assert row.origin.endswith(".vercel/project.json: projectId")
+
+
+def test_basic_memory_mcp_constraint_beats_the_default_project_variable(repo, user_config,
+                                                                       monkeypatch):
+    """basic-memory's own order: the MCP server's project constraint, then the default."""
+    write_user(user_config, 'observe = ["basic-memory-env"]\n')
+    monkeypatch.setenv("BASIC_MEMORY_DEFAULT_PROJECT", "old")
+    monkeypatch.setenv("BASIC_MEMORY_MCP_PROJECT", "workout")
+    row = observed(resolve(), "basic-memory-env")
+    assert (row.origin, row.state) == ("env BASIC_MEMORY_MCP_PROJECT", "in_sync")
+
+
+def test_basic_memory_preset_reads_the_default_project_in_its_config(repo, user_config,
+                                                                     isolated_home):
+    """~/.basic-memory/config.json as basic-memory writes it (projects + default_project)."""
+    folder = isolated_home / ".basic-memory"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({
+        "env": "dev", "projects": {"main": {"path": "/x/main"}, "notes": {"path": "/x/notes"}},
+        "default_project": "main", "log_level": "INFO"}))
+    write_user(user_config, '[[observe.sources]]\npreset = "basic-memory"\n'
+                            'map = { workout = "notes" }\n')
+    row = observed(resolve(), "basic-memory")
+    assert (row.value, row.expected, row.state) == ("main", "notes", "drifted")
+    assert row.origin == "~/.basic-memory/config.json: default_project"
 
 
 def test_unset_preset_is_shown_not_an_error(repo, user_config):
