@@ -56,8 +56,14 @@ def parse_marker(value: str | None) -> Launch | None:
     return Launch(scope, fields.get("from") or None, int(at))
 
 
-def child_environment(res, base: Mapping[str, str], at: int) -> tuple[dict[str, str], list[str], list[str]]:
-    """(environment, names set, warnings) for a command launched in the scope `res` resolved.
+Child = namedtuple("Child", "env names observers warnings")
+
+
+def child_environment(res, base: Mapping[str, str], at: int) -> Child:
+    """The environment for a command launched in the scope `res` resolved.
+
+    Returns Child(env, names: the variables set, in order; observers: the names of
+    the observers whose variables were set; warnings).
 
     Every configured runtime variable holds the scope, so the command and everything
     it starts resolve the same one; every observer that reads an environment
@@ -70,6 +76,7 @@ def child_environment(res, base: Mapping[str, str], at: int) -> tuple[dict[str, 
     scope = res.resolved_scope
     env = dict(base)
     assigned: dict[str, str] = {}
+    done: list[str] = []
     for name in res.config["runtime.env"]:
         assigned[name] = scope
     warnings: list[str] = []
@@ -88,9 +95,22 @@ def child_environment(res, base: Mapping[str, str], at: int) -> tuple[dict[str, 
                                 f"{assigned[name]!r}; not changed to {tool_id!r}")
                 continue
             assigned[name] = tool_id
+        done.append(obs.name)
     assigned[MARKER] = format_marker(scope, res.resolved_from, at)
     env.update(assigned)
-    return env, list(assigned), warnings
+    return Child(env, list(assigned), done, warnings)
+
+
+def remaining_problems(res, child: Child) -> tuple:
+    """The problems of `res` that launching with `child`'s environment does not settle.
+
+    The launched command sees every runtime variable equal and every env observer
+    set to its id, so runtime_mismatch and those observers' mismatches are not its
+    problems; a file observer's mismatch, the local file and the cloud still are.
+    """
+    settled = {f"observed:{name}" for name in child.observers}
+    return tuple(p for p in res.problems
+                 if p.reason != "runtime_mismatch" and p.source not in settled)
 
 
 def dry_run_lines(env: Mapping[str, str], names: list[str], command: list[str]) -> list[str]:

@@ -29,6 +29,12 @@ from ..output import err, error_line, warn_all
 NOT_FOUND = 127
 NOT_EXECUTABLE = 126
 
+# How to fix a refusal whose error carries no hint of its own (one line says both).
+_FALLBACK_HINTS = {
+    ExitCode.CLOUD: "check the network and [cloud] url; --offline uses a cached answer",
+    ExitCode.ERROR: "see `ctxscope status` for the source at fault",
+}
+
 USAGE = "ctxscope exec [--scope SCOPE] [--dry-run] [--] COMMAND [ARGS]..."
 
 
@@ -54,23 +60,25 @@ def run(command: list[str], *, scope: str | None = None, dry_run: bool = False,
     failure = scope_failure(res)
     if failure is not None:
         return _refuse(res, command, failure, failure.reason, dry_run)
-    for warning in soft_warnings(res):
-        err("warning", warning)
 
-    from ..launch import child_environment, dry_run_lines
+    from ..launch import child_environment, dry_run_lines, remaining_problems
 
-    child_env, names, warnings = child_environment(res, base, int(time.time()))
-    warn_all(warnings)
+    child = child_environment(res, base, int(time.time()))
+    # Warn about what the command will still see, not what its environment settles.
+    warn_all(soft_warnings(res._replace(problems=remaining_problems(res, child))))
+    warn_all(child.warnings)
     if dry_run:
-        sys.stdout.write("\n".join(dry_run_lines(child_env, names, command)) + "\n")
+        sys.stdout.write("\n".join(dry_run_lines(child.env, child.names, command)) + "\n")
         return int(ExitCode.OK)
-    return _become(command, child_env, execvpe)
+    return _become(command, child.env, execvpe)
 
 
 def _refuse(res, command: list[str], failure: CtxScopeError, refusal: str,
             dry_run: bool) -> int:
     """The one line, the event, the code. COMMAND is not started."""
     line = error_line(failure)
+    if not failure.hint and failure.exit_code in _FALLBACK_HINTS:
+        line += f" ({_FALLBACK_HINTS[failure.exit_code]})"
     err("error", f"not starting {command[0]}: {line}")
     if not dry_run:
         from ..events import append, exec_refused
