@@ -16,11 +16,10 @@ import os
 import sys
 
 import anyio
+import langsmith  # noqa: F401  (the test extra has it; the child process imports it again)
+import openai  # noqa: F401
 import pytest
-
-pytest.importorskip("langsmith")
-pytest.importorskip("openai")
-from mcp import ClientSession, StdioServerParameters, stdio_client  # noqa: E402
+from mcp import ClientSession, StdioServerParameters, stdio_client
 
 CTXSCOPE = os.path.join(os.path.dirname(sys.executable), "ctxscope")
 
