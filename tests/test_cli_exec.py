@@ -365,3 +365,33 @@ def test_the_exec_options_match_the_typer_declaration():
     assert not params["--scope"].is_flag and params["--scope"].name == "scope"
     assert set(params) - {"COMMAND", "command"} == {*_entry.EXEC_FLAGS, "--scope"}
     assert command.context_settings.get("allow_interspersed_args") is False
+
+
+# --- ps reads the marker -------------------------------------------------------------------
+
+
+def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(project,
+                                                                               monkeypatch):
+    (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
+    proc = subprocess.Popen([CTXSCOPE, "exec", "--", "sleep", "60"], cwd=project,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:  # until exec has become sleep
+            with open(f"/proc/{proc.pid}/cmdline", "rb") as fh:
+                if fh.read().startswith(b"sleep\0"):
+                    break
+            time.sleep(0.05)
+        (project / ".ctxscope.toml").write_text('scope = "workout"\n')  # the team moved on
+        listed = json.loads(run("ps", "--json", "--pid", str(proc.pid), cwd=project).stdout)
+        shown = run("ps", "--pid", str(proc.pid), cwd=project).stdout
+    finally:
+        proc.kill()
+        proc.wait()
+    [row] = listed
+    assert (row["scope"], row["expected"], row["state"]) == ("zentygo", "workout", "stale")
+    assert row["launched"]["scope"] == "zentygo" and row["launched"]["from"] == "local"
+    assert row["launched"]["at"].endswith("Z")
+    at = row["launched"]["at"].replace("T", " ").replace("Z", " UTC")
+    assert (f"pid {proc.pid}: launched by ctxscope exec with zentygo at {at}; "
+            "workout resolves now") in " ".join(shown.split())
