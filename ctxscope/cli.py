@@ -444,12 +444,6 @@ def completion(
 
 @app.command("exec", context_settings={"allow_interspersed_args": False})
 def exec_(
-    command: Annotated[
-        list[str],
-        typer.Argument(metavar="COMMAND", show_default=False,
-                       help="The command to start, with its arguments; options after "
-                       "COMMAND (or after --) are COMMAND's."),
-    ],
     scope: ScopeOpt = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the environment it would set and the "
@@ -457,6 +451,14 @@ def exec_(
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
+    *,
+    # Last, so the usage line and the man page show the options before COMMAND.
+    command: Annotated[
+        list[str],
+        typer.Argument(metavar="COMMAND", show_default=False,
+                       help="The command to start, with its arguments; options after "
+                       "COMMAND (or after --) are COMMAND's."),
+    ],
 ) -> None:
     """Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope.
 

@@ -109,6 +109,12 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
             "command": "exec", "pid": os.getpid(), "host": _host(),
             "cwd": cwd or paths.working_dir(), "version": __version__,
         }
+    from .resolver import ACTIONS
+
+    if refusal in ACTIONS:  # the reason that refused comes first, with its action
+        event["reason"], event["action_required"] = refusal, ACTIONS[refusal]
+        event["reasons"] = list(dict.fromkeys([refusal, *event["reasons"]]))
+        event["actions"] = list(dict.fromkeys([ACTIONS[refusal], *event["actions"]]))
     event["refusal"] = refusal
     event["exit_code"] = int(exit_code)
     event["program"] = display(program)

@@ -25,7 +25,7 @@ from .fsutil import open_own_read
 BLOCK = 65536
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 EVENTS = ("scope_drift_detected", "scope_synced", "scope_sync_failed", "scope_repaired",
-          "scope_unauthorized", "scope_unresolved")
+          "scope_unauthorized", "scope_unresolved", "scope_exec_refused")
 SCOPE_KEYS = ("runtime_scope", "local_scope", "cloud_scope", "resolved_scope", "target",
               "before", "after")
 # Events are stamped just before the writer takes the log lock (which waits at most

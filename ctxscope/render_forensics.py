@@ -17,7 +17,7 @@ _PROC_STYLE = {"stale": "bold yellow", "current": "green", "unknown": "dim",
 _EVENT_STYLE = {
     "scope_drift_detected": "yellow", "scope_synced": "green", "scope_repaired": "green",
     "scope_sync_failed": "bold red", "scope_unauthorized": "bold red",
-    "scope_unresolved": "bold red",
+    "scope_unresolved": "bold red", "scope_exec_refused": "bold red",
 }
 
 
@@ -163,6 +163,10 @@ def log_cells(event: dict) -> list[Text]:
     proc = event.get("process")
     if isinstance(proc, dict) and proc.get("pid") is not None:
         command = f"{command} (pid {proc['pid']})".strip()
+    if name == "scope_exec_refused":
+        reason = event.get("refusal") or reason
+        if event.get("program"):
+            command = f"{command} {event['program']} (not started)".strip()
     if name in ("scope_synced", "scope_repaired") and ("before" in event or "after" in event):
         reason = f"{reason or name}: {event.get('before') or '-'} -> {event.get('after') or '-'}"
     ts = event.get("ts")
