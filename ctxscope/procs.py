@@ -25,7 +25,7 @@ import time
 from . import config as config_mod
 from . import paths
 from .errors import CtxScopeError
-from .launch import MARKER, parse_marker
+from .launch import MARKER, Launch, parse_marker
 from .resolver import Context, resolve
 from .scope import display, scope_problem
 
@@ -69,7 +69,7 @@ class Proc:
         self.state = "unknown"
         self.problem: str | None = None
         self.resolution = None                 # the Resolution for its cwd, for the event
-        self.launched = None                   # a launch.Launch when `ctxscope exec` started it
+        self.launched: Launch | None = None    # set when `ctxscope exec` started it
 
     @property
     def stale(self) -> bool:

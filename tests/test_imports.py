@@ -107,6 +107,7 @@ def cached_cloud(project, cloud, monkeypatch):
     (["hook", "bash", "--json"], ()),
     (["status", "--json"], ()),
     (["diff", "--json"], ()),
+    (["exec", "--dry-run", "--", "true"], ()),  # a real exec would replace the probe
     (["status"], ("rich",)),
     (["diff"], ("rich",)),
 ])
