@@ -248,6 +248,7 @@ COMMANDS = {
     "config": [["config"], ["config", "cloud.url"]],
     "log": [["log"]],
     "ps": [["ps"]],
+    "exec": [["exec", "--", "true"], ["exec", "--dry-run", "--", "true"]],
 }
 
 # Commands that do not exit 1, and why; each has its own test below.
