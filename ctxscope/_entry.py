@@ -71,7 +71,7 @@ def parse_exec(args: list[str]):
     if i >= len(args):
         return None
     kwargs["command"] = args[i:]
-    return "commands.exec", "run", kwargs
+    return "commands.exec", "exec_", kwargs
 
 
 def parse_fast(argv: list[str]):

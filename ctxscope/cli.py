@@ -470,10 +470,10 @@ def exec_(
     COMMAND is not started and scope_exec_refused is logged. A COMMAND that cannot
     be found exits 127.
     """
-    from .commands import exec as exec_command
+    from .commands.exec import exec_ as body
 
-    raise typer.Exit(exec_command.run(command, scope=scope, dry_run=dry_run, offline=offline,
-                                      refresh=refresh))
+    raise typer.Exit(body(command=command, scope=scope, dry_run=dry_run, offline=offline,
+                          refresh=refresh))
 
 
 def run(argv: list[str] | None = None) -> int:

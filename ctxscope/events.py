@@ -109,7 +109,7 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
             "command": "exec", "pid": os.getpid(), "host": _host(),
             "cwd": cwd or paths.working_dir(), "version": __version__,
         }
-    from .resolver import ACTIONS
+    from .kinds import ACTIONS
 
     if refusal in ACTIONS:  # the reason that refused comes first, with its action
         event["reason"], event["action_required"] = refusal, ACTIONS[refusal]

@@ -326,7 +326,7 @@ def test_the_marker_round_trips_and_malformed_ones_are_ignored():
     (["exec", "-", "y"], {"command": ["-", "y"]}),
 ])
 def test_the_fast_path_reads_exec_like_click(argv, kwargs):
-    assert _entry.parse_fast(argv) == ("commands.exec", "run", kwargs)
+    assert _entry.parse_fast(argv) == ("commands.exec", "exec_", kwargs)
 
 
 @pytest.mark.parametrize("argv", [

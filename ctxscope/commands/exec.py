@@ -38,9 +38,9 @@ _FALLBACK_HINTS = {
 USAGE = "ctxscope exec [--scope SCOPE] [--dry-run] [--] COMMAND [ARGS]..."
 
 
-def run(command: list[str], *, scope: str | None = None, dry_run: bool = False,
-        offline: bool = False, refresh: bool = False, env: Mapping[str, str] | None = None,
-        execvpe: Callable[..., object] = os.execvpe) -> int:
+def exec_(*, command: list[str], scope: str | None = None, dry_run: bool = False,
+          offline: bool = False, refresh: bool = False, env: Mapping[str, str] | None = None,
+          execvpe: Callable[..., object] = os.execvpe) -> int:
     """Start `command` in the resolved scope, or refuse; returns only when it did not start.
 
     `env` (default os.environ) is the environment resolved from and handed on;
