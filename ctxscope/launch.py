@@ -20,7 +20,6 @@ No typer, no rich: `ps` and `status` read markers on their plain paths.
 
 from __future__ import annotations
 
-import shlex
 from collections import namedtuple
 from collections.abc import Mapping
 
@@ -71,7 +70,7 @@ def child_environment(res, base: Mapping[str, str], at: int) -> Child:
     each of its variables; the marker records the launch. Observers that read a file
     cannot be set this way and are left as they are (`status` keeps showing them).
     """
-    from .observe import observers
+    from .resolver import _observing
 
     scope = res.resolved_scope
     env = dict(base)
@@ -80,7 +79,11 @@ def child_environment(res, base: Mapping[str, str], at: int) -> Child:
     for name in res.config["runtime.env"]:
         assigned[name] = scope
     warnings: list[str] = []
-    found, _allow, _known = observers(res.config, res.cwd)  # _known: resolve already warned
+    found: list = []
+    if _observing(res.config):  # else observe.py is never imported, as in resolve
+        from .observe import observers
+
+        found, _allow, _known = observers(res.config, res.cwd)  # resolve already warned
     for obs in found:
         if obs.problem or not obs.env:
             continue
@@ -118,6 +121,8 @@ def dry_run_lines(env: Mapping[str, str], names: list[str], command: list[str]) 
 
     Each value and argument is shell-quoted, so the text can be read by a POSIX shell.
     """
+    import shlex
+
     lines = [f"export {name}={shlex.quote(env[name])}" for name in names]
     lines.append("exec " + shlex.join(command))
     return lines
