@@ -7,7 +7,7 @@
 # positional arguments of the command PATH ('' is ctxscope itself).
 _ctxscope_spec() {
     case $1 in
-        '') _ctxscope_cmds='status resolve diff trust mcp ps log init config sync repair hook prompt completion' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        '') _ctxscope_cmds='status resolve diff trust mcp ps log init config sync repair hook prompt completion exec' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'status') _ctxscope_cmds='' _ctxscope_opts='--scope --json --check --offline --refresh --watch --interval --help -h' _ctxscope_valued='--scope --interval' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'resolve') _ctxscope_cmds='' _ctxscope_opts='--scope --json --explain --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'diff') _ctxscope_cmds='' _ctxscope_opts='--scope --json --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
@@ -22,6 +22,7 @@ _ctxscope_spec() {
         'hook') _ctxscope_cmds='' _ctxscope_opts='--run --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'prompt') _ctxscope_cmds='' _ctxscope_opts='--format --json --help -h' _ctxscope_valued='--format' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'completion') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
+        'exec') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=1 _ctxscope_variadic=1 ;;
         *) _ctxscope_cmds='' _ctxscope_opts='' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
     esac
 }

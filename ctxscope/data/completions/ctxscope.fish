@@ -5,7 +5,7 @@
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]
         case ''
-            printf '%s\n' status resolve diff trust mcp ps log init config sync repair hook prompt completion
+            printf '%s\n' status resolve diff trust mcp ps log init config sync repair hook prompt completion exec
     end
 end
 
@@ -29,6 +29,8 @@ function __ctxscope_valued --description 'options of a ctxscope command path tha
             printf '%s\n' --to --shell
         case 'prompt'
             printf '%s\n' --format
+        case 'exec'
+            printf '%s\n' --scope
     end
 end
 
@@ -79,6 +81,7 @@ complete -c ctxscope -n '__ctxscope_at ""' -a 'repair' -d 'Bring the local file,
 complete -c ctxscope -n '__ctxscope_at ""' -a 'hook' -d 'Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'prompt' -d 'Print a short scope marker for the shell prompt; nothing when no scope is set'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'completion' -d 'Print the completion script for bash, zsh or fish on stdout'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'exec' -d 'Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope'
 complete -c ctxscope -n '__ctxscope_at ""' -l version -s V -d 'Print the version and exit'
 complete -c ctxscope -n '__ctxscope_at ""' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "status"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
@@ -149,3 +152,8 @@ complete -c ctxscope -n '__ctxscope_at "prompt"' -l json -d 'Print one JSON obje
 complete -c ctxscope -n '__ctxscope_at "prompt"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "completion"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "completion" 0' -a 'bash zsh fish' -d 'The shell to print the completion script for'
+complete -c ctxscope -n '__ctxscope_at "exec"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
+complete -c ctxscope -n '__ctxscope_at "exec"' -l dry-run -d 'Print the environment it would set and the command, shell-quoted, and start nothing'
+complete -c ctxscope -n '__ctxscope_at "exec"' -l offline -d 'Never touch the network; use a cached cloud answer of any age'
+complete -c ctxscope -n '__ctxscope_at "exec"' -l refresh -d 'Bypass the cloud cache and ask the cloud now'
+complete -c ctxscope -n '__ctxscope_at "exec"' -l help -s h -d 'Show this message and exit'
