@@ -144,17 +144,23 @@ def trust(
         typer.Argument(help="The project file to trust (default: the nearest .ctxscope.toml)."),
     ] = None,
     revoke: Annotated[bool, typer.Option("--revoke", help="Forget the trust instead.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Trust a file that changed since it was last "
+                           "trusted without asking (the diff is still printed)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Trust a project .ctxscope.toml, so its [cloud], [runtime], [log] and [observe] count.
 
     Records the file's path and a hash of its content; any later change needs
     `ctxscope trust` again. Review the file first: a trusted file can send your
-    token to the URL it names.
+    token to the URL it names. When the file changed since it was last trusted
+    (a git pull), the diff from the trusted content is shown first and a terminal
+    is asked to confirm (without one, --yes is needed).
     """
     from .commands.trust import trust as body
 
-    raise typer.Exit(body(path=path, revoke=revoke, json_out=json_out))
+    raise typer.Exit(body(path=path, revoke=revoke, yes=yes, json_out=json_out))
 
 
 @app.command()
@@ -183,23 +189,30 @@ def ps(
         list[int] | None,
         typer.Option("--pid", metavar="PID", help="Look only at this process (repeatable)."),
     ] = None,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Look at every process of this user on the machine, "
+                           "not only those working in the current repository."),
+    ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
 ) -> None:
     """List processes whose environment holds a runtime scope (CTX_SCOPE) and mark stale ones.
 
     For each process of the current user started with one of the [runtime] env
-    variables, shows its pid, start time, working directory and command, the
-    scope it holds, and the scope that resolves now for its directory from the
-    other sources (local, cloud, fallback). A process whose scope differs is
-    stale: it cached an old value at startup and must be restarted. Each stale
-    process is logged as scope_drift_detected with reason process_stale.
-    Processes whose environment cannot be read are listed as unreadable.
-    Linux only (reads /proc).
+    variables and working in the current repository (--all: anywhere), shows its
+    pid, start time, working directory and command, the scope it holds, and the
+    scope that resolves now for its directory from the other sources (local,
+    cloud, fallback). A process whose scope differs is stale: it cached an old
+    value at startup and must be restarted. Each stale process is logged as
+    scope_drift_detected with reason process_stale. Shells are shown as shell:
+    /proc holds their environment at start, which they may have changed since,
+    so they are never counted as stale. ctxscope's own pipeline (ctxscope ps |
+    cat) is left out. Processes whose environment cannot be read are listed as
+    unreadable. Linux only (reads /proc).
     """
     from .commands.ps import ps as body
 
-    raise typer.Exit(body(json_out=json_out, check=check, pid=pid, offline=offline,
+    raise typer.Exit(body(json_out=json_out, check=check, pid=pid, all_=all_, offline=offline,
                           refresh=refresh))
 
 

@@ -106,6 +106,7 @@ class CloudClient:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
+            self.down.timed_out = True
             raise self.down
         try:
             with client.stream(method, url, json=body, headers=headers,
@@ -122,6 +123,7 @@ class CloudClient:
                 location = response.headers.get("location")
         except httpx.TimeoutException:
             self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
+            self.down.timed_out = True
             raise self.down from None
         except httpx.ConnectError as exc:
             reason = _reason(exc)
@@ -157,7 +159,7 @@ class CloudClient:
         which replaces it and needs the revision); the status and shape checks stay.
         """
         status, data, url = self.request("GET", "/v1/scope")
-        _expect_ok(status, url)
+        _expect_ok(status, url, self._token)
         if not isinstance(data, dict) or "scope" not in data or not isinstance(data.get("revision"), str):
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         scope = data["scope"]
@@ -170,9 +172,11 @@ class CloudClient:
     def get_access(self, scope: str) -> str | None:
         """GET /v1/scopes/{scope} -> "read", "write", or None when the token cannot see it."""
         status, data, url = self.request("GET", "/v1/scopes/" + quote(scope, safe=""))
+        if status == 401 and not self._token:
+            _expect_ok(status, url, self._token)  # no token at all: say that, not "no access"
         if status in (403, 404):
             return None
-        _expect_ok(status, url)
+        _expect_ok(status, url, self._token)
         if not isinstance(data, dict) or data.get("access") not in ("read", "write") \
                 or data.get("scope") != scope:
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, access}}")
@@ -180,7 +184,7 @@ class CloudClient:
 
     def whoami(self) -> str:
         status, data, url = self.request("GET", "/v1/whoami")
-        _expect_ok(status, url)
+        _expect_ok(status, url, self._token)
         if not isinstance(data, dict) or not isinstance(data.get("identity"), str) \
                 or not data["identity"]:
             raise CloudError(f"cloud {url}: answer does not have the shape {{identity}}")
@@ -198,7 +202,7 @@ class CloudClient:
         if status in (401, 403):
             raise UnauthorizedError(f"cloud {url}: the token may not change the default scope "
                                     f"(HTTP {status})")
-        _expect_ok(status, url)
+        _expect_ok(status, url, self._token)
         if not isinstance(data, dict) or not isinstance(data.get("revision"), str):
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
         _check_scope(data.get("scope"), url)
@@ -232,9 +236,16 @@ def _trust_store(ca_file: str | None):
         raise ConfigError(f"{where}: cannot be loaded as CA certificates: {reason}") from None
 
 
-def _expect_ok(status: int, url: str) -> None:
+TOKEN_HINT = ("set it in the environment: export CTXSCOPE_TOKEN=... (never in a config "
+              "file); or remove [cloud] url to work without the cloud")
+
+
+def _expect_ok(status: int, url: str, token: str | None = "") -> None:
     if status == 200:
         return
+    if status in (401, 403) and not token:
+        raise CloudError(f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the "
+                         "request carried no token", hint=TOKEN_HINT)
     meaning = {401: "the token was refused", 403: "the token may not read this"}.get(status, "")
     raise CloudError(f"cloud {url}: HTTP {status}" + (f" ({meaning})" if meaning else ""))
 
@@ -266,7 +277,16 @@ def _valid_cached(name: str, value: object) -> bool:
         return value in (None, "read", "write")
     if name == "whoami":
         return isinstance(value, str) and value != ""
+    if name == DOWN:
+        return isinstance(value, str)
     return True
+
+
+# A cloud that timed out is remembered for this many seconds: commands in that window
+# (a prompt, the hook, a status in a loop) say it is unreachable at once instead of
+# each waiting for the timeout again. --refresh, and every write, asks again.
+DOWN_MEMORY = 30.0
+DOWN = "unreachable"
 
 
 class Cloud:
@@ -303,11 +323,32 @@ class Cloud:
             return hit
         if hit is not None and hit[1] <= self.ttl:
             return hit
-        # An answer that holds the token (a cloud echoing it back) is neither kept nor
-        # shown with it: every form of the token becomes `***`.
-        value = scrub(fetch(), self._token) if self._token else fetch()
+        self._remembered_down()
+        try:
+            # An answer that holds the token (a cloud echoing it back) is neither kept nor
+            # shown with it: every form of the token becomes `***`.
+            value = scrub(fetch(), self._token) if self._token else fetch()
+        except CloudUnreachable as exc:
+            if getattr(exc, "timed_out", False):
+                self.cache.put(DOWN, exc.message)
+            raise
+        if self.cache.get(DOWN) is not None:
+            self.cache.drop(DOWN)
         self.cache.put(name, value)
         return value, None
+
+    def _remembered_down(self) -> None:
+        """Raise at once when the cloud timed out less than DOWN_MEMORY seconds ago."""
+        if self.refresh:
+            return
+        hit = self.cache.get(DOWN)
+        if hit is None or not _valid_cached(DOWN, hit[0]) or hit[1] > DOWN_MEMORY:
+            return
+        message = hit[0].split(": ", 1)[-1]
+        raise CloudUnreachable(
+            f"cloud {self.url}: unreachable, checked {hit[1]:.0f}s ago ({message}); not asked "
+            f"again for {DOWN_MEMORY:g}s",
+            hint="ctxscope status --refresh asks again now")
 
     def new_budget(self) -> None:
         """Give the next calls a fresh time budget (after waiting for a person at a prompt).

@@ -106,7 +106,8 @@ class Setting:
 class ConfigFile:
     """One parsed config file: its data, the line of each key, and any read error."""
 
-    __slots__ = ("data", "digest", "error", "kind", "lines", "owner", "path", "trusted")
+    __slots__ = ("changed_since_trust", "data", "digest", "error", "kind", "lines", "owner",
+                 "path", "trusted")
 
     def __init__(self, path: str, kind: str) -> None:
         self.path = path
@@ -117,6 +118,8 @@ class ConfigFile:
         self.digest: str | None = None
         self.owner: int | None = None  # uid owning the file read (after links)
         self.trusted = kind == "user"
+        # A project file that was trusted with other content (a `git pull` changed it).
+        self.changed_since_trust = False
 
     def where(self, key: str) -> str:
         line = self.lines.get(key)
@@ -354,14 +357,20 @@ def check_secrets(cf: ConfigFile) -> None:
 def is_trusted(path: str, digest: str | None) -> bool:
     if digest is None:
         return False
+    return trusted_digest(path) == digest
+
+
+def trusted_digest(path: str) -> str | None:
+    """The SHA-256 the file at `path` had when it was last trusted, or None."""
     from .fsutil import read_regular
 
     try:
         # ctxscope's own file: never through a link, and only the user's.
         records = json.loads(read_regular(paths.trust_file(), follow=False, owner=True))
     except (OSError, ValueError, RecursionError):  # RecursionError: nested too deeply
-        return False
-    return isinstance(records, dict) and records.get(os.path.realpath(path)) == digest
+        return None
+    found = records.get(os.path.realpath(path)) if isinstance(records, dict) else None
+    return found if isinstance(found, str) else None
 
 
 def load(cwd: str | None = None, env: dict | None = None) -> Config:
@@ -394,7 +403,9 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
                 warnings.append(ignored)
                 project = None
         if project is not None:
-            project.trusted = is_trusted(project_path, project.digest)
+            recorded = trusted_digest(project_path)
+            project.trusted = project.digest is not None and recorded == project.digest
+            project.changed_since_trust = recorded is not None and not project.trusted
 
     layers: list[tuple[ConfigFile, dict[str, object]]] = []
     for cf in (user, project):  # later layers win
@@ -404,7 +415,14 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
         flat = _flatten(cf.data)
         if not cf.trusted:
             ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in TRUSTED_ONLY})
-            if ignored:
+            if ignored and cf.changed_since_trust:
+                names = ", ".join(f"[{t}]" for t in ignored)
+                warnings.append(
+                    f"{cf.path}: ignoring {names}: this project file is not trusted any "
+                    "more: it changed since it was trusted; review what changed with "
+                    f"`ctxscope trust {cf.path}`",
+                )
+            elif ignored:
                 names = ", ".join(f"[{t}]" for t in ignored)
                 warnings.append(
                     f"{cf.path}: ignoring {names}: this project file is not trusted; "

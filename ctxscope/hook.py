@@ -75,6 +75,8 @@ def warning(res) -> str | None:
     from .report import summary_line
 
     state = res.state
+    if state == "SYNCED" and "config_changed" in res.reasons:
+        return summary_line(res)
     if state in ("DRIFTED", "INVALID", "UNAUTHORIZED"):
         return summary_line(res)
     if state == "UNRESOLVED":
@@ -86,6 +88,37 @@ def warning(res) -> str | None:
         if is_drift(rest):
             return summary_line(res._replace(state="DRIFTED", problems=rest))
     return None
+
+
+def _first_time_for(project) -> bool:
+    """Whether the hook has not yet said that this content of the project file changed
+    since it was trusted; records that it now has (it says it once per content)."""
+    import json
+
+    from . import paths
+
+    if project is None or project.digest is None:
+        return False
+    store = os.path.join(paths.state_dir(), "hook-notes.json")
+    try:
+        with open(store, encoding="utf-8") as fh:
+            seen = json.load(fh)
+        if not isinstance(seen, dict):
+            seen = {}
+    except (OSError, ValueError, RecursionError):
+        seen = {}
+    real = os.path.realpath(project.path)
+    if seen.get(real) == project.digest:
+        return False
+    seen[real] = project.digest
+    try:
+        from .fsutil import atomic_write_text, ensure_private_dir
+
+        ensure_private_dir(os.path.dirname(store))
+        atomic_write_text(store, json.dumps(seen, sort_keys=True), default_mode=0o600)
+    except Exception:  # a note that cannot be recorded is said again next time
+        pass
+    return True
 
 
 def for_shell(line: str, shell: str) -> str:
@@ -141,6 +174,8 @@ def _check(shell: str) -> tuple[str, str | None]:
     finally:
         ctx.close()
     line = warning(res)
+    if line and res.state == "SYNCED" and not _first_time_for(res.config.project):
+        line = None  # a changed trusted file is said once per content, not at every start
     if line:
         from .events import record_resolution
 

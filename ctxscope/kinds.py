@@ -44,6 +44,7 @@ ACTIONS = {
     "scope_unresolved": "set_scope",
     "process_stale": "restart_process",
     "observed_mismatch": "update_observed",
+    "config_changed": "trust",
 }
 
 # The reasons that mean the cloud could not give an answer (not drift).

@@ -32,6 +32,12 @@ from .scope import display, scope_problem
 PROC = "/proc"
 COMMAND_LIMIT = 512  # characters of a command line kept (escaped) for output and the log
 
+# Shells: /proc/PID/environ is the environment a shell started with, not what it has
+# exported or unset since (`eval "$(ctxscope repair --shell bash)"` changes the shell, not
+# that file), so a shell is never judged stale.
+SHELLS = frozenset({"bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "tcsh", "csh", "nu"})
+SHELL_NOTE = "shell: environment at start, may have changed"
+
 
 def supported() -> bool:
     return sys.platform.startswith("linux") and os.path.isdir(PROC)
@@ -41,12 +47,19 @@ class NotSupported(CtxScopeError):
     """`ps` reads /proc, which only Linux has."""
 
 
+def require_supported() -> None:
+    if not supported():
+        raise NotSupported("ctxscope ps: not supported on this platform (it reads /proc; Linux only)")
+
+
 class Proc:
     """One process of this user that holds a runtime scope (or could not be inspected).
 
     `state` is one of:
       stale       it holds a scope that differs from what resolves now for its cwd
       current     it holds the scope that resolves now
+      shell       a shell: what /proc shows is its environment at start, which it may
+                  have changed since; never counted as stale
       unknown     nothing else resolves for its cwd (or that resolution failed): no
                   reference to compare with; `problem` says why
       unreadable  its environment cannot be read (`problem` says why): it is counted,
@@ -112,16 +125,18 @@ class Scan:
 
 
 def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bool = False,
-         pids=None, exclude=(), proc: str = PROC) -> Scan:
+         pids=None, exclude=(), proc: str = PROC, root: str | None = None) -> Scan:
     """Find this user's processes that hold a runtime scope and judge each one.
 
     `env` is the command's environment (default os.environ): the runtime
     variables are taken out of it and the rest resolves the expected scope. `pids`
     limits the scan to those processes; `exclude` leaves some out (this process is
-    always left out: its own scope is what `status` shows).
+    always left out: its own scope is what `status` shows, and so are its pipeline
+    partners, see `_Partners`). `root` keeps only processes working inside that
+    directory (see `repository_of`); None looks at the whole machine.
     """
-    if not supported() and proc == PROC:
-        raise NotSupported("ctxscope ps: not supported on this platform (it reads /proc; Linux only)")
+    if proc == PROC:
+        require_supported()
     env = dict(os.environ if env is None else env)
     own_config = config_mod.load(cwd or paths.working_dir(), env)
     judge = _Judge(env, own_config, offline=offline, refresh=refresh)
@@ -129,6 +144,7 @@ def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bo
     wanted = None if pids is None else set(pids)
     uid = os.getuid()
     btime = _boot_time(proc)
+    partners = _Partners(proc)
     found: list[Proc] = []
     try:
         for name in sorted(os.listdir(proc), key=lambda n: (len(n), n)):
@@ -137,7 +153,7 @@ def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bo
             pid = int(name)
             if pid in skip or (wanted is not None and pid not in wanted):
                 continue
-            p = _inspect(proc, pid, uid, btime, judge)
+            p = _inspect(proc, pid, uid, btime, judge, partners, root)
             if p is not None:
                 found.append(p)
     finally:
@@ -145,11 +161,96 @@ def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bo
     return Scan(found, own_config)
 
 
-def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge) -> Proc | None:
+def repository_of(cwd: str) -> str:
+    """The directory `ps` and `status` look at by default: the repository root (nearest
+    `.git` upward), else the directory of the nearest project file, else `cwd`."""
+    from .sources.local import repository_root
+
+    root = repository_root(cwd)
+    if root is None:
+        project = config_mod.find_project_file(cwd)
+        root = os.path.dirname(project) if project else cwd
+    return os.path.abspath(root)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+class _Partners:
+    """ctxscope's own pipeline (`ctxscope ps | cat`): never listed, never logged.
+
+    A shell with job control gives each pipeline a process group of its own: then
+    every process in this process group is a partner. Without job control (a
+    script, `bash -c`), the group is the script's: then only the processes of the
+    group that read or write one of this process's pipes are.
+    """
+
+    def __init__(self, proc: str) -> None:
+        self.proc = proc
+        self.group = os.getpgrp()
+        try:
+            self.job = os.getpgid(os.getppid()) != self.group
+        except OSError:
+            self.job = False
+        self.pipes = set()
+        for fd in (0, 1):
+            try:
+                target = os.readlink(f"{proc}/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("pipe:"):
+                self.pipes.add(target)
+
+    def __contains__(self, pid: int) -> bool:
+        if self.proc != PROC or _group(self.proc, pid) != self.group:
+            return False
+        if self.job:
+            return True
+        for fd in (0, 1):
+            try:
+                if os.readlink(f"{self.proc}/{pid}/fd/{fd}") in self.pipes:
+                    return True
+            except OSError:
+                continue
+        return False
+
+
+def _group(proc: str, pid: int) -> int | None:
+    """The process group of `pid` (field 5 of /proc/PID/stat), or None."""
+    stat = _read_text(f"{proc}/{pid}/stat")
+    if not stat:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    try:
+        return int(fields[2])
+    except (IndexError, ValueError):
+        return None
+
+
+def _is_shell(base: str) -> bool:
+    names = {(_read_text(base + "/comm") or "").strip()}
+    try:
+        with open(base + "/cmdline", "rb") as fh:
+            argv0 = fh.read(4096).split(b"\0", 1)[0].decode("utf-8", "replace")
+        names.add(os.path.basename(argv0).lstrip("-"))
+    except OSError:
+        pass
+    return bool(names & SHELLS)
+
+
+def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge, partners=(),
+             root: str | None = None) -> Proc | None:
     base = f"{proc}/{pid}"
     status = _read_text(base + "/status")
     if status is None or _real_uid(status) != uid:
         return None  # gone, or another user's process
+    if pid in partners:
+        return None
+    if root is not None:
+        where = _cwd(base)
+        if where is None or not _inside(where, root):
+            return None
     try:
         with open(base + "/environ", "rb") as fh:
             raw_env = fh.read()
@@ -185,12 +286,18 @@ def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge) -> Proc 
     res, problem = judge.expected(cwd)
     p.resolution = res
     if res is None or res.resolved_scope is None or res.error is not None:
+        if _is_shell(base):
+            p.state, p.problem = "shell", SHELL_NOTE
+            return p
         p.problem = problem or "no other source sets a scope for this directory"
         if p.scope_problem:
             p.problem += f"; it holds an invalid scope ({p.scope_problem})"
         return p
     p.expected, p.expected_from = res.resolved_scope, res.resolved_from
     p.state = "current" if held == res.resolved_scope else "stale"
+    if _is_shell(base):
+        p.state, p.problem = "shell", SHELL_NOTE
+        return p
     if p.stale and p.scope_problem:
         p.problem = f"it holds an invalid scope ({p.scope_problem})"
     return p
@@ -477,11 +584,14 @@ def status_summary(*, env=None, offline: bool = True) -> dict | None:
     if not supported():
         return None
     try:
-        found = scan(env=env, offline=offline, exclude=ancestors())
+        root = repository_of(paths.working_dir())
+        found = scan(env=env, offline=offline, exclude=ancestors(), root=root)
     except Exception:  # other users' /proc entries can hold anything; the note is advisory
         return None
     return {
+        "root": root,
         "checked": len(found.processes),
         "stale": [p.to_dict() for p in found.stale],
         "unreadable": len(found.unreadable),
+        "shells": len([p for p in found.processes if p.state == "shell"]),
     }

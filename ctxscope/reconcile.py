@@ -170,15 +170,22 @@ def plan_repair(ctx, res, *, to: str | None = None, force: bool = False) -> Plan
                          hint="name the target: ctxscope repair --to SCOPE")
     problem = scope_problem(scope)
     if problem:
-        raise UsageError(f"--to {display(scope)!r} {problem}")
+        raise UsageError(f"flag --to {display(scope)!r} {problem}",
+                         hint="change the --to value")
     cloud = _cloud_change(ctx, res, scope, skip_unset=True) \
         if ctx.cloud is not None else None
-    runtime = _runtime_change(ctx, res, scope)
-    # An unset local scope is not drift: it is written only when, after this repair,
-    # nothing else would make `scope` resolve (so a repair that only has to unset a
-    # shell variable does not create a project file).
-    local = _local_change(ctx, res, scope, replace_broken=True, force=force,
-                          create=_projected(ctx, res, scope, cloud) != scope)
+    local = _local_change(ctx, res, scope, replace_broken=True, force=force, create=False)
+    # When the sources below the runtime give the target once this repair is done, the
+    # runtime override is dropped (unset), not pinned to the same value: a pinned copy
+    # would be the next stale override the day the project file changes.
+    drop = _below_runtime(res, scope, local, cloud) == scope
+    runtime = _runtime_change(ctx, res, scope, drop=drop)
+    if local is None:
+        # An unset local scope is not drift: it is written only when, after this repair,
+        # nothing else would make `scope` resolve (so a repair that only has to unset a
+        # shell variable does not create a project file).
+        local = _local_change(ctx, res, scope, replace_broken=True, force=force,
+                              create=_projected(ctx, res, scope, cloud) != scope)
     changes = [c for c in (local, cloud) if c]
     if cloud is not None and not cloud.blocked:
         cache = ctx.cloud.cache
@@ -199,6 +206,10 @@ def plan_init(ctx, res, *, to: str | None = None, force: bool = False) -> Plan:
     (not a [fallback] guess).
     """
     path = target_file(ctx, repository=True)
+    if to is not None:
+        from .resolver import check_flag_scope
+
+        check_flag_scope(to)
     scope, origin = _init_target(res, to, path)
     problem = scope_problem(scope)
     if problem:
@@ -231,6 +242,22 @@ def _projected(ctx, res, scope: str, cloud: Change | None) -> str | None:
     if r.value is not None or r.state in ("invalid", "error"):
         return r.value
     return res.source("fallback").value
+
+
+def _below_runtime(res, scope: str, local: Change | None, cloud: Change | None) -> str | None:
+    """What resolves once the runtime variables are unset and the planned writes are made."""
+    if local is not None and not local.blocked:
+        return scope
+    r = res.source("local")
+    if r.value is not None or r.state in ("invalid", "unreadable"):
+        return r.value
+    if cloud is not None and not cloud.blocked:
+        return scope
+    r = res.source("cloud")
+    if r.value is not None or r.state in ("invalid", "error"):
+        return r.value
+    fallback = res.source("fallback")
+    return fallback.value if fallback.state in ("set", "resolved", "standby") else None
 
 
 def mode_refusal(config, source: str) -> str | None:
@@ -302,12 +329,17 @@ def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
                   {"revision": revision})
 
 
-def _runtime_change(ctx, res, scope: str) -> Change | None:
+def _runtime_change(ctx, res, scope: str, *, drop: bool = False) -> Change | None:
+    """Shell code for the variables that differ from `scope`: with `drop` (the sources
+    below give `scope`), every one of them is unset; else the first is exported."""
     names = list(ctx.config["runtime.env"])
     values = {n: ctx.env[n] for n in names if ctx.env.get(n)}
     differ = [n for n, v in values.items() if v != scope]
     if not differ:
         return None
+    if drop:
+        return Change("runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), None,
+                      "shell", None, {"export": None, "unset": differ, "drop": scope})
     export = names[0] if names[0] in differ else None
     unset = [n for n in differ if n != names[0]]
     return Change("runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), scope,

@@ -23,7 +23,7 @@ _STATE_STYLE = {
     "resolved": "bold green", "in_sync": "green", "drifted": "bold yellow",
     "invalid": "bold red", "unreadable": "bold red", "error": "red",
     "unset": "dim", "standby": "dim", "not_configured": "dim", "set": "",
-    "unmapped": "yellow", "not_allowed": "red",
+    "unmapped": "yellow", "not_allowed": "red", "ignored": "bold yellow",
 }
 _OVERALL_STYLE = {
     "SYNCED": "bold green", "DRIFTED": "bold yellow", "DEGRADED": "bold magenta",
@@ -133,6 +133,8 @@ def value_text(r) -> Text:
 
 def state_text(r) -> Text:
     label = r.state.replace("_", " ")
+    if r.state == "ignored":
+        return Text(r.problem or label, style=_STATE_STYLE["ignored"])
     if r.problem and r.state in ("invalid", "unreadable", "error"):
         label += f": {r.problem}"
     return Text(label, style=_STATE_STYLE.get(r.state, ""))
@@ -193,6 +195,13 @@ def print_diff(res, console: Console) -> None:
             continue
         shown = True
         before = r.value if r.value is not None else (repr(r.raw) if r.raw is not None else "-")
+        if r.state == "error" and r.value is None:
+            before = f" (no value: {r.problem})"
+            last = r.extra.get("last_known")
+            if last is not None:
+                age = r.extra.get("last_known_age")
+                before += f"; last known {last!r}" + (f", {age:.0f}s ago" if age is not None
+                                                      else "")
         console.print(Text(f"--- {r.source}  {r.origin or ''}", style="bold"))
         console.print(Text(f"+++ {r.source}  (wanted)", style="bold"))
         console.print(Text(f"-{before}", style="red"))

@@ -13,7 +13,7 @@ from rich.text import Text
 from .render import new_table
 
 _PROC_STYLE = {"stale": "bold yellow", "current": "green", "unknown": "dim",
-               "unreadable": "bold red"}
+               "unreadable": "bold red", "shell": "dim"}
 _EVENT_STYLE = {
     "scope_drift_detected": "yellow", "scope_synced": "green", "scope_repaired": "green",
     "scope_sync_failed": "bold red", "scope_unauthorized": "bold red",
@@ -56,12 +56,15 @@ def _cut(text: str, limit: int | None) -> str:
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
-def print_ps(found, console: Console, names: list[str]) -> None:
+def print_ps(found, console: Console, names: list[str], *, root: str | None = None) -> None:
     """The table, then one summary line that says what to do."""
     shown = found.processes
     variables = " or ".join(names)
     if not shown:
-        console.print(Text(f"no process of this user holds {variables}", style="dim"))
+        where = f" working in {root}" if root else ""
+        more = " (ctxscope ps --all: the whole machine)" if root else ""
+        console.print(Text(f"no process of this user{where} holds {variables}{more}",
+                           style="dim"), soft_wrap=True)
         return
     # The command is the one value cut to fit: to the terminal's width, or in a pipe to
     # COLUMNS when it is set (else never).
@@ -91,6 +94,15 @@ def print_ps(found, console: Console, names: list[str]) -> None:
             console.print(Text(f"pid {p.pid}: {p.problem}", style="dim"), soft_wrap=True)
         if p.launched is not None:
             console.print(Text(launched_line(p), style="dim"), soft_wrap=True)
+
+
+    shells = [p for p in shown if p.state == "shell"]
+    if shells:
+        pids = ", ".join(str(p.pid) for p in shells)
+        console.print(Text(f"pid {pids}: {SHELL_LINE}", style="dim"), soft_wrap=True)
+    if root:
+        console.print(Text(f"(processes working in {root}; ctxscope ps --all for the whole "
+                           "machine)", style="dim"), soft_wrap=True)
     unreadable = found.unreadable
     if unreadable:
         console.print(Text(_unreadable_line(unreadable), style="bold red"), soft_wrap=True)
@@ -105,6 +117,10 @@ def launched_line(p) -> str:
     if p.expected is not None:
         line += f"; {p.expected} resolves now"
     return line
+
+
+SHELL_LINE = ("shell: environment at start, may have changed (/proc shows what a shell "
+              "started with, not what it exported or unset since); not counted as stale")
 
 
 def _unreadable_line(unreadable) -> str:

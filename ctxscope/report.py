@@ -46,6 +46,7 @@ def resolution_to_dict(res) -> dict:
         "observed": [row.to_dict() for row in res.observed],
         "mode": res.mode,
         "fix": fix_command(res),
+        "fixes": fix_commands(res),
         "error": res.error.message if res.error else None,
         "warnings": list(res.warnings),
         "cwd": res.cwd,
@@ -53,69 +54,159 @@ def resolution_to_dict(res) -> dict:
 
 
 def fix_command(res) -> str | None:
-    """The exact command (or edit) that fixes the state, for the summary line."""
+    """The fixing commands for the summary line, the first one first (see `fix_commands`)."""
+    fixes = fix_commands(res)
+    return "; ".join(fixes) if fixes else None
+
+
+def fix_commands(res) -> list[str]:
+    """The commands (or edits) that fix the state, the one to run first first.
+
+    Each one runs as printed in the current `[policy] mode`: a fix that needs a
+    write the mode does not allow starts with the `config set` that allows it.
+    When the runtime override disagrees with the sources below it, the first fix
+    drops the override (a stale shell variable is the usual cause) and keeping
+    the runtime value, by writing it into the shared file and the cloud, is only
+    the alternative.
+    """
     state = res.state
     reasons = res.reasons
     if state == "SYNCED":
-        return None
+        if "config_changed" in reasons:
+            return ["ctxscope trust  # shows what changed since you trusted it, then asks"]
+        return []
     if state == "INVALID":
-        bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
-        if bad.source == "runtime":
-            # Without --to, repair brings the variable to what resolves without it, or
-            # only unsets it when nothing else is set; a broken source below needs a name.
-            to = "" if default_target(res) is not None or only_unset(res) else "--to SCOPE "
-            return (f'eval "$(ctxscope repair {to}--shell bash)"  # or fix '
-                    + (bad.origin or "the variable"))
-        if bad.source == "local":
-            where = bad.extra.get("path") or bad.origin
-            return f"fix {where}, or: ctxscope repair --to SCOPE"
-        if bad.source == "cloud":
-            needs = '  (needs [policy] mode = "cloud")' if res.mode in ("observe", "local") else ""
-            return "ctxscope repair --to SCOPE  # sets a valid cloud default" + needs
-        return f"fix [fallback] in {res.config.origin('fallback.policy')}"
+        return [_invalid_fix(res)]
     if state == "UNRESOLVED":
-        return "ctxscope init --scope NAME  # or: export CTX_SCOPE=NAME"
+        return ["ctxscope init --scope NAME  # or: export CTX_SCOPE=NAME"]
     if state == "UNAUTHORIZED":
-        return "ctxscope repair --to SCOPE  # a scope the token can see; or ask for access"
+        return ["ctxscope repair --to SCOPE  # a scope the token can see; or ask for access"]
     if state == "DEGRADED":
-        if any("--offline" in (p.detail or "") for p in res.problems):
-            return "run once without --offline to cache the cloud's answer"
-        return "check the network and [cloud] url, or use --offline for the cached answer"
+        return [_degraded_fix(res)]
     # DRIFTED
-    fixes = []
-    mode = res.mode
-    if "local_mismatch" in reasons:
-        needs = '  (needs [policy] mode = "local")' if mode == "observe" else ""
-        fixes.append("ctxscope sync --direction runtime-to-local --yes" + needs)
-    if "cloud_mismatch" in reasons:
-        needs = '  (needs [policy] mode = "cloud")' if mode in ("observe", "local") else ""
-        fixes.append("ctxscope sync --direction resolved-to-cloud --yes" + needs)
-    invalid = [r for r in reasons if r.endswith("_invalid")]
-    if invalid or "runtime_mismatch" in reasons:
-        target = shlex.quote(res.resolved_scope or "SCOPE")
-        needs = ""
-        if "cloud_invalid" in invalid and mode in ("observe", "local"):
-            needs = '  (needs [policy] mode = "cloud")'
-        elif invalid and mode == "observe":
-            needs = '  (needs [policy] mode = "local")'
-        if "runtime_mismatch" in reasons:
-            # The other variables live in the user's shell: only shell code can unset them.
-            fixes.append(f'eval "$(ctxscope repair --to {target} --shell bash)"' + needs)
+    fixes: list[str] = []
+    drop_to = drop_target(res)
+    if drop_to is not None:
+        if res.source("runtime").origin == "flag --scope":
+            fixes.append(f"run without --scope: {shlex.quote(drop_to)} resolves then")
         else:
-            fixes.append(f"ctxscope repair --to {target} --yes" + needs)
+            fixes.append(repair_fix(res, drop_to, shell=True))
+    keep = []
+    if "local_mismatch" in reasons:
+        keep.append(needs_mode(res, "local") + "ctxscope sync --direction runtime-to-local --yes")
+    if "cloud_mismatch" in reasons:
+        keep.append(needs_mode(res, "cloud") + "ctxscope sync --direction resolved-to-cloud --yes")
+    if drop_to is not None and keep:
+        fixes.append("or keep the runtime value: " + " && ".join(keep))
+    elif drop_to is None:
+        fixes.extend(keep)
+    invalid = [r for r in reasons if r.endswith("_invalid")]
+    if drop_to is None and (invalid or "runtime_mismatch" in reasons):
+        fixes.append(repair_fix(res, res.resolved_scope or "SCOPE",
+                                shell="runtime_mismatch" in reasons))
     if "observed_mismatch" in reasons:
         from .observe import fix_hint
 
         fixes.extend(fix_hint(row) for row in res.observed if row.state == "drifted")
-    if res.resolved_from == "runtime" and any(r.endswith("_mismatch") and r != "observed_mismatch"
-                                              for r in reasons):
-        # The value the override hides: the first of local/cloud that differs from it.
-        other = next((v for v in (res.source("local").value, res.source("cloud").value)
-                      if v and v != res.resolved_scope), None)
-        if other:
-            fixes.append(f'or drop the override: eval "$(ctxscope repair --to {shlex.quote(other)} '
-                         '--shell bash)"')
-    return "; ".join(fixes) if fixes else "ctxscope diff  # to see what differs"
+    return fixes or ["ctxscope diff  # to see what differs"]
+
+
+def drop_target(res) -> str | None:
+    """The scope the sources below the runtime give, when the runtime override disagrees
+    with it (else None): what dropping the override leads to."""
+    if res.resolved_from != "runtime":
+        return None
+    below = next_below_runtime(res)
+    return below if below is not None and below != res.resolved_scope else None
+
+
+def next_below_runtime(res) -> str | None:
+    """The valid value of the first set source below the runtime (local, then cloud)."""
+    for name in ("local", "cloud"):
+        r = res.source(name)
+        if r.value is not None:
+            return r.value
+        if r.state in ("invalid", "unreadable", "error"):
+            continue
+    return None
+
+
+def repair_needs(res, target: str) -> str | None:
+    """The write `ctxscope repair --to target` needs from [policy] mode: "cloud", "local"
+    or None (only shell code, or nothing to write)."""
+    local, cloud = res.source("local"), res.source("cloud")
+    if cloud.state == "invalid" or (cloud.value is not None and cloud.value != target):
+        return "cloud"
+    if local.state in ("invalid", "unreadable") or (local.value is not None
+                                                     and local.value != target):
+        return "local"
+    return None
+
+
+def repair_fix(res, target: str, *, shell: bool) -> str:
+    """`ctxscope repair --to TARGET` as the user runs it, with the mode it needs first."""
+    need = repair_needs(res, target)
+    prefix = needs_mode(res, need) if need else ""
+    to = shlex.quote(target)
+    runtime_differs = any(v != target for v in
+                          res.source("runtime").extra.get("env_values", {}).values())
+    if shell or runtime_differs:
+        # With writes to make, --yes: `eval` hides the exit code of a run that stopped
+        # to ask for a confirmation it could not get.
+        yes = "--yes " if need else ""
+        return prefix + f'eval "$(ctxscope repair --to {to} {yes}--shell bash)"'
+    return prefix + f"ctxscope repair --to {to} --yes"
+
+
+def needs_mode(res, write: str) -> str:
+    """'' when [policy] mode allows a `write` ("local" or "cloud"), else the command that
+    allows it, ending in ` && ` so that the fix after it runs only once it succeeded."""
+    mode = res.mode
+    if write == "local" and mode != "observe":
+        return ""
+    if write == "cloud" and mode in ("cloud", "enforce"):
+        return ""
+    project = res.config.project
+    origin = res.config.origin("policy.mode")
+    where = "--project" if project is not None and origin.startswith(project.path) else "--user"
+    return f"ctxscope config set policy.mode {write} {where} --yes && "
+
+
+def _invalid_fix(res) -> str:
+    bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
+    if bad.source == "runtime":
+        if bad.origin == "flag --scope":
+            return "change the --scope value (or leave --scope out)"
+        target = default_target(res)
+        if target is not None:
+            need = repair_needs(res, target)
+            prefix = needs_mode(res, need) if need else ""
+            # Without --to, repair unsets the variable when the sources below give the
+            # same scope, so the fix is the same command whatever they hold.
+            yes = "--yes " if need else ""
+            return (prefix + f'eval "$(ctxscope repair {yes}--shell bash)"  # or fix '
+                    + (bad.origin or "the variable"))
+        to = "" if only_unset(res) else "--to SCOPE "
+        return (f'eval "$(ctxscope repair {to}--shell bash)"  # or fix '
+                + (bad.origin or "the variable"))
+    if bad.source == "local":
+        where = bad.extra.get("path") or bad.origin
+        cloud = res.source("cloud").value
+        if cloud is not None:
+            return (needs_mode(res, "local")
+                    + f"ctxscope repair --to {shlex.quote(cloud)} --yes  # or fix {where}")
+        return f"fix {where}, or: ctxscope repair --to SCOPE"
+    if bad.source == "cloud":
+        return needs_mode(res, "cloud") + "ctxscope repair --to SCOPE --yes  # sets a valid cloud default"
+    return f"fix [fallback] in {res.config.origin('fallback.policy')}"
+
+
+def _degraded_fix(res) -> str:
+    if any("CTXSCOPE_TOKEN is not set" in (p.detail or "") for p in res.problems):
+        return "export CTXSCOPE_TOKEN=...  # the token is not set; the cloud refused the request"
+    if any("--offline" in (p.detail or "") for p in res.problems):
+        return "run once without --offline to cache the cloud's answer"
+    return "check the network and [cloud] url, or use --offline for the cached answer"
 
 
 def default_target(res) -> str | None:
@@ -164,7 +255,11 @@ def summary_line(res, *, with_authorization: bool = False) -> str:
     if state == "SYNCED":
         auth = {"authorized": "authorized", "not_checked": "authorization not checked (no cloud)",
                 "unknown": "authorization unknown"}[res.authorization]
-        return f"SYNCED: {where}; every set source agrees; {auth}"
+        line = f"SYNCED: {where}; every set source agrees; {auth}"
+        changed = [p.detail for p in res.problems if p.reason == "config_changed"]
+        if changed:
+            line += f"; but [cloud] is {changed[0]}"
+        return line
     detail = {
         "INVALID": res.error.message if res.error else "a source is invalid",
         "UNRESOLVED": "no source sets a scope and [fallback] policy is 'fail'",

@@ -165,6 +165,8 @@ def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
     """
     ctx = context or Context(cwd=cwd, env=env, scope=scope, offline=offline,
                              refresh=refresh, command=command)
+    if ctx.flag_scope is not None:
+        check_flag_scope(ctx.flag_scope)
     try:
         result = _resolve(ctx)
         if _observing(ctx.config):
@@ -181,6 +183,18 @@ def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
         if warning:
             result = result._replace(warnings=(*result.warnings, warning))
     return result
+
+
+def check_flag_scope(value: str, flag: str = "--scope") -> None:
+    """A scope given on the command line that breaks the rules is a usage error (exit 2):
+    the fix is to change the flag, not any source."""
+    from .errors import UsageError
+    from .scope import display, scope_problem
+
+    problem = scope_problem(value)
+    if problem:
+        raise UsageError(f"flag {flag} {display(value)!r} {problem}",
+                         hint=f"change the {flag} value (or leave {flag} out)")
 
 
 def _observing(config) -> bool:
@@ -258,6 +272,9 @@ def _problems(readings, winner, blocker, authorization, resolved) -> list[Proble
         elif r.state == "error":
             reason = "cloud_unreachable" if r.extra.get("unreachable") else "cloud_error"
             problems.append(Problem(reason, ACTIONS[reason], r.source, r.problem))
+        elif r.state == "ignored":
+            # Not drift (nothing disagrees), but never a silent SYNCED either.
+            problems.append(Problem("config_changed", "trust", r.source, r.problem))
         elif (r.usable and r is not winner and resolved is not None
               and r.source in ("local", "cloud") and r.value != resolved):
             reason = f"{r.source}_mismatch"

@@ -128,7 +128,7 @@ def test_json_without_cloud_and_dry_run(repo):
 
 def test_invalid_scope_and_observe_mode_write_nothing(repo):
     result = init("--scope", " padded ")
-    assert result.exit_code == 1 and "surrounding whitespace" in result.stderr
+    assert result.exit_code == 2 and "surrounding whitespace" in result.stderr
     assert not (repo / ".ctxscope.toml").exists()
     (repo / ".ctxscope.toml").write_text('[policy]\nmode = "observe"\n')
     result = init("--scope", "workout")

@@ -46,7 +46,7 @@ def test_json_list_by_pid(incident, spawn):
             "stale": True, "state": "stale", "cwd": str(incident), "variable": "CTX_SCOPE"}
     assert want.items() <= rows[stale.pid].items()
     assert (rows[current.pid]["stale"], rows[current.pid]["expected"]) == (False, "workout")
-    assert "no process of this user holding CTX_SCOPE" in result.stderr  # the --pid with none
+    assert "holding CTX_SCOPE" in result.stderr  # the --pid with none
 
 
 def test_check_exits_3_on_stale_only(incident, spawn):
@@ -86,7 +86,8 @@ def test_nothing_to_show(incident, spawn):
     none = spawn(incident)
     result = ps(*pid_args(none))
     assert result.exit_code == 0
-    assert "no process of this user holds CTX_SCOPE" in result.stdout
+    assert "no process of this user working in" in result.stdout
+    assert "holds CTX_SCOPE" in result.stdout
     assert ps("--json", *pid_args(none)).stdout.strip() == "[]"
 
 

@@ -56,7 +56,7 @@ def eval_line(name, args):
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_eval_leaves_ctx_scope_as_the_target(shell, project):
+def test_eval_drops_ctx_scope_when_the_file_gives_the_target(shell, project):
     (project / ".ctxscope.toml").write_text('# mine\nscope = "zentygo"\n')
     script = (f"{eval_line(shell, '--to workout --yes')}\n"
               'echo "CTX=[$CTX_SCOPE]"\n'
@@ -66,7 +66,8 @@ def test_eval_leaves_ctx_scope_as_the_target(shell, project):
               'echo "CTX=[$CTX_SCOPE]"\n'
               'ctxscope diff >/dev/null 2>&1; echo "diff=$?"\n')
     result = in_shell(shell, script, project, shell_env(CTX_SCOPE="zentygo"))
-    assert "CTX=[workout]" in result.stdout, result.stdout + result.stderr
+    # The file now gives the target, so the override is dropped, not pinned to a copy.
+    assert "CTX=[]" in result.stdout, result.stdout + result.stderr
     assert local_scope(project) == "workout"
     assert re.search(r"diff=0", result.stdout), result.stdout + result.stderr
     assert "written  local" in result.stderr  # the report went to stderr, not into eval
@@ -94,7 +95,8 @@ def test_eval_fixes_an_invalid_ctx_scope_without_to(project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "CTX=[$CTX_SCOPE]"',
                       project, shell_env(CTX_SCOPE="work out"))
-    assert "CTX=[workout]" in result.stdout, result.stderr
+    assert "CTX=[]" in result.stdout, result.stderr  # dropped: the file gives 'workout'
+    assert "unset CTX_SCOPE" not in result.stdout
 
 
 def test_shell_output_is_only_shell_code(project, monkeypatch):
@@ -102,10 +104,18 @@ def test_shell_output_is_only_shell_code(project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     result = repair("--to", "workout", "--shell", "bash", "--yes")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "export CTX_SCOPE='workout'\n"
+    assert result.stdout == "unset CTX_SCOPE\n"
     assert "written  local" in result.stderr
     fish = repair("--to", "workout", "--shell", "fish")
-    assert fish.stdout == "set -gx CTX_SCOPE 'workout'\n"
+    assert fish.stdout == "set -e CTX_SCOPE\n"
+    # A target that nothing below gives is exported instead.
+    pinned = repair("--to", "other", "--shell", "bash", "--yes")
+    assert pinned.exit_code == 0, pinned.output
+    assert pinned.stdout == "unset CTX_SCOPE\n"  # the file now holds 'other' too
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "observe"\n')
+    refused = repair("--to", "other", "--shell", "bash")
+    assert refused.exit_code == 1 and refused.stdout == ""  # no shell code from a failed repair
+    assert "no shell code printed" in refused.stderr
 
 
 def test_nothing_differs_prints_nothing_for_eval(project, monkeypatch, events):
@@ -125,7 +135,7 @@ def test_without_shell_the_runtime_is_unfinished_exit_3(project, monkeypatch, ev
     result = repair("--to", "workout", "--yes")
     assert result.exit_code == 3
     assert local_scope(project) == "workout"  # what could be done was done
-    assert "env CTX_SCOPE still holds 'zentygo', not 'workout'" in result.stderr
+    assert "env CTX_SCOPE still holds 'zentygo', to be unset" in result.stderr
     assert 'finish with: eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
     assert "done:" not in result.stdout
     [event] = [e for e in events() if e["event"] == "scope_repaired"]
@@ -272,7 +282,7 @@ def test_installed_repair(script_runner, project):
     assert "Traceback" not in result.stderr
     code = script_runner.run(["ctxscope", "repair", "--to", "workout", "--shell", "zsh"],
                              cwd=str(project), env=env)
-    assert (code.returncode, code.stdout) == (0, "export CTX_SCOPE='workout'\n")
+    assert (code.returncode, code.stdout) == (0, "unset CTX_SCOPE\n")
 
 
 def test_eval_with_the_prompt_on_a_real_terminal(project):
@@ -311,18 +321,31 @@ def test_eval_with_the_prompt_on_a_real_terminal(project):
     os.close(master)
     output = seen.decode(errors="replace")
     assert answered, output
-    assert "CTX=[workout]" in output
+    assert "CTX=[]" in output
     assert local_scope(project) == "workout"
 
 
 def test_status_names_a_repair_that_drops_the_override(project, cloud, monkeypatch):
-    """Runtime wins, local agrees, the cloud differs: the override hides the cloud's value."""
+    """The override disagrees with the project file: dropping it is the first fix."""
+    (project / ".ctxscope.toml").write_text('scope = "workout"\n')
+    cloud.access = {"zentygo": "write", "workout": "write"}
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    fixes = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fixes"]
+    assert fixes[0] == 'eval "$(ctxscope repair --to workout --shell bash)"'
+    assert fixes[1] == "or keep the runtime value: ctxscope sync --direction runtime-to-local --yes"
+
+
+def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(project, cloud,
+                                                                          monkeypatch):
+    """Runtime and the project file agree, the cloud differs: nothing to drop; the cloud
+    follows, after the mode that allows a cloud write."""
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     cloud.scope = "workout"
     cloud.access = {"zentygo": "write", "workout": "write"}
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    fix = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fix"]
-    assert 'eval "$(ctxscope repair --to workout --shell bash)"' in fix
+    fixes = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fixes"]
+    assert fixes == ["ctxscope config set policy.mode cloud --user --yes && "
+                     "ctxscope sync --direction resolved-to-cloud --yes"]
 
 
 def fix_line(cwd, env):
@@ -357,7 +380,8 @@ def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(project, cl
     cloud.access = {"workout": "write"}
     env = shell_env()
     fix = fix_line(project, env)
-    assert fix == 'ctxscope repair --to workout --yes  (needs [policy] mode = "cloud")'
+    assert fix == ("ctxscope config set policy.mode cloud --user --yes && "
+                   "ctxscope repair --to workout --yes")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
     fix = fix_line(project, env)
     assert fix == "ctxscope repair --to workout --yes"

@@ -112,7 +112,7 @@ def test_json_keys_are_pinned(project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     documented = {"schema_version", "state", "resolved_scope", "resolved_from", "authorized",
                   "authorization", "reasons", "actions", "problems", "sources",
-                  "source_precedence", "mode", "fix", "error", "warnings", "cwd", "observed"}
+                  "source_precedence", "mode", "fix", "fixes", "error", "warnings", "cwd", "observed"}
     status_keys = set(json.loads(status("--json").stdout))
     assert status_keys == documented | {"processes"}
     diff_keys = set(json.loads(runner.invoke(app, ["diff", "--json"]).stdout))

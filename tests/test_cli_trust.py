@@ -32,7 +32,7 @@ def test_trust_then_change_then_revoke(project, httpserver):
     status = runner.invoke(app, ["status", "--json"])
     assert "not trusted" in status.stderr
 
-    runner.invoke(app, ["trust"])
+    runner.invoke(app, ["trust", "--yes"])
     runner.invoke(app, ["trust", "--revoke"])
     assert str(f) not in json.loads(Path(store).read_text())
 

@@ -45,7 +45,7 @@ def test_scope_is_one_percent_encoded_segment(httpserver, url):
 
 
 @pytest.mark.parametrize(("status", "body", "message"), [
-    (401, '{"error": "no"}', "HTTP 401 (the token was refused)"),
+    (401, '{"error": "no"}', "HTTP 401: CTXSCOPE_TOKEN is not set"),
     (403, '{"error": "no"}', "HTTP 403"),
     (404, '{"error": "no"}', "HTTP 404"),
     (500, "oops", "HTTP 500"),

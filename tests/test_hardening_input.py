@@ -219,7 +219,9 @@ def test_invalid_scope_flag(project, case, record_property):
     value, reason = INVALID_SCOPES[case]
     record_property("bad_inputs", 1)
     result = run(["resolve", "--scope", value], cwd=project)
-    assert_clean_failure(result, 1, "flag --scope", reason)
+    # A bad flag value is a usage error (2), and the hint is to change the flag.
+    assert_clean_failure(result, 2, "flag --scope", reason)
+    assert "change the --scope value" in result.stderr
     _no_raw_controls(result.stderr)
 
 

@@ -222,7 +222,9 @@ def test_files_0600_directories_0700_whatever_the_umask(project, cloud, isolated
 
     state = isolated_home / ".local" / "state" / "ctxscope"
     cache = isolated_home / ".cache" / "ctxscope"
-    files = [p for d in (state, cache) for p in d.iterdir()]
+    subdirs = [p for d in (state, cache) for p in d.iterdir() if p.is_dir()]
+    assert {p.name: oct(_mode(p)) for p in subdirs} == {p.name: oct(0o700) for p in subdirs}
+    files = [p for d in (state, cache, *subdirs) for p in d.iterdir() if not p.is_dir()]
     assert any(p.name == "drift.jsonl.1" for p in files), sorted(p.name for p in files)
     assert any(p.name.startswith("cloud-") for p in files)
     assert any(p.name == "trusted.json" for p in files)

@@ -138,7 +138,8 @@ def test_trust_makes_them_count_and_any_change_needs_trust_again(project, evil, 
     assert (result.returncode, result.stdout) == (0, "zentygo\n")
     _trust_warning(result, path)
     assert len(evil.log) == seen
-    assert run(["trust"], cwd=project, env=env).returncode == 0
+    assert run(["trust"], cwd=project, env=env).returncode == 2  # changed: asks, no terminal
+    assert run(["trust", "--yes"], cwd=project, env=env).returncode == 0
     assert not _trust_warnings(run(["resolve"], cwd=project, env=env))
     assert len(evil.log) > seen
 

@@ -255,7 +255,7 @@ def test_status_summary_leaves_out_the_processes_status_came_from(incident, spaw
     stale = spawn(incident, "zentygo")
     summary = procs.status_summary()
     assert stale.pid in {p["pid"] for p in summary["stale"]}
-    assert set(summary) == {"checked", "stale", "unreadable"}
+    assert set(summary) == {"root", "checked", "stale", "unreadable", "shells"}
     assert stale.pid not in {p.pid for p in procs.scan(exclude=[stale.pid]).processes}
 
 

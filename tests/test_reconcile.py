@@ -501,7 +501,7 @@ def test_repair_plans_every_source(project, cloud, monkeypatch):
         ("local", "zentygo", "workout", "write"),
         ("cloud", "zentygo", "workout", "put"),
         ("cache", "zentygo", None, "clear"),
-        ("runtime", "zentygo", "workout", "shell"),
+        ("runtime", "zentygo", None, "shell"),  # dropped: the file gives 'workout'
     ]
     assert plan.exit_code(shell=True) == 0 and plan.exit_code(shell=False) == 3
 
@@ -564,7 +564,9 @@ def test_repair_default_target_skips_an_invalid_runtime(project, monkeypatch):
     _ctx, plan = planned("repair")
     assert plan.scope == "workout"
     [change] = plan.changes
-    assert change.source == "runtime" and change.extra["export"] == "CTX_SCOPE"
+    assert change.source == "runtime" and change.extra["export"] is None
+    assert change.extra["unset"] == ["CTX_SCOPE"]  # dropped: the file gives 'workout'
+
 
 
 def test_repair_without_a_target_is_a_usage_error(project):

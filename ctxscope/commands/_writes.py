@@ -94,15 +94,24 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out, finish=None) -
             _print_outcomes(plan, applied, out)
         if applied.error is not None:
             raise applied.error
-    if shell is not None:
+    if shell is not None and code == 0:
         sys.stdout.write(reconcile.shell_code(plan.runtime, shell))
         sys.stdout.flush()
+    elif shell is not None and plan.runtime is not None:
+        # `eval "$(...)"` hides the exit code: shell code from a repair that did not
+        # finish would look like a fix. Print none, and say so.
+        err("error", "no shell code printed: the repair did not finish (see above); the "
+                     "runtime env was left as it is")
     _report_unfinished(plan, report, shell, would=False, quiet=json_out)
     if finish is not None and code == 0:
         finish(plan, ctx, report, result="applied", access=access, applied=applied, out=out,
                human=human)
     elif human and code == 0:
         tail = " (the shell's env once it evaluates the code)" if plan.runtime else ""
+        if plan.runtime is not None and plan.runtime.after is None and plan.scope is not None:
+            names = plan.runtime.target.removeprefix("env ")
+            tail = (f" (the override {names} is dropped once the shell evaluates the code, "
+                    "so the project file's value applies)")
         if plan.scope is None:
             out.write(f"done: {plan.runtime.target} unset{tail}\n")
         else:

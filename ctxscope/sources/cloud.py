@@ -9,12 +9,28 @@ from . import Written, reading
 NAME = "cloud"
 
 
+def ignored_cloud(config) -> str | None:
+    """Why a project file's `[cloud]` is not used although it has one, when the reason is
+    that the file changed since it was trusted (a `git pull`): "ignored: FILE:LINE changed
+    since trusted (ctxscope trust)". None otherwise."""
+    project = config.project
+    if project is None or not project.changed_since_trust or project.error:
+        return None
+    cloud = project.data.get("cloud")
+    if not isinstance(cloud, dict) or "url" not in cloud:
+        return None
+    return f"ignored: {project.where('cloud.url')} changed since trusted (ctxscope trust)"
+
+
 class CloudSource:
     name = NAME
 
     def read(self, ctx):
         cloud = ctx.cloud
         if cloud is None:
+            ignored = ignored_cloud(ctx.config)
+            if ignored:
+                return reading(NAME, state="ignored", origin=ignored, problem=ignored)
             return reading(NAME, state="not_configured", origin="no [cloud] url")
         origin = cloud.url + "/v1/scope"
         try:

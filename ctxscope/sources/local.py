@@ -115,7 +115,8 @@ class LocalSource:
                 # the bytes just written, without reloading the whole config again.
                 from ..trust import record_trust
 
-                record_trust(real, hashlib.sha256(new.encode("utf-8")).hexdigest())
+                record_trust(real, hashlib.sha256(new.encode("utf-8")).hexdigest(),
+                             content=new.encode("utf-8"))
         return Written(path, loggable(before), value, True, True, backup)
 
 

@@ -11,9 +11,9 @@ _ctxscope_spec() {
         'status') _ctxscope_cmds='' _ctxscope_opts='--scope --json --check --offline --refresh --watch --interval --help -h' _ctxscope_valued='--scope --interval' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'resolve') _ctxscope_cmds='' _ctxscope_opts='--scope --json --explain --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'diff') _ctxscope_cmds='' _ctxscope_opts='--scope --json --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'trust') _ctxscope_cmds='' _ctxscope_opts='--revoke --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
+        'trust') _ctxscope_cmds='' _ctxscope_opts='--revoke --yes -y --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'mcp') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'ps') _ctxscope_cmds='' _ctxscope_opts='--json --check --pid --offline --refresh --help -h' _ctxscope_valued='--pid' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'ps') _ctxscope_cmds='' _ctxscope_opts='--json --check --pid --all --offline --refresh --help -h' _ctxscope_valued='--pid' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'log') _ctxscope_cmds='' _ctxscope_opts='--since --event --scope --tail -n --follow -f --json --help -h' _ctxscope_valued='--since --event --scope --tail -n' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'init') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'config') _ctxscope_cmds='' _ctxscope_opts='--json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
