@@ -696,7 +696,7 @@ def test_fresh_read_of_the_cloud_default_uses_the_clients_checks(project, httpse
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
     httpserver.expect_request("/v1/scope").respond_with_response(
         Response('{"error": "no"}', status=401, content_type="application/json"))
-    with pytest.raises(CtxScopeError, match=r"HTTP 401 \(the token was refused\)"):
+    with pytest.raises(CtxScopeError, match=r"HTTP 401: CTXSCOPE_TOKEN is not set"):
         planned("repair", to="workout")
 
 
