@@ -33,6 +33,29 @@ class _BoundaryGroup(TyperGroup):
             except CtxScopeError as exc:
                 err("error", error_line(exc))
                 raise typer.Exit(int(exc.exit_code)) from None
+            except Exception as exc:
+                # Typer carries its own copy of click: match its BadParameter by name.
+                if type(exc).__name__ == "BadParameter" and isinstance(
+                        getattr(exc, "message", None), str):
+                    exc.message = plain_parameter_message(exc.message)
+                raise
+
+
+# What the validation library behind Typer says, and what ctxscope says instead.
+_PLAIN = (
+    ("Input should be a valid integer", "not a whole number"),
+    ("Input should be a valid number", "not a number"),
+    ("Input should be a valid boolean", "not true or false"),
+)
+
+
+def plain_parameter_message(message: str) -> str:
+    """A bad option value's message in ctxscope's words, not the validation library's."""
+    message = message.removeprefix("Value error, ")
+    for theirs, ours in _PLAIN:
+        if message.startswith(theirs):
+            return ours
+    return message
 
 
 app = typer.Typer(

@@ -166,3 +166,19 @@ def test_a_timed_out_cloud_costs_its_timeout_once_per_window(project, httpserver
     assert "unreachable, checked" in text
     status_json(project, "--refresh", env=env)
     assert len(asked) == 2  # --refresh asks again
+
+
+# --- no validation library's wording --------------------------------------------------
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["sync", "--direction", "bogus"], "'bogus' is not one of"),
+    (["ps", "--pid", "abc"], "not a whole number"),
+    (["status", "--watch", "--interval", "x"], "not a number"),
+])
+def test_a_bad_option_value_is_said_in_plain_words(project, args, said):
+    result = run(args, cwd=project)
+    assert result.returncode == 2
+    assert said in result.stderr
+    for leak in ("Value error", "Input should be", "unable to parse", "pydantic"):
+        assert leak not in result.stderr, result.stderr
