@@ -107,4 +107,6 @@ def test_enforce_refusal_says_what_to_do_next(project, monkeypatch, user_config)
     result = resolve()
     assert result.exit_code == 3
     assert "enforce mode: drift (local_mismatch)" in result.stderr
-    assert "fix: ctxscope sync --direction runtime-to-local" in result.stderr
+    # the first fix drops the override; keeping it (sync runtime-to-local) is the alternative
+    assert 'fix: eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
+    assert "ctxscope sync --direction runtime-to-local" in result.stderr

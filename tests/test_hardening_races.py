@@ -261,7 +261,7 @@ def test_sigkill_many_times_during_every_kind_of_write(repo, project, cloud, use
     assert _assert_project_whole(repo) == "after-kills"
     assert [n for n in os.listdir(project) if n.endswith(".tmp")] == []
     assert run(["status", "--check"], cwd=project, env=plain).returncode in (0, 3)
-    assert run(["trust"], cwd=project, env=plain).returncode == 0
+    assert run(["trust", "--yes"], cwd=project, env=plain).returncode == 0
     assert run(["resolve", "--scope", "x", "--refresh"], cwd=project,
                env=with_cloud).returncode == 4  # answered, not hung: x is not visible
     _all_log_lines(log_file)

@@ -185,8 +185,12 @@ def test_flag_scope_is_checked_like_every_other_source(tmp_path_factory, value):
 
     _tried(value)
     root = tmp_path_factory.mktemp("f")
-    res = resolve(cwd=str(root), env={"CTX_SCOPE": "env-value"}, scope=value, log=False)
+    from ctxscope.errors import UsageError
+
     if oracle(value):
+        res = resolve(cwd=str(root), env={"CTX_SCOPE": "env-value"}, scope=value, log=False)
         assert (res.resolved_scope, res.source("runtime").origin) == (value, "flag --scope")
     else:
-        assert res.resolved_scope is None and res.state == "INVALID"
+        # A bad value on the flag is a usage error: the fix is to change the flag.
+        with pytest.raises(UsageError, match="flag --scope"):
+            resolve(cwd=str(root), env={"CTX_SCOPE": "env-value"}, scope=value, log=False)

@@ -218,7 +218,8 @@ def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch
     assert "looks like a secret" in leak["error"]["message"]
     assert (offline["scope"], offline["exit_code"]) == ("workout", 0)
     assert results[5].is_error
-    assert (invalid["error"]["reason"], invalid["error"]["exit_code"]) == ("runtime_invalid", 1)
+    # a bad scope argument is a usage error, like a bad --scope flag
+    assert (invalid["error"]["reason"], invalid["error"]["exit_code"]) == ("usage", 2)
     no_token_anywhere(results, errlog)
     assert {e["command"] for e in events()} == {"mcp"}
 

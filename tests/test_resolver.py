@@ -263,7 +263,7 @@ def test_trusted_project_cloud_url_counts_until_changed(project, cloud, monkeypa
     trust_file(str(path))
     assert resolve().source("cloud").state == "in_sync"
     path.write_text(path.read_text() + "# edited\n")
-    assert resolve().source("cloud").state == "not_configured"
+    assert resolve().source("cloud").state == "ignored"  # changed since trusted: said so
 
 
 def test_sources_below_winner_are_compared_cloud_invalid(project, httpserver, monkeypatch):
