@@ -297,6 +297,8 @@ class Cloud:
     CloudUnreachable; `last_known(name)` then gives an expired answer for display.
     """
 
+    backend = "http"
+
     def __init__(self, url: str, token: str | None, *, timeout: float, ttl: float,
                  ca_file: str | None = None, offline: bool = False, refresh: bool = False):
         self.url = url
@@ -313,9 +315,21 @@ class Cloud:
             self._client = CloudClient(self.url, self._token, self._timeout, self._ca_file)
         return self._client
 
+    @property
+    def scope_origin(self) -> str:
+        """Where the default scope is read, as the status table shows it."""
+        return self.url + "/v1/scope"
+
+    def access_origin(self, scope: str) -> str:
+        """What answers whether `scope` is visible, for messages."""
+        return f"GET /v1/scopes/{scope}"
+
+    def _valid(self, name: str, value: object) -> bool:
+        return _valid_cached(name, value)
+
     def _cached(self, name: str, fetch):
         hit = None if self.refresh else self.cache.get(name)
-        if hit is not None and not _valid_cached(name, hit[0]):
+        if hit is not None and not self._valid(name, hit[0]):
             hit = None  # a corrupt entry is ignored; the next answer overwrites it
         if self.offline:
             if hit is None:
@@ -361,7 +375,7 @@ class Cloud:
 
     def last_known(self, name: str) -> tuple[object, float] | None:
         hit = self.cache.get(name)
-        return hit if hit is not None and _valid_cached(name, hit[0]) else None
+        return hit if hit is not None and self._valid(name, hit[0]) else None
 
     def scope(self) -> tuple[dict, float | None]:
         return self._cached("scope", self.client.get_scope)

@@ -23,12 +23,22 @@ from .errors import ConfigError
 # The tables a project file may hold that count only once the file is trusted.
 TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
 _ALWAYS = ("scope", "fallback", "policy")
-_ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "log.path": "CTXSCOPE_LOG"}
+_ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "cloud.backend": "CTXSCOPE_CLOUD_BACKEND",
+                  "cloud.user": "CTXSCOPE_ETCD_USER", "log.path": "CTXSCOPE_LOG"}
 _SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
 
 
 def _string(v):
     return None if isinstance(v, str) else "must be a string"
+
+
+def _urls(v):
+    """One URL, or (for the etcd backend) a non-empty list of endpoint URLs."""
+    if isinstance(v, str):
+        return None
+    if isinstance(v, list) and v and all(isinstance(u, str) and u for u in v):
+        return None
+    return "must be a URL string or a non-empty list of URL strings"
 
 
 def _positive(v):
@@ -68,10 +78,15 @@ def _env_names(v):
 
 
 SCHEMA = {
-    "cloud.url": (None, _string),
+    "cloud.backend": ("http", _choice("http", "etcd")),
+    "cloud.url": (None, _urls),
     "cloud.timeout": (2.0, _positive),
     "cloud.cache_ttl": (60, _non_negative),
     "cloud.ca_file": (None, _string),
+    "cloud.cert_file": (None, _string),
+    "cloud.key_file": (None, _string),
+    "cloud.prefix": ("/ctxscope", _string),
+    "cloud.user": (None, _string),
     "fallback.policy": ("fail", _choice("fail", "project", "identity")),
     "fallback.project": (None, lambda v: None),  # validated as a scope by the fallback source
     "fallback.identity_prefix": ("", _string),
@@ -348,6 +363,12 @@ def check_secrets(cf: ConfigFile) -> None:
     """Raise ConfigError when a file holds something that looks like a secret."""
     for key in _flatten(cf.data):
         if key.rsplit(".", 1)[-1].lower() in _SECRET_KEYS:
+            if key.rsplit(".", 1)[-1].lower() == "password":
+                raise ConfigError(
+                    f"{cf.where(key)}: `{key}` looks like a secret in a config file; remove "
+                    "it and set it in the environment: an etcd password as "
+                    "CTXSCOPE_ETCD_PASSWORD, a token as CTXSCOPE_TOKEN",
+                )
             raise ConfigError(
                 f"{cf.where(key)}: `{key}` looks like a secret in a config file; "
                 "remove it and set the token in the environment as CTXSCOPE_TOKEN",
@@ -454,6 +475,8 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
                 setting = Setting(key, flat[key], cf.where(key))
         var = _ENV_OVERRIDES.get(key)
         if var and env.get(var):
+            if key == "cloud.backend" and check(env[var]):
+                raise ConfigError(f"env {var}: {check(env[var])}")
             setting = Setting(key, env[var], f"env {var}")
         settings[key] = setting
     return Config(project, user, settings, warnings)

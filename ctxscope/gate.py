@@ -83,6 +83,12 @@ def scope_failure(res) -> ScopeError | None:
 
             return ScopeDrifted(f"enforce mode: drift ({', '.join(res.reasons)})",
                                 hint=f"fix: {fix_command(res)}", reason="drift", resolution=res)
+        if res.authorization == "not_enforced":
+            return ScopeUnauthorized(
+                "enforce mode: authorization not enforced by the store (etcd authentication "
+                "is off)", hint="enable authentication in etcd (etcdctl auth enable), or set "
+                "[policy] mode to 'cloud' to allow unenforced scopes",
+                reason="authorization_not_checked", resolution=res)
         if res.authorization == "not_checked":
             return ScopeUnauthorized(
                 "enforce mode: authorization not checked because no cloud is configured "

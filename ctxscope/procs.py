@@ -320,7 +320,8 @@ class _SharedCloudContext(Context):
         url = self.config["cloud.url"]
         if not url:
             return None
-        key = (url, self.config["cloud.timeout"], self.config["cloud.cache_ttl"],
+        key = (str(url), self.config["cloud.backend"], self.config["cloud.prefix"],
+               self.config["cloud.user"], self.config["cloud.timeout"], self.config["cloud.cache_ttl"],
                self.config["cloud.ca_file"])
         if key not in self._pool:
             self._pool[key] = Context.cloud.fget(self)

@@ -325,7 +325,7 @@ def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
     if before is None and skip_unset:
         return None  # an unset cloud default is not drift
     blocked = mode_refusal(ctx.config, "cloud")
-    return Change("cloud", ctx.cloud.url + "/v1/scope", loggable(before), scope, "put", blocked,
+    return Change("cloud", ctx.cloud.scope_origin, loggable(before), scope, "put", blocked,
                   {"revision": revision})
 
 
@@ -374,11 +374,11 @@ def authorize(plan: Plan, ctx) -> str:
                         hint=exc.hint or "retry when the cloud answers") from None
     if access is None:
         raise UnauthorizedError(
-            f"scope {plan.scope!r} is not visible to the token (GET /v1/scopes/{plan.scope} "
-            "refused it); nothing was written",
+            f"scope {plan.scope!r} is not visible to the token "
+            f"({ctx.cloud.access_origin(plan.scope)} refused it); nothing was written",
             hint="choose a scope the token can see, or ask for access",
         )
-    if access != "write" and any(c.source == "cloud" for c in needed):
+    if access not in ("write", "not_enforced") and any(c.source == "cloud" for c in needed):
         raise UnauthorizedError(
             f"the token has only {access} access to {plan.scope!r}; changing the cloud "
             "default needs write access; nothing was written",

@@ -171,6 +171,7 @@ def summary(res) -> Text:
 def authorization_text(res) -> Text | None:
     auth = {"authorized": "authorized by the cloud", "denied": "DENIED by the cloud",
             "not_checked": "not checked (no cloud configured)",
+            "not_enforced": "not enforced by the store (etcd authentication is off)",
             "unknown": "unknown (cloud unreachable, no fresh cached answer)"}[res.authorization]
     return Text(f"authorization: {auth}", style="dim") if res.resolved_scope else None
 

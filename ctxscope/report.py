@@ -243,6 +243,7 @@ def only_unset(res) -> bool:
 
 _AUTH_SHORT = {"authorized": "authorized", "denied": "not authorized",
                "not_checked": "authorization not checked: no cloud",
+               "not_enforced": "authorization not enforced by the store",
                "unknown": "authorization unknown: cloud unreachable"}
 
 
@@ -254,6 +255,7 @@ def summary_line(res, *, with_authorization: bool = False) -> str:
         where += f" ({_AUTH_SHORT[res.authorization]})"
     if state == "SYNCED":
         auth = {"authorized": "authorized", "not_checked": "authorization not checked (no cloud)",
+                "not_enforced": "authorization not enforced by the store",
                 "unknown": "authorization unknown"}[res.authorization]
         line = f"SYNCED: {where}; every set source agrees; {auth}"
         changed = [p.detail for p in res.problems if p.reason == "config_changed"]

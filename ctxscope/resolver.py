@@ -18,7 +18,7 @@ from collections import namedtuple
 
 from . import config as config_mod
 from . import paths
-from .errors import CtxScopeError, ExitCode, UnauthorizedError, UnresolvedError
+from .errors import ConfigError, CtxScopeError, ExitCode, UnauthorizedError, UnresolvedError
 from .kinds import ACTIONS, PRECEDENCE, STATE_EXIT, Problem
 from .sources import Reading
 from .sources.cloud import CloudSource
@@ -44,7 +44,9 @@ class Resolution(_Resolution):
       (resolved, in_sync, drifted, unset, invalid, unreadable, error, not_configured,
       standby).
     - `resolved_scope` / `resolved_from`: the winner, or None.
-    - `authorization`: "authorized", "denied", "not_checked" or "unknown".
+    - `authorization`: "authorized", "denied", "not_checked", "unknown", or
+      "not_enforced" (the store answers, but does not enforce permissions: etcd
+      with authentication off).
     - `problems`: every drift or fault found, as Problem(reason, action, source, detail).
     - `state`: INVALID, UNRESOLVED, UNAUTHORIZED, DEGRADED, DRIFTED or SYNCED.
     - `error`: the CtxScopeError that stopped resolution, if any.
@@ -136,9 +138,21 @@ class Context:
             url = self.config["cloud.url"]
             if not url:
                 return None
+            if self.config["cloud.backend"] == "etcd":
+                from .etcd import make_cloud
+
+                self._cloud = make_cloud(self.config, self.env, offline=self.offline,
+                                         refresh=self.refresh)
+                return self._cloud
             from .cloud import Cloud, check_url
             from .sanitize import read_token
 
+            if isinstance(url, list):
+                if len(url) != 1:
+                    raise ConfigError(
+                        f"{self.config.origin('cloud.url')}: a list of URLs needs "
+                        "[cloud] backend = \"etcd\"; the http backend takes one URL")
+                url = url[0]
             url = check_url(url, self.config.origin("cloud.url"))
             self._cloud = Cloud(
                 url, read_token(self.env),
@@ -255,6 +269,8 @@ def _authorize(ctx: Context, resolved: str | None) -> str:
         access, _age = ctx.cloud.access(resolved)
     except CloudError:
         return "unknown"
+    if access == "not_enforced":
+        return "not_enforced"
     return "denied" if access is None else "authorized"
 
 

@@ -5,7 +5,9 @@ Every `interval` seconds it looks at the files a resolution depends on (each
 trust records, the cloud cache that other ctxscope processes refresh, and the
 files observers read) by mtime, size and inode, and resolves again when one
 changed, or when the cloud's cache TTL has run out (so the cloud is asked at
-its TTL, never more often). The environment is this process's own and cannot
+its TTL, never more often). With the etcd backend a background thread also
+follows the default scope's key with etcd's own watch, so a change made with
+`etcdctl put` is redrawn at once instead of at the TTL. The environment is this process's own and cannot
 change. On a terminal the table is redrawn in place (rich.live); otherwise each
 change is printed below the last, or with --json as one JSON object per line.
 Ctrl-C stops it with exit code 0.
@@ -13,9 +15,11 @@ Ctrl-C stops it with exit code 0.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import threading
 import time
 
 from . import paths
@@ -37,11 +41,19 @@ def watched_paths(cwd: str, config) -> list[str]:
     if config is None:
         return found
     url = config["cloud.url"]
-    if url:
+    if url and config["cloud.backend"] == "etcd":
+        from .errors import CtxScopeError
+        from .etcd import cache_path
+
+        with contextlib.suppress(CtxScopeError):  # the resolution reports a bad setting
+            found.append(cache_path(config, os.environ))
+    elif url:
         from .cache import CloudCache
 
         token = os.environ.get("CTXSCOPE_TOKEN") or None
-        found.append(CloudCache(url.rstrip("/"), token).path)
+        first = url[0] if isinstance(url, list) and url else url
+        if isinstance(first, str):
+            found.append(CloudCache(first.rstrip("/"), token).path)
     from . import observe
 
     for obs in observe.observers(config, cwd)[0]:
@@ -83,9 +95,45 @@ class Watcher:
         self.ttl = None
         self.last_signature = None
         self.error = None
+        self._woken = threading.Event()
+        self._stopped = threading.Event()
+        self._store_watch: threading.Thread | None = None
+
+    def wait(self, interval: float) -> None:
+        """Sleep until the next poll: `interval`, or less when the store says it changed."""
+        self._woken.wait(interval)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _follow_store(self, config) -> None:
+        """Start following the etcd key of the default scope (once, in a daemon thread)."""
+        if self._store_watch is not None or self.offline or config is None \
+                or config["cloud.backend"] != "etcd" or not config["cloud.url"]:
+            return
+        from .errors import CtxScopeError
+        from .etcd import make_cloud, watch_default
+
+        try:
+            cloud = make_cloud(config, os.environ)
+        except CtxScopeError:
+            return
+
+        def changed() -> None:
+            cloud.cache.drop("scope")  # the next resolution reads the key again
+            self._woken.set()
+
+        self._store_watch = threading.Thread(
+            target=watch_default, args=(cloud, changed, self._stopped.is_set),
+            name="ctxscope-etcd-watch", daemon=True,
+        )
+        self._store_watch.start()
 
     def due(self) -> bool:
         if self.resolved_at is None:
+            return True
+        if self._woken.is_set():
+            self._woken.clear()
             return True
         if self.ttl is not None and time.monotonic() - self.resolved_at >= self.ttl:
             return True
@@ -115,6 +163,7 @@ class Watcher:
         self.ttl = None
         if config is not None and config["cloud.url"] and not self.offline:
             self.ttl = max(float(config["cloud.cache_ttl"]), 0.0)
+        self._follow_store(config)
         files = watched_paths(self.cwd, config)
         self.seen = before if files == self.files else fingerprint(files)
         self.files = files
@@ -169,6 +218,8 @@ def watch_status(*, scope=None, json_out=False, offline=False, refresh=False,
             _live(watcher, console, interval)
     except KeyboardInterrupt:
         pass
+    finally:
+        watcher.stop()
     return 0
 
 
@@ -197,7 +248,7 @@ def _stream(watcher: Watcher, console, json_out: bool, interval: float) -> None:
                 print_status(found, console)
                 console.file.flush()
             first = False
-        time.sleep(interval)
+        watcher.wait(interval)
 
 
 def _live(watcher: Watcher, console, interval: float) -> None:
@@ -207,7 +258,7 @@ def _live(watcher: Watcher, console, interval: float) -> None:
     with Live(_view(found, watcher.cwd), console=console, auto_refresh=False,
               redirect_stdout=False, redirect_stderr=False) as live:
         while True:
-            time.sleep(interval)
+            watcher.wait(interval)
             found = watcher.poll()
             if found is not None:
                 live.update(_view(found, watcher.cwd), refresh=True)

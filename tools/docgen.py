@@ -571,7 +571,12 @@ _ENVIRONMENT = [
      "unset."),
     ("CTXSCOPE_TOKEN", "The cloud token. Read only from the environment; a token in a config "
      "file is an error. Never printed or logged."),
-    ("CTXSCOPE_CLOUD_URL", "The cloud's base URL; beats \\fB[cloud] url\\fR in either file."),
+    ("CTXSCOPE_CLOUD_URL", "The cloud's base URL; beats \\fB[cloud] url\\fR in either file. "
+     "For etcd, one or more endpoints, comma-separated."),
+    ("CTXSCOPE_CLOUD_BACKEND", "\\fBhttp\\fR or \\fBetcd\\fR; beats \\fB[cloud] backend\\fR."),
+    ("CTXSCOPE_ETCD_USER", "The etcd user; beats \\fB[cloud] user\\fR."),
+    ("CTXSCOPE_ETCD_PASSWORD", "The etcd user's password. Read only from the environment; a "
+     "password in a config file is an error. Never printed or logged."),
     ("CTXSCOPE_CONFIG", "The user config file to read instead of the default."),
     ("CTXSCOPE_LOG", "The drift log file; beats \\fB[log] path\\fR."),
     ("CTXSCOPE_IDENTITY", "The identity for \\fB[fallback] policy = \"identity\"\\fR, instead "

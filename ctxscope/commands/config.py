@@ -18,6 +18,8 @@ TOKEN_VAR = "CTXSCOPE_TOKEN"
 
 def _redact_url(value):
     """A URL with credentials in it (refused elsewhere) must not be printed as is."""
+    if isinstance(value, list):
+        return [_redact_url(v) for v in value]
     if isinstance(value, str) and "@" in value and "://" in value:
         scheme, _, rest = value.partition("://")
         host_part, sep, path = rest.partition("/")
@@ -40,9 +42,12 @@ def settings_rows(config, env) -> list[dict]:
     for key, setting in config.settings.items():
         value = _redact_url(setting.value) if key == "cloud.url" else setting.value
         rows.append({"key": key, "value": value, "origin": setting.origin})
-        if key == "cloud.ca_file":
+        if key == "cloud.key_file":
             rows.append({"key": "cloud.token", "value": _token_state(env.get(TOKEN_VAR)),
                          "origin": f"env {TOKEN_VAR}"})
+            rows.append({"key": "cloud.password",
+                         "value": "set" if env.get("CTXSCOPE_ETCD_PASSWORD") else "not set",
+                         "origin": "env CTXSCOPE_ETCD_PASSWORD"})
     if config.settings.get("log.path") is not None and config["log.path"] is None:
         from ..events import log_path
 

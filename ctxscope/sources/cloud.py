@@ -1,4 +1,4 @@
-"""Cloud source: the service's default scope (`GET /v1/scope`), through the cache."""
+"""Cloud source: the team's default scope (`GET /v1/scope`, or the etcd key), through the cache."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class CloudSource:
             if ignored:
                 return reading(NAME, state="ignored", origin=ignored, problem=ignored)
             return reading(NAME, state="not_configured", origin="no [cloud] url")
-        origin = cloud.url + "/v1/scope"
+        origin = cloud.scope_origin
         try:
             answer, age = cloud.scope()
         except CloudError as exc:
@@ -70,7 +70,7 @@ class CloudSource:
         cached default scope is dropped whatever happens, so the next command asks.
         """
         cloud = ctx.cloud
-        target = cloud.url + "/v1/scope"
+        target = cloud.scope_origin
         try:
             cloud.client.put_scope(value, revision)
         except ConflictError:
