@@ -46,7 +46,7 @@ class Member:
         self.proc: subprocess.Popen | None = None
         self.log = data_dir.parent / f"{name}.log"
 
-    def start(self, cluster: str, extra: list[str]) -> None:
+    def start(self, cluster: str, token: str, extra: list[str]) -> None:
         args = [
             ETCD,
             "--name",
@@ -66,7 +66,7 @@ class Member:
             "--initial-cluster-state",
             "new",
             "--initial-cluster-token",
-            f"ctxscope-{os.getpid()}-{self.client_port}",
+            token,
             "--heartbeat-interval",
             "50",
             "--election-timeout",
@@ -206,8 +206,9 @@ def start_cluster(
             ]
             context = ssl.create_default_context(cafile=tls["ca"])
             context.load_cert_chain(*tls["client"])
+        token = f"ctxscope-{os.getpid()}-{members[0].client_port}"
         for m in members:
-            m.start(cluster, extra)
+            m.start(cluster, token, extra)
         found = EtcdCluster(members, tls)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -244,3 +245,53 @@ def setup_team(etcd: EtcdCluster) -> None:
     ctl("user", "grant-role", "ana", "team", user=None)
     ctl("user", "grant-role", "rita", "viewer", user=None)
     ctl("auth", "enable", user=None)
+
+
+def make_tls(directory: Path) -> dict:
+    """A private CA, a server certificate for 127.0.0.1 and a client certificate.
+
+    The server certificate may also act as a client (etcd's gateway dials its own
+    gRPC port with it when client certificates are required).
+    """
+    import datetime
+    import ipaddress
+
+    from _hardening import _make_ca, _name, _pem
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    ca_key, ca_cert = _make_ca()
+    now = datetime.datetime.now(datetime.UTC)
+
+    def leaf(cn: str, usages: list, alt: list) -> tuple:
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(cn))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        )
+        if alt:
+            builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        return key, builder.sign(ca_key, hashes.SHA256())
+
+    server_key, server_cert = leaf(
+        "127.0.0.1",
+        [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH],
+        [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")],
+    )
+    client_key, client_cert = leaf("ctxscope-client", [ExtendedKeyUsageOID.CLIENT_AUTH], [])
+    return {
+        "ca": _pem(directory / "ca.pem", ca_cert),
+        "server": (_pem(directory / "server.crt", server_cert),
+                   _pem(directory / "server.key", server_key)),
+        "client": (_pem(directory / "client.crt", client_cert),
+                   _pem(directory / "client.key", client_key)),
+    }
