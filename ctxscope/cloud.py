@@ -320,6 +320,11 @@ class Cloud:
         """Where the default scope is read, as the status table shows it."""
         return self.url + "/v1/scope"
 
+    @property
+    def principal(self) -> str:
+        """Who the cloud answers for, in messages."""
+        return "the token"
+
     def access_origin(self, scope: str) -> str:
         """What answers whether `scope` is visible, for messages."""
         return f"GET /v1/scopes/{scope}"

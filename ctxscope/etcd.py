@@ -557,6 +557,10 @@ class EtcdCloud(Cloud):
     def scope_origin(self) -> str:
         return f"etcd {self.endpoints[0]} key {self.prefix}/default"
 
+    @property
+    def principal(self) -> str:
+        return f"etcd user {self.user!r}" if self.user else "the etcd client"
+
     def access_origin(self, scope: str) -> str:
         return f"etcd key {self.prefix}/scopes/{scope}"
 

@@ -374,13 +374,13 @@ def authorize(plan: Plan, ctx) -> str:
                         hint=exc.hint or "retry when the cloud answers") from None
     if access is None:
         raise UnauthorizedError(
-            f"scope {plan.scope!r} is not visible to the token "
+            f"scope {plan.scope!r} is not visible to {ctx.cloud.principal} "
             f"({ctx.cloud.access_origin(plan.scope)} refused it); nothing was written",
             hint="choose a scope the token can see, or ask for access",
         )
     if access not in ("write", "not_enforced") and any(c.source == "cloud" for c in needed):
         raise UnauthorizedError(
-            f"the token has only {access} access to {plan.scope!r}; changing the cloud "
+            f"{ctx.cloud.principal} has only {access} access to {plan.scope!r}; changing the cloud "
             "default needs write access; nothing was written",
             hint="ask for write access to that scope",
         )
