@@ -80,13 +80,13 @@ def _env_names(v):
 SCHEMA = {
     "cloud.backend": ("http", _choice("http", "etcd")),
     "cloud.url": (None, _urls),
+    "cloud.prefix": ("/ctxscope", _string),
+    "cloud.user": (None, _string),
     "cloud.timeout": (2.0, _positive),
     "cloud.cache_ttl": (60, _non_negative),
     "cloud.ca_file": (None, _string),
     "cloud.cert_file": (None, _string),
     "cloud.key_file": (None, _string),
-    "cloud.prefix": ("/ctxscope", _string),
-    "cloud.user": (None, _string),
     "fallback.policy": ("fail", _choice("fail", "project", "identity")),
     "fallback.project": (None, lambda v: None),  # validated as a scope by the fallback source
     "fallback.identity_prefix": ("", _string),
