@@ -582,7 +582,8 @@ def watch_default(cloud: EtcdCloud, on_change: Callable[[], None], stop: Callabl
     import httpx
 
     key = _b64(f"{cloud.prefix}/default")
-    attempt = 0
+    attempt, failures = 0, 0
+    seen: int | None = None  # the last store revision the stream reported
     while not stop():
         endpoint = cloud.endpoints[attempt % len(cloud.endpoints)]
         attempt += 1
@@ -600,7 +601,10 @@ def watch_default(cloud: EtcdCloud, on_change: Callable[[], None], stop: Callabl
             client._http()
             client._login()
             headers = {"Authorization": client._token} if client._token else {}
-            body = {"create_request": {"key": key}}
+            create: dict[str, object] = {"key": key}
+            if seen is not None:  # resume where the broken stream stopped: miss nothing
+                create["start_revision"] = str(seen + 1)
+            body = {"create_request": create}
             http = httpx.Client(verify=_ssl_context(*client._tls), trust_env=True, follow_redirects=False)
             with (
                 http,
@@ -619,17 +623,23 @@ def watch_default(cloud: EtcdCloud, on_change: Callable[[], None], stop: Callabl
                         return
                     try:
                         result = json.loads(line).get("result") or {}
+                        revision = _int((result.get("header") or {}).get("revision"))
                     except (ValueError, AttributeError):
                         continue
+                    if result.get("created"):
+                        failures = 0
                     if result.get("events") or result.get("canceled"):
                         on_change()
                     if result.get("canceled"):
+                        seen = None  # compacted past our revision: start from now
                         break
+                    seen = max(seen or 0, revision)
         except Exception:  # a broken watch only falls back to polling
             pass
         finally:
             client.close()
-        for _ in range(10):
+        failures += 1
+        for _ in range(min(10 * 2 ** min(failures - 1, 5), 300)):  # 1 s, doubling, to 30 s
             if stop():
                 return
             time.sleep(0.1)

@@ -209,9 +209,10 @@ def no_token_leaks(request, isolated_home):
     named by CTXSCOPE_LOG. Changes nothing a test sees; only looks afterwards."""
     yield
     tokens = {LEAK_CANARY}
-    token = os.environ.get("CTXSCOPE_TOKEN")
-    if token and len(token) >= 8:
-        tokens.add(token)
+    for name in ("CTXSCOPE_TOKEN", "CTXSCOPE_ETCD_PASSWORD"):
+        token = os.environ.get(name)
+        if token and len(token) >= 8:
+            tokens.add(token)
     report = request.node.stash.get(_CALL_REPORT, None)
     places = list(report.sections) if report is not None else []
     files = []
