@@ -110,6 +110,28 @@ def test_resolve_status_diff_against_etcd(team, project):
     assert (resolved.returncode, resolved.stdout) == (0, "docs\n")
 
 
+def test_the_readme_incident_with_etcd_as_the_cloud(team, project):
+    """The stale shell variable, the repository's file, the team default in etcd."""
+    for scope in ("zentygo", "workout"):
+        team.ctl("role", "grant-permission", "team", "readwrite", f"{PREFIX}/scopes/{scope}")
+    team.put(DEFAULT, "zentygo")
+    (project / ".ctxscope.toml").write_text('# Memory scope for this repository\nscope = "workout"\n')
+    env = as_user("ana", CTX_SCOPE="zentygo")
+    status = run(["status", "--refresh"], cwd=project, env=env)
+    assert "DRIFTED: 'zentygo' from runtime (authorized); local_mismatch" in status.stdout
+    resolved = run(["resolve"], cwd=project, env=env)
+    assert resolved.stdout == "zentygo\n" and "local_mismatch" in resolved.stderr
+    assert run(["diff"], cwd=project, env=env).returncode == 3
+
+    env = as_user("ana")  # the shell variable is gone: now the cloud is the odd one out
+    status = run(["status"], cwd=project, env=env)
+    assert "DRIFTED: 'workout' from local (authorized); cloud_mismatch" in status.stdout
+    fixed = run(["sync", "--direction", "resolved-to-cloud", "--yes"], cwd=project, env=env)
+    assert fixed.returncode == 0, fixed.stderr
+    assert team.get(DEFAULT) == "workout"
+    assert "SYNCED" in run(["status", "--refresh"], cwd=project, env=env).stdout
+
+
 def test_an_unset_default_is_unset_not_an_error(team, project):
     team.ctl("del", DEFAULT)
     result = run(["status", "--json", "--refresh"], cwd=project, env=as_user("ana"))
