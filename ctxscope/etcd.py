@@ -358,6 +358,21 @@ class EtcdClient:
         scope = value.decode("utf-8", "replace") if value else None
         return {"scope": scope, "revision": str(kv["mod_revision"])}
 
+    def read_back(self, written: dict) -> str | None:
+        """The default as of the revision our write created, with a linearizable range.
+
+        Reading at that revision checks our own write even when another writer
+        has changed the key since (that later change is theirs, not a mismatch).
+        """
+        key = self.default_key
+        data = self._post("/v3/kv/range", {"key": _b64(key), "revision": written["revision"]})
+        try:
+            kvs = data.get("kvs") or []
+            value = _unb64(kvs[0].get("value", "")) if kvs else b""
+        except (ValueError, TypeError, AttributeError, IndexError):
+            raise CloudError(f"etcd {self.url}: the range answer for {key} is not a key-value") from None
+        return value.decode("utf-8", "replace") if value else None
+
     def get_access(self, scope: str) -> str | None:
         """ "read", "write", None (not visible), or NOT_ENFORCED when auth is off."""
         if self._auth is None:

@@ -72,7 +72,7 @@ class CloudSource:
         cloud = ctx.cloud
         target = cloud.scope_origin
         try:
-            cloud.client.put_scope(value, revision)
+            answer = cloud.client.put_scope(value, revision)
         except ConflictError:
             try:
                 now_text = shown(self.read_fresh(ctx)[0])
@@ -85,7 +85,8 @@ class CloudSource:
             ) from None
         finally:
             cloud.cache.drop("scope")
-        now, _rev = self.read_fresh(ctx)
+        read_back = getattr(cloud.client, "read_back", None)
+        now = read_back(answer) if read_back else self.read_fresh(ctx)[0]
         if now != value:
             raise VerificationError(
                 f"cloud {target}: read-after-write mismatch: wrote {value!r}, read back "
