@@ -23,9 +23,9 @@ from .errors import ConfigError
 # The tables a project file may hold that count only once the file is trusted.
 TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
 _ALWAYS = ("scope", "fallback", "policy")
-_ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "cloud.backend": "CTXSCOPE_CLOUD_BACKEND",
+ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "cloud.backend": "CTXSCOPE_CLOUD_BACKEND",
                   "cloud.user": "CTXSCOPE_ETCD_USER", "log.path": "CTXSCOPE_LOG"}
-_SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
+SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
 
 
 def _string(v):
@@ -362,7 +362,7 @@ def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
 def check_secrets(cf: ConfigFile) -> None:
     """Raise ConfigError when a file holds something that looks like a secret."""
     for key in _flatten(cf.data):
-        if key.rsplit(".", 1)[-1].lower() in _SECRET_KEYS:
+        if key.rsplit(".", 1)[-1].lower() in SECRET_KEYS:
             if key.rsplit(".", 1)[-1].lower() == "password":
                 raise ConfigError(
                     f"{cf.where(key)}: `{key}` looks like a secret in a config file; remove "
@@ -473,7 +473,7 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
                 if problem:
                     raise ConfigError(f"{cf.where(key)}: `{key}` {problem}")
                 setting = Setting(key, flat[key], cf.where(key))
-        var = _ENV_OVERRIDES.get(key)
+        var = ENV_OVERRIDES.get(key)
         if var and env.get(var):
             if key == "cloud.backend" and check(env[var]):
                 raise ConfigError(f"env {var}: {check(env[var])}")

@@ -80,7 +80,7 @@ def base_event(event: str, res, command: str) -> dict:
         "drift_snapshot": snapshot,
         "command": command,
         "pid": os.getpid(),
-        "host": _host(),
+        "host": host_name(),
         "cwd": res.cwd,
         "version": __version__,
     }
@@ -106,7 +106,7 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
             "resolved_from": None, "authorized": None, "reason": None, "reasons": [],
             "action_required": None, "actions": [],
             "drift_snapshot": {"source_precedence": list(PRECEDENCE)},
-            "command": "exec", "pid": os.getpid(), "host": _host(),
+            "command": "exec", "pid": os.getpid(), "host": host_name(),
             "cwd": cwd or paths.working_dir(), "version": __version__,
         }
     from .kinds import ACTIONS
@@ -122,7 +122,7 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
     return event
 
 
-def _host() -> str:
+def host_name() -> str:
     try:
         return os.uname().nodename
     except AttributeError:  # Windows

@@ -28,31 +28,61 @@ PROMPT_FIELDS = ("scope", "mark", "state", "source")
 REFRESH_PAUSE = 10.0  # seconds between two background refreshes
 
 _POSIX = """\
-# ctxscope startup hook ({shell}): one line on stderr when the agent scope needs
-# attention (drift, an invalid value, an unauthorized scope); silent when in sync
-# or when ctxscope is not installed. Never waits for the network. Added by
-# `ctxscope hook {shell}`; remove these lines to turn it off.
+# ctxscope hook ({shell}): one line on stderr when the agent scope needs attention
+# (drift, an invalid value, an unauthorized scope), at shell start and again when
+# the working directory changes; silent when in sync, when the line is the one
+# already shown, or when ctxscope is not installed. Never waits for the network.
+# It runs {when}; a prompt in the same directory starts no process.
+# Added by `ctxscope hook {shell}`; remove these lines to turn it off.
 __ctxscope_hook() {{
     case $- in *i*) ;; *) return 0 ;; esac
+    [ "$PWD" = "${{__ctxscope_pwd-}}" ] && return 0
+    __ctxscope_pwd=$PWD
     command -v ctxscope >/dev/null 2>&1 || return 0
     local __ctxscope_line
     __ctxscope_line=$(command ctxscope hook {shell} --run 2>&1 >/dev/null </dev/null) || return 0
-    [ -n "$__ctxscope_line" ] && printf '%s\\n' "${{__ctxscope_line%%$'\\n'*}}" >&2
+    __ctxscope_line=${{__ctxscope_line%%$'\\n'*}}
+    [ "$__ctxscope_line" = "${{__ctxscope_said-}}" ] && return 0
+    __ctxscope_said=$__ctxscope_line
+    [ -n "$__ctxscope_line" ] && printf '%s\\n' "$__ctxscope_line" >&2
     return 0
 }}
+{install}
 __ctxscope_hook
-unset -f __ctxscope_hook
 """
 
+# How each shell runs the check again after `cd`: bash before each prompt (the
+# function returns at once when $PWD is unchanged), zsh and fish on the change itself.
+_INSTALL = {
+    "bash": (
+        "from PROMPT_COMMAND",
+        'case ";${PROMPT_COMMAND-};" in *";__ctxscope_hook;"*) ;;\n'
+        '    *) PROMPT_COMMAND="__ctxscope_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}" ;; esac',
+    ),
+    "zsh": (
+        "as a chpwd hook",
+        "autoload -Uz add-zsh-hook && add-zsh-hook chpwd __ctxscope_hook",
+    ),
+}
+
 _FISH = """\
-# ctxscope startup hook (fish): one line on stderr when the agent scope needs
-# attention (drift, an invalid value, an unauthorized scope); silent when in sync
-# or when ctxscope is not installed. Never waits for the network. Added by
-# `ctxscope hook fish`; remove these lines to turn it off.
+# ctxscope hook (fish): one line on stderr when the agent scope needs attention
+# (drift, an invalid value, an unauthorized scope), at shell start and again when
+# the working directory changes; silent when in sync, when the line is the one
+# already shown, or when ctxscope is not installed. Never waits for the network.
+# It runs on PWD events; a prompt in the same directory starts no process.
+# Added by `ctxscope hook fish`; remove these lines to turn it off.
 if status is-interactive; and type -q ctxscope
-    set -l __ctxscope_line (command ctxscope hook fish --run 2>&1 >/dev/null </dev/null)
-    and test -n "$__ctxscope_line[1]"
-    and printf '%s\\n' $__ctxscope_line[1] >&2
+    function __ctxscope_hook --on-variable PWD
+        type -q ctxscope; or return 0
+        set -l __ctxscope_line (command ctxscope hook fish --run 2>&1 >/dev/null </dev/null)
+        or return 0
+        test "$__ctxscope_line[1]" = "$__ctxscope_said"; and return 0
+        set -g __ctxscope_said "$__ctxscope_line[1]"
+        test -n "$__ctxscope_line[1]"; and printf '%s\\n' $__ctxscope_line[1] >&2
+        return 0
+    end
+    __ctxscope_hook
 end
 """
 
@@ -61,7 +91,8 @@ def snippet(shell: str) -> str:
     """The lines to add to the shell's startup file (~/.bashrc, ~/.zshrc, config.fish)."""
     if shell == "fish":
         return _FISH
-    return _POSIX.format(shell=shell)
+    when, install = _INSTALL[shell]
+    return _POSIX.format(shell=shell, when=when, install=install)
 
 
 def warning(res) -> str | None:

@@ -40,6 +40,7 @@ def set_top_level_key(text: str, key: str, value: str, *, path: str | None = Non
     before the first `[table]` or `[[array]]` header. If `key` already holds
     `value`, `text` is returned unchanged. `path` only names the file in errors.
     """
+    _require_str(value)
     return _set_key(text, None, key, value, path)
 
 
@@ -50,12 +51,73 @@ def set_table_key(text: str, table: str, key: str, value: str, *, path: str | No
     existing table (a `[table]` header, dotted keys or an inline table) is edited
     in place, with the same guarantees as `set_top_level_key`.
     """
+    _require_str(value)
     return _set_key(text, table, key, value, path)
 
 
-def _set_key(text: str, table: str | None, key: str, value: str, path: str | None) -> str:
+def _require_str(value: object) -> None:
     if not isinstance(value, str):
         raise TypeError(f"value must be a str, not {type(value).__name__}")
+
+
+def set_value(text: str, dotted: str, value: object, *, path: str | None = None) -> str:
+    """Return `text` with the setting `dotted` (`key` or `table.key`) set to `value`.
+
+    `value` is a string, a number, a boolean or a list of those (what a setting
+    holds), with the same guarantees as `set_top_level_key`.
+    """
+    table, _, key = dotted.rpartition(".")
+    return _set_key(text, table or None, key, value, path)
+
+
+def remove_key(text: str, dotted: str, *, path: str | None = None) -> str:
+    """Return `text` without the setting `dotted` (`key` or `table.key`).
+
+    Comments and every other key stay; a table left empty by the removal stays
+    too (its header may carry comments). A missing key returns `text` unchanged.
+    The result is proved like every edit here: it parses, and only that key is gone.
+    """
+    where = path or "TOML document"
+    table, _, key = dotted.rpartition(".")
+    before = _parse(text, where)
+    expected = dict(before)
+    if table:
+        section = before.get(table)
+        if not isinstance(section, dict) or key not in section:
+            return text
+        if isinstance(section[key], dict):
+            raise ConfigError(f"{where}: {dotted} is a table; not removing it")
+        expected[table] = {k: v for k, v in section.items() if k != key}
+    else:
+        if key not in before:
+            return text
+        if isinstance(before[key], dict):
+            raise ConfigError(f"{where}: {dotted} is a table; not removing it")
+        del expected[key]
+
+    import tomlkit
+
+    try:
+        doc = tomlkit.parse(text)
+        container = doc[table] if table else doc
+        del container[key]
+        result = tomlkit.dumps(doc)
+    except Exception as exc:  # tomlkit's own bugs: "could not be edited", never written
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ConfigError(f"{where}: could not remove {dotted}: {reason}") from exc
+    try:
+        after = _parse(result, where)
+    except ConfigError:
+        raise ConfigError(f"{where}: removing {dotted} would produce invalid TOML; not written") \
+            from None
+    if not _same(after, expected):
+        raise ConfigError(f"{where}: removing {dotted} would change other keys too; not written")
+    return result
+
+
+def _set_key(text: str, table: str | None, key: str, value: object, path: str | None) -> str:
+    if not _plain(value):
+        raise TypeError(f"value must be a str, number, bool or list, not {type(value).__name__}")
     where = path or "TOML document"
     name = key if table is None else f"{table}.{key}"
 
@@ -64,7 +126,7 @@ def _set_key(text: str, table: str | None, key: str, value: str, path: str | Non
     if table is None:
         current = before.get(key, _MISSING)
         if isinstance(current, dict):
-            raise ConfigError(f"{where}: {key} is a table, not a string; cannot set it")
+            raise ConfigError(f"{where}: {key} is a table, not a value; cannot set it")
         expected[key] = value
     else:
         section = before.get(table, _MISSING)
@@ -74,9 +136,9 @@ def _set_key(text: str, table: str | None, key: str, value: str, path: str | Non
             raise ConfigError(f"{where}: {table} is not a table; cannot set {name}")
         current = section.get(key, _MISSING)
         if isinstance(current, dict):
-            raise ConfigError(f"{where}: {name} is a table, not a string; cannot set it")
+            raise ConfigError(f"{where}: {name} is a table, not a value; cannot set it")
         expected[table] = {**section, key: value}
-    if type(current) is str and current == value:
+    if current is not _MISSING and _same(current, value):
         # Idempotent writes must not touch the bytes (sync reports "in sync").
         return text
 
@@ -121,10 +183,18 @@ def _parse(text: str, where: str) -> dict:
         raise ConfigError(f"{where}: invalid TOML: {exc}") from None
 
 
-def _new_string(value: str, old: object) -> object:
+def _plain(value: object) -> bool:
+    if isinstance(value, list):
+        return all(_plain(v) and not isinstance(v, list) for v in value)
+    return isinstance(value, str | int | float | bool)
+
+
+def _new_item(value: object, old: object) -> object:
     import tomlkit
     from tomlkit.items import String, StringType
 
+    if not isinstance(value, str):
+        return tomlkit.item(value)
     # Keep a single-quoted value single-quoted when the new value allows it, so a
     # hand-written `scope = 'x'` only changes between the quotes.
     literal_ok = "'" not in value and all(c == "\t" or " " <= c != "\x7f" for c in value)
@@ -133,15 +203,15 @@ def _new_string(value: str, old: object) -> object:
     return tomlkit.string(value)
 
 
-def _set_in(container, key: str, value: str, newline: str, *, is_document: bool) -> None:
+def _set_in(container, key: str, value: object, newline: str, *, is_document: bool) -> None:
     from tomlkit.items import InlineTable, Table
 
     if key in container:
         # Assigning over an existing plain value keeps its key spelling, indent
         # and trailing comment (tomlkit copies the old item's trivia).
-        container[key] = _new_string(value, container[key])
+        container[key] = _new_item(value, container[key])
         return
-    item = _new_string(value, None)
+    item = _new_item(value, None)
     item.trivia.trail = newline
     if is_document:
         _insert(container, key, item, newline, is_document=True)
@@ -206,11 +276,11 @@ def _insert(container, key: str, item, newline: str, *, is_document: bool) -> No
         container.append(key, item)
 
 
-def _add_table(doc, table: str, key: str, value: str, newline: str) -> None:
+def _add_table(doc, table: str, key: str, value: object, newline: str) -> None:
     import tomlkit
 
     new_table = tomlkit.table()
-    item = _new_string(value, None)
+    item = _new_item(value, None)
     item.trivia.trail = newline
     new_table.append(key, item)
     new_table.trivia.trail = newline

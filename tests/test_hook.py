@@ -552,3 +552,67 @@ def test_refresher_leaves_the_cloud_alone_while_another_one_runs(project, cloud)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert [r.path for r in cloud.requests()][:1] == ["/v1/scope"]
     assert _cached_scope() is None and len(_cache_files()) == 1  # cloud default: null
+
+
+# --- re-checking when the directory changes ------------------------------------------------
+
+
+def _counting_ctxscope(bin_dir, calls):
+    """A `ctxscope` first on PATH that records each start, then runs the real one."""
+    real = shutil.which("ctxscope")
+    _write(bin_dir / "ctxscope", f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
+    (bin_dir / "ctxscope").chmod(0o755)
+    return os.pathsep.join([str(bin_dir), os.environ["PATH"]])
+
+
+def interactive_session(shell, cwd, home, lines, path):
+    """Feed `lines` to an interactive shell, one prompt each; return its ctxscope lines."""
+    env = {**os.environ, **_install_snippet(shell, home), "TERM": "dumb", "PATH": path}
+    argv = {"bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i"],
+            "zsh": ["zsh", "-i"], "fish": ["fish", "-i"]}[shell]
+    done = subprocess.run(argv, cwd=cwd, env=env, input="\n".join([*lines, "exit"]) + "\n",
+                          capture_output=True, text=True, timeout=60)
+    output = done.stdout + done.stderr
+    return [line[line.index("ctxscope:"):] for line in output.splitlines() if "ctxscope:" in line]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_hook_checks_again_when_the_directory_changes(shell, tmp_path, isolated_home,
+                                                           monkeypatch):
+    _needs(shell)
+    _touch_refresh_stamp()
+    drifted, synced, outside = tmp_path / "drifted", tmp_path / "synced", tmp_path / "outside"
+    (drifted / "sub").mkdir(parents=True)
+    synced.mkdir()
+    outside.mkdir()
+    _write(drifted / ".ctxscope.toml", 'scope = "workout"\n')
+    _write(synced / ".ctxscope.toml", 'scope = "zentygo"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    calls = tmp_path / "calls"
+    path = _counting_ctxscope(tmp_path / "bin", calls)
+
+    said = interactive_session(shell, outside, isolated_home, [
+        f"cd {drifted}", "true", "true", "true",  # prompts in the same directory: no process
+        "cd sub",  # checked again; the same line is not said twice
+        f"cd {synced}",  # in sync: silent
+        f"cd {drifted}",  # drifted again: said again
+    ], path)
+
+    assert len(said) == 2, said
+    assert all(line.startswith("ctxscope: DRIFTED: 'zentygo' from runtime") for line in said)
+    checks = calls.read_text().splitlines()
+    assert checks == [f"hook {shell} --run"] * 5  # at start and after each of the four cds
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_prompt_in_the_same_directory_starts_no_process(shell, project, isolated_home,
+                                                          tmp_path, monkeypatch):
+    _needs(shell)
+    _touch_refresh_stamp()
+    _write(project / ".ctxscope.toml", 'scope = "workout"\n')
+    monkeypatch.setenv("CTX_SCOPE", "zentygo")
+    calls = tmp_path / "calls"
+    path = _counting_ctxscope(tmp_path / "bin", calls)
+    said = interactive_session(shell, project, isolated_home, ["true"] * 20, path)
+    assert len(said) == 1, said
+    assert calls.read_text().splitlines() == [f"hook {shell} --run"]  # the start only
