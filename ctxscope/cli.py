@@ -316,24 +316,105 @@ def init_command(
                           force=force))
 
 
-@app.command(name="config")
-def config_command(
-    key: Annotated[
-        str | None,
-        typer.Argument(help="Print only this setting's value (for example cloud.url), "
-                            "like `git config --get`; exit 1 when it is not set."),
-    ] = None,
-    json_out: JsonOpt = False,
-) -> None:
+class _ConfigGroup(TyperGroup):
+    """`config KEY` still means `config get KEY` (a key is never a subcommand's name)."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["get", *args]
+        return super().resolve_command(ctx, args)
+
+
+config_app = typer.Typer(cls=_ConfigGroup, name="config", add_completion=False,
+                         rich_markup_mode=None,
+                         context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(config_app, name="config")
+
+UserFileOpt = Annotated[
+    bool, typer.Option("--user", help="Edit the user config (CTXSCOPE_CONFIG, else "
+                       "config.toml in the user config directory)."),
+]
+ProjectFileOpt = Annotated[
+    bool, typer.Option("--project", help="Edit the project file (the nearest .ctxscope.toml; "
+                       "a new one at the repository root when there is none)."),
+]
+
+
+def _file_flag(user: bool, project: bool) -> str | None:
+    from .errors import UsageError
+
+    if user and project:
+        raise UsageError("--user and --project cannot be combined", hint="choose one file")
+    return "user" if user else ("project" if project else None)
+
+
+@config_app.callback(invoke_without_command=True)
+def config_command(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List every effective setting with its value and origin (file:line, env var, default).
 
     Like `git config --list --show-origin`, then the files read and whether the
     project file is trusted. The token (CTXSCOPE_TOKEN) is shown only as set or
-    not set.
+    not set. `config KEY` prints one value; `config set KEY VALUE` and
+    `config unset KEY` change one, as a write (plan, --dry-run, --yes, logged,
+    taken back by `ctxscope undo`).
     """
+    if ctx.invoked_subcommand is None:
+        from .commands.config import config as body
+
+        raise typer.Exit(body(key=None, json_out=json_out))
+
+
+@config_app.command(name="get")
+def config_get(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The setting, for example cloud.url.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Print one setting's value, like `git config --get`; exit 1 when it is not set."""
     from .commands.config import config as body
 
     raise typer.Exit(body(key=key, json_out=json_out))
+
+
+@config_app.command(name="set")
+def config_set(
+    key: Annotated[str, typer.Argument(metavar="KEY",
+                                       help="The setting, for example policy.mode.")],
+    value: Annotated[str, typer.Argument(metavar="VALUE", help="The value: text, a number, "
+                                         'true/false, or a list as A,B or ["A", "B"].')],
+    user: UserFileOpt = False,
+    project: ProjectFileOpt = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Set one setting in a config file, keeping its comments (undo: ctxscope undo).
+
+    Without --user or --project the file is the one that sets the key now, else
+    the user config. The value is checked by the setting's own rule first. Like
+    every write: --dry-run shows the plan, a terminal is asked unless --yes, and
+    without a terminal nothing is written (exit 2). The token is never a setting.
+    """
+    from .commands.config_edit import set_setting
+
+    raise typer.Exit(set_setting(key=key, value=value, where=_file_flag(user, project),
+                                 dry_run=dry_run, yes=yes, json_out=json_out))
+
+
+@config_app.command(name="unset")
+def config_unset(
+    key: Annotated[str, typer.Argument(metavar="KEY",
+                                       help="The setting, for example cloud.timeout.")],
+    user: UserFileOpt = False,
+    project: ProjectFileOpt = False,
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove one setting from a config file, so the next file or the default applies."""
+    from .commands.config_edit import unset_setting
+
+    raise typer.Exit(unset_setting(key=key, where=_file_flag(user, project), dry_run=dry_run,
+                                   yes=yes, json_out=json_out))
 
 
 @app.command()
@@ -510,6 +591,43 @@ def exec_(
 
     raise typer.Exit(body(command=command, scope=scope, dry_run=dry_run, offline=offline,
                           refresh=refresh))
+
+
+@app.command()
+def whoami(
+    scope: ScopeOpt = None,
+    json_out: JsonOpt = False,
+    offline: OfflineOpt = False,
+    refresh: RefreshOpt = False,
+) -> None:
+    """Show the cloud, whether CTXSCOPE_TOKEN is set, who the cloud says you are, and your access.
+
+    Like `gh auth status`. The token's value is never shown. Exits 0 when the
+    cloud answered for the token, 1 when no cloud is configured, 4 when the
+    cloud refused the token or it cannot see the resolved scope, 6 when the
+    cloud could not be reached.
+    """
+    from .commands.whoami import whoami as body
+
+    raise typer.Exit(body(scope=scope, json_out=json_out, offline=offline, refresh=refresh))
+
+
+@app.command()
+def undo(
+    dry_run: DryRunOpt = False,
+    yes: YesOpt = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Revert the last write ctxscope made here (sync, repair, init, config set/unset, undo).
+
+    The write is read from the drift log; each file or cloud value it changed is
+    set back to the value before, as a write like any other: refused when the
+    target changed since (exit 1), checked against [policy] mode and the cloud's
+    permissions, confirmed, read back and logged. Running it again undoes the undo.
+    """
+    from .commands.undo import undo as body
+
+    raise typer.Exit(body(dry_run=dry_run, yes=yes, json_out=json_out))
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -247,7 +247,9 @@ def _expect_ok(status: int, url: str, token: str | None = "") -> None:
         raise CloudError(f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the "
                          "request carried no token", hint=TOKEN_HINT)
     meaning = {401: "the token was refused", 403: "the token may not read this"}.get(status, "")
-    raise CloudError(f"cloud {url}: HTTP {status}" + (f" ({meaning})" if meaning else ""))
+    exc = CloudError(f"cloud {url}: HTTP {status}" + (f" ({meaning})" if meaning else ""))
+    exc.status = status
+    raise exc
 
 
 def _check_scope(scope: object, url: str) -> None:

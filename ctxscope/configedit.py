@@ -23,7 +23,8 @@ from . import paths
 from .errors import ConfigError, UsageError, VerificationError
 from .scope import display, scope_problem
 
-SCOPE_KEYS = ("scope", "fallback.project")
+SCOPE_KEYS = ("fallback.project",)
+FILE_NAMES = {"user": "user config", "project": "project file"}
 FILE_KINDS = ("user", "project")
 
 
@@ -58,7 +59,7 @@ class Edited(NamedTuple):
 
 def editable_keys() -> list[str]:
     """Every key `config set` accepts, in the order `config` lists them."""
-    return ["scope", *config_mod.SCHEMA]
+    return list(config_mod.SCHEMA)
 
 
 def check_key(key: str) -> None:
@@ -67,6 +68,11 @@ def check_key(key: str) -> None:
     if last in config_mod.SECRET_KEYS or key.lower() in ("cloud.token", "token"):
         raise UsageError(f"{key!r} is a secret and never lives in a config file",
                          hint="set it in the environment, e.g. export CTXSCOPE_TOKEN=...")
+    if key == "scope":
+        raise UsageError("the scope is not a setting `config set` writes: it is checked with the "
+                         "cloud first",
+                         hint="ctxscope init --scope SCOPE (this repository), or ctxscope sync / "
+                              "ctxscope repair --to SCOPE")
     if key.split(".", 1)[0] == "observe":
         raise UsageError(f"{key!r}: observed sources are tables; edit the file by hand",
                          hint="see `ctxscope config` for the file that holds them")
@@ -245,6 +251,8 @@ def _shown(value: object) -> str:
 
 
 def _log(done: Edited, edit: ConfigEdit, ctx, command: str) -> None:
+    if command == "config":
+        command = "config unset" if edit.after is None else "config set"
     from .events import append, base_event
     from .resolver import resolve
 

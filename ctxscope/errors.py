@@ -72,6 +72,7 @@ class CloudError(CtxScopeError):
     """The cloud answered something outside the v1 contract."""
 
     exit_code = ExitCode.CLOUD
+    status: int | None = None  # the HTTP status, when the cloud answered with one
 
 
 class CloudUnreachable(CloudError):
