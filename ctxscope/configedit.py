@@ -85,8 +85,8 @@ def parse_value(key: str, text: str) -> object:
     """The TOML value for `config set KEY TEXT`: what the setting's rule accepts.
 
     Scopes are always strings; otherwise a TOML literal (`2.5`, `true`,
-    `["A", "B"]`) is tried first, then a comma-separated list, then the text as
-    a string. A value no form of which the setting accepts is a usage error that
+    `["A", "B"]`) is tried first, then, for a list setting, a comma-separated
+    list (`A,B`), else the text as a string. A value no form of which the setting accepts is a usage error that
     says what it must be.
     """
     check_key(key)
@@ -95,15 +95,17 @@ def parse_value(key: str, text: str) -> object:
         if problem:
             raise UsageError(f"{key} {display(text)!r} {problem}")
         return text
-    _default, checker = config_mod.SCHEMA[key]
+    default, checker = config_mod.SCHEMA[key]
     candidates: list[object] = []
     try:
         candidates.append(tomllib.loads(f"v = {text}")["v"])
     except (tomllib.TOMLDecodeError, RecursionError):
         pass
-    if "," in text:
+    if isinstance(default, list):
+        candidates = [c for c in candidates if isinstance(c, list)]
         candidates.append([part.strip() for part in text.split(",")])
-    candidates.append(text)
+    else:
+        candidates.append(text)
     problem = None
     for value in candidates:
         if isinstance(value, dict):

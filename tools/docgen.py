@@ -632,8 +632,7 @@ def render_man(tree: Command) -> str:
     ]
     commands = [c for c in walk(tree) if c.path]
     for cmd in commands:
-        if cmd.commands:
-            continue
+        # A group (`config`) has its own section too: what it does without a subcommand.
         out += [".SS " + _roff(" ".join(cmd.path)),
                 f"\\fB{_roff(' '.join((PROG, *cmd.path)))}\\fR {_synopsis(cmd)}",
                 ".PP", *_roff_paragraphs(cmd.help)]
