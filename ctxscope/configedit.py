@@ -14,6 +14,7 @@ not refused in `observe` mode.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tomllib
 from typing import NamedTuple
@@ -86,8 +87,8 @@ def parse_value(key: str, text: str) -> object:
 
     Scopes are always strings; otherwise a TOML literal (`2.5`, `true`,
     `["A", "B"]`) is tried first, then, for a list setting, a comma-separated
-    list (`A,B`), else the text as a string. A value no form of which the setting accepts is a usage error that
-    says what it must be.
+    list (`A,B`), else the text as a string. A value no form of which the
+    setting accepts is a usage error that says what it must be.
     """
     check_key(key)
     if key in SCOPE_KEYS:
@@ -97,10 +98,8 @@ def parse_value(key: str, text: str) -> object:
         return text
     default, checker = config_mod.SCHEMA[key]
     candidates: list[object] = []
-    try:
+    with contextlib.suppress(tomllib.TOMLDecodeError, RecursionError):
         candidates.append(tomllib.loads(f"v = {text}")["v"])
-    except (tomllib.TOMLDecodeError, RecursionError):
-        pass
     if isinstance(default, list):
         candidates = [c for c in candidates if isinstance(c, list)]
         candidates.append([part.strip() for part in text.split(",")])

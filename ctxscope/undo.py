@@ -105,7 +105,7 @@ def _step(event: dict) -> Step:
     if before is not None and scope_problem(before) is not None:
         raise ConfigError(f"the value before the last write ({command} at {ts}) was "
                           f"{shown(before)}, not a valid scope; undo restores valid scopes only",
-                          hint=f"set the scope you want: ctxscope repair --to SCOPE")
+                          hint="set the scope you want: ctxscope repair --to SCOPE")
     if target.startswith(("http://", "https://")):
         if before is None:
             raise ConfigError(f"the cloud default was unset before the last write ({command} "

@@ -49,8 +49,7 @@ def _run(verb: str, key: str, value: object, *, where: str | None, dry_run: bool
         warn_all(ctx.config.warnings)
         edit = configedit.plan_edit(ctx.config, key, value, where=where, cwd=ctx.cwd)
         report.update(edit.to_dict())
-        if edit.before is not None and edit.after is not None and \
-                _same(edit.before, edit.after) or edit.before is None and edit.after is None:
+        if _same(edit.before, edit.after):
             if not json_out:
                 held = "is not set" if edit.after is None else f"already holds {shown(value)}"
                 print(f"in sync: {key} {held} in {edit.path}; nothing to write")
