@@ -42,9 +42,11 @@ mode = "cloud"   # rollout step 3
 
 # A worker: runs one kind of command in a loop, in-process (no start-up cost, so
 # the kills land inside the work), with a new value each time so nothing is
-# de-duplicated. It says "ready" once its first command is done.
+# de-duplicated. It says "ready" once its first command is done, and stops when the
+# test that started it is gone (a test killed by a timeout must not leave it looping).
 WORKER = textwrap.dedent("""
     import os, sys
+    parent = os.getppid()
     ready = int(sys.argv[2])
     sys.stdout = open(os.devnull, "w")
     sys.stderr = open(os.devnull, "w")
@@ -65,6 +67,8 @@ WORKER = textwrap.dedent("""
             os.write(ready, b"ready\\n")
             os.close(ready)
         if len(sys.argv) > 3 and i >= int(sys.argv[3]):
+            break
+        if os.getppid() != parent:
             break
 """)
 
