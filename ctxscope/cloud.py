@@ -244,8 +244,10 @@ def _expect_ok(status: int, url: str, token: str | None = "") -> None:
     if status == 200:
         return
     if status in (401, 403) and not token:
-        raise CloudError(f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the "
+        exc = CloudError(f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the "
                          "request carried no token", hint=TOKEN_HINT)
+        exc.status = status
+        raise exc
     meaning = {401: "the token was refused", 403: "the token may not read this"}.get(status, "")
     exc = CloudError(f"cloud {url}: HTTP {status}" + (f" ({meaning})" if meaning else ""))
     exc.status = status

@@ -102,7 +102,7 @@ JSON_ARGS = {
     "status": [], "resolve": [], "diff": [], "ps": [], "log": [], "config": [], "trust": [],
     "sync": ["--direction", "runtime-to-local", "--dry-run"], "repair": ["--dry-run"],
     "init": ["--dry-run"], "hook": ["bash"], "prompt": [], "mcp": None, "completion": None,
-    "exec": None,
+    "exec": None, "whoami": ["--offline"], "undo": ["--dry-run"],
 }
 
 

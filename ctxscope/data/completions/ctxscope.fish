@@ -5,7 +5,9 @@
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]
         case ''
-            printf '%s\n' status resolve diff trust mcp ps log init config sync repair hook prompt completion exec
+            printf '%s\n' status resolve diff trust mcp ps log init sync repair hook prompt completion exec whoami undo config
+        case 'config'
+            printf '%s\n' get set unset
     end
 end
 
@@ -30,6 +32,8 @@ function __ctxscope_valued --description 'options of a ctxscope command path tha
         case 'prompt'
             printf '%s\n' --format
         case 'exec'
+            printf '%s\n' --scope
+        case 'whoami'
             printf '%s\n' --scope
     end
 end
@@ -75,13 +79,15 @@ complete -c ctxscope -n '__ctxscope_at ""' -a 'mcp' -d 'Serve read-only scope to
 complete -c ctxscope -n '__ctxscope_at ""' -a 'ps' -d 'List processes whose environment holds a runtime scope (CTX_SCOPE) and mark stale ones'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'log' -d 'Show drift log events (rotated files included) as a table, newest last'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'init' -d 'Link this repository to a scope: create or update .ctxscope.toml at its root'
-complete -c ctxscope -n '__ctxscope_at ""' -a 'config' -d 'List every effective setting with its value and origin (file:line, env var, default)'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'sync' -d 'Write one source from another, verify it by reading it back, and log it'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'repair' -d 'Bring the local file, the cloud default, its cache and the runtime env to one scope'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'hook' -d 'Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'prompt' -d 'Print a short scope marker for the shell prompt; nothing when no scope is set'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'completion' -d 'Print the completion script for bash, zsh or fish on stdout'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'exec' -d 'Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'whoami' -d 'Show the cloud, whether CTXSCOPE_TOKEN is set, who the cloud says you are, and your access'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'undo' -d 'Revert the last write ctxscope made here (sync, repair, init, config set/unset, undo)'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'config' -d 'List every effective setting with its value and origin (file:line, env var, default)'
 complete -c ctxscope -n '__ctxscope_at ""' -l version -s V -d 'Print the version and exit'
 complete -c ctxscope -n '__ctxscope_at ""' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "status"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
@@ -129,8 +135,6 @@ complete -c ctxscope -n '__ctxscope_at "init"' -l yes -s y -d 'Write without ask
 complete -c ctxscope -n '__ctxscope_at "init"' -l force -d 'Replace a local file even when it is read-only (its mode has no write bit)'
 complete -c ctxscope -n '__ctxscope_at "init"' -l json -d 'Print one JSON object on stdout'
 complete -c ctxscope -n '__ctxscope_at "init"' -l help -s h -d 'Show this message and exit'
-complete -c ctxscope -n '__ctxscope_at "config"' -l json -d 'Print one JSON object on stdout'
-complete -c ctxscope -n '__ctxscope_at "config"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "sync"' -l direction -x -a 'runtime-to-local resolved-to-cloud' -d 'runtime-to-local: write the runtime scope (CTX_SCOPE or --scope) into the local file. resolved-to-cloud: PUT the resolved scope as the cloud default'
 complete -c ctxscope -n '__ctxscope_at "sync"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
 complete -c ctxscope -n '__ctxscope_at "sync"' -l dry-run -d 'Print the plan (source, file or URL, before, after) and write nothing; exit with the code the run would end with'
@@ -159,3 +163,31 @@ complete -c ctxscope -n '__ctxscope_at "exec"' -l dry-run -d 'Print the environm
 complete -c ctxscope -n '__ctxscope_at "exec"' -l offline -d 'Never touch the network; use a cached cloud answer of any age'
 complete -c ctxscope -n '__ctxscope_at "exec"' -l refresh -d 'Bypass the cloud cache and ask the cloud now'
 complete -c ctxscope -n '__ctxscope_at "exec"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "whoami"' -l scope -x -d 'Runtime scope for this run; beats CTX_SCOPE and every other source'
+complete -c ctxscope -n '__ctxscope_at "whoami"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "whoami"' -l offline -d 'Never touch the network; use a cached cloud answer of any age'
+complete -c ctxscope -n '__ctxscope_at "whoami"' -l refresh -d 'Bypass the cloud cache and ask the cloud now'
+complete -c ctxscope -n '__ctxscope_at "whoami"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "undo"' -l dry-run -d 'Print the plan (source, file or URL, before, after) and write nothing; exit with the code the run would end with'
+complete -c ctxscope -n '__ctxscope_at "undo"' -l yes -s y -d 'Write without asking'
+complete -c ctxscope -n '__ctxscope_at "undo"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "undo"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "config"' -a 'get' -d 'Print one setting\'s value, like `git config --get`; exit 1 when it is not set'
+complete -c ctxscope -n '__ctxscope_at "config"' -a 'set' -d 'Set one setting in a config file, keeping its comments (undo: ctxscope undo)'
+complete -c ctxscope -n '__ctxscope_at "config"' -a 'unset' -d 'Remove one setting from a config file, so the next file or the default applies'
+complete -c ctxscope -n '__ctxscope_at "config"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "config"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "config get"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "config get"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l user -d 'Edit the user config (CTXSCOPE_CONFIG, else config.toml in the user config directory)'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l project -d 'Edit the project file (the nearest .ctxscope.toml; a new one at the repository root when there is none)'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l dry-run -d 'Print the plan (source, file or URL, before, after) and write nothing; exit with the code the run would end with'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l yes -s y -d 'Write without asking'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "config set"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l user -d 'Edit the user config (CTXSCOPE_CONFIG, else config.toml in the user config directory)'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l project -d 'Edit the project file (the nearest .ctxscope.toml; a new one at the repository root when there is none)'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l dry-run -d 'Print the plan (source, file or URL, before, after) and write nothing; exit with the code the run would end with'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l yes -s y -d 'Write without asking'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l json -d 'Print one JSON object on stdout'
+complete -c ctxscope -n '__ctxscope_at "config unset"' -l help -s h -d 'Show this message and exit'
