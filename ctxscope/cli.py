@@ -270,7 +270,13 @@ def log(
                      help="Keep running and show new events as they are written; Ctrl-C stops."),
     ] = False,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the matching events as raw JSON lines."),
+        bool, typer.Option("--json", help="Print the matching events as raw JSON lines "
+                           "(with --stats: one JSON object of counts)."),
+    ] = False,
+    stats: Annotated[
+        bool,
+        typer.Option("--stats", help="Count the matching events by event, reason, scope and "
+                     "host, with a per-hour bar chart (UTC)."),
     ] = False,
 ) -> None:
     """Show drift log events (rotated files included) as a table, newest last.
@@ -283,7 +289,7 @@ def log(
     from .commands.log import log as body
 
     raise typer.Exit(body(since=since, event=event, scope=scope, tail=tail, follow=follow,
-                          json_out=json_out))
+                          json_out=json_out, stats=stats))
 
 
 @app.command(name="init")
@@ -628,6 +634,51 @@ def undo(
     from .commands.undo import undo as body
 
     raise typer.Exit(body(dry_run=dry_run, yes=yes, json_out=json_out))
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", metavar="HOST",
+                          help="Address to listen on. Anything but loopback gets a warning: "
+                          "the endpoints have no authentication."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", metavar="PORT", min=0, max=65535,
+                          help="Port to listen on (0: any free port, shown on stderr)."),
+    ] = 9464,
+) -> None:
+    """Serve /healthz, /status and /metrics over HTTP on uvicorn, for probes and scrapes.
+
+    /healthz answers 200 when the scope may be used (SYNCED, or DRIFTED outside
+    enforce mode) and 503 otherwise; /status is the `status --json` object;
+    /metrics is Prometheus text. Each request resolves like `status`, within the
+    cloud timeout. One line on stderr names the URL; SIGINT or SIGTERM stops it
+    (exit 0). Needs the optional extra: pip install 'ctxscope[serve]'.
+    """
+    from .commands.serve import serve as body
+
+    raise typer.Exit(body(host=host, port=port))
+
+
+@app.command()
+def metrics(
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE",
+                     help="Replace FILE atomically instead of printing, e.g. "
+                     "ctxscope.prom in node_exporter's textfile directory."),
+    ] = None,
+) -> None:
+    """Print the Prometheus metrics: state, resolved scope, drift, cloud, drift-event counts.
+
+    The same text as /metrics of `ctxscope serve`. Event counts are read from the
+    drift log incrementally (a checkpoint in the state directory). Needs the
+    optional extra: pip install 'ctxscope[metrics]'.
+    """
+    from .commands.metrics import metrics as body
+
+    raise typer.Exit(body(output=output))
 
 
 def run(argv: list[str] | None = None) -> int:

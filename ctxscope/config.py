@@ -95,6 +95,7 @@ SCHEMA = {
     "log.dedupe_seconds": (300, _non_negative),
     "log.max_bytes": (1_048_576, _positive),
     "log.keep": (3, _non_negative),
+    "log.otlp_endpoint": (None, _string),
     "runtime.env": (["CTX_SCOPE"], _env_names),
     "safe.directories": ([], _directories),
     "safe.link_targets": ([], _directories),

@@ -164,6 +164,7 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
     window = float(config["log.dedupe_seconds"]) if config is not None else 300.0
     max_bytes = int(config["log.max_bytes"]) if config is not None else 1_048_576
     keep = int(config["log.keep"]) if config is not None else 3
+    warning = None
     try:
         path = log_path(config)
         line = json.dumps(event, sort_keys=False, ensure_ascii=True)
@@ -182,8 +183,23 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
             append_line(path, line, own=True)
     except Exception as exc:  # the log must never fail the command
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return f"could not write the drift log {path}: {reason}"
-    return None
+        warning = f"could not write the drift log {path}: {reason}"
+    # The JSONL line comes first; an OpenTelemetry copy goes out only when configured.
+    otlp = _export_otlp(event, config)
+    return warning if warning else otlp
+
+
+def _export_otlp(event: dict, config) -> str | None:
+    env = os.environ
+    if not (env.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or (config is not None and config["log.otlp_endpoint"])):
+        return None  # the common case: no import, no cost
+    try:
+        from .otel import export
+
+        return export(event, config)
+    except Exception as exc:  # exporting must never fail the command either
+        return f"could not send the event over OTLP: {exc}"
 
 
 def _write_to_sink(path: str, line: str) -> None:

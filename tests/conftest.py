@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE")
+CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE", "OTEL_")
 CLEARED = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "LINES",
            "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
            "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS")

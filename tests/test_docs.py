@@ -102,7 +102,8 @@ JSON_ARGS = {
     "status": [], "resolve": [], "diff": [], "ps": [], "log": [], "config": [], "trust": [],
     "sync": ["--direction", "runtime-to-local", "--dry-run"], "repair": ["--dry-run"],
     "init": ["--dry-run"], "hook": ["bash"], "prompt": [], "mcp": None, "completion": None,
-    "exec": None, "whoami": ["--offline"], "undo": ["--dry-run"],
+    "exec": None, "whoami": ["--offline"], "undo": ["--dry-run"], "serve": None,
+    "metrics": None,
 }
 
 
@@ -116,7 +117,7 @@ def test_every_json_is_one_object_except_the_ones_the_page_names(project, monkey
     cli.run(["resolve"])  # one drift event in the log, for `log --json`
     capsys.readouterr()
     exceptions = _json_exceptions()
-    assert exceptions == {"ps", "log", "mcp", "completion", "exec"}
+    assert exceptions == {"ps", "log", "mcp", "completion", "exec", "serve", "metrics"}
     for command in help_commands():
         assert command in JSON_ARGS, f"add `{command}` to JSON_ARGS"
         has_json = "--json" in help_options(command)

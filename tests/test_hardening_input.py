@@ -251,6 +251,10 @@ COMMANDS = {
     "log": [["log"]],
     "ps": [["ps"]],
     "exec": [["exec", "--", "true"], ["exec", "--dry-run", "--", "true"]],
+    "whoami": [["whoami"]],
+    "undo": [["undo", "--dry-run"]],
+    "metrics": [["metrics"], ["metrics", "--output", "out.prom"]],
+    "serve": [["serve", "--port", "0"]],
 }
 
 # Commands that do not exit 1, and why; each has its own test below.

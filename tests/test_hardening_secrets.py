@@ -53,6 +53,8 @@ RUNS = {
     "hook": [["hook", "bash"]],
     "completion": [["completion", "bash"]],
     "mcp": [],  # a stdio server: its answers are checked through mcp_server below
+    "metrics": [["metrics"], ["metrics", "--output", "out.prom"]],
+    "serve": [],  # an HTTP server: its answers are checked over HTTP in tests/test_health.py
 }
 
 SCENARIOS = ["synced", "drifted", "unauthorized", "cloud says 401", "cloud down",

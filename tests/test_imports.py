@@ -19,7 +19,10 @@ import ctxscope
 
 HEAVY = ("typer", "rich", "httpx", "pydantic", "click")
 # The modules that draw or parse for the CLI and may import typer or rich.
-UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics"}
+UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics",
+              "ctxscope.render_stats"}
+# The optional extras' packages: only the commands that need them may load them.
+EXTRAS = ("opentelemetry", "prometheus_client", "uvicorn", "google")
 
 
 def _modules() -> list[str]:
@@ -116,7 +119,17 @@ def test_hot_commands_with_a_fresh_cache_stay_light(argv, allowed, cached_cloud,
     loaded = _loaded_after(HOT.format(argv=argv), cwd=project)
     assert len(cached_cloud.requests()) == before  # the cache answered
     # Also no tomlkit (only writes need it) and, on Linux, no platformdirs (paths.py).
-    forbidden = set(HEAVY) | {"tomlkit"} | ({"platformdirs"} if sys.platform == "linux" else set())
+    forbidden = (set(HEAVY) | {"tomlkit"} | set(EXTRAS)
+                 | ({"platformdirs"} if sys.platform == "linux" else set()))
     assert not loaded & (forbidden - set(allowed)), sorted(loaded & forbidden)
     if allowed:
         assert set(allowed) <= loaded  # the probe ran the command that draws
+
+
+def test_logging_a_drift_event_loads_no_extra_without_otlp_settings(project, log_file):
+    """The OpenTelemetry SDK is imported only when an OTLP endpoint is set."""
+    (project / ".ctxscope.toml").write_text('scope = "local"\n')
+    code = HOT.format(argv=["resolve", "--scope", "other"])
+    loaded = _loaded_after(code, cwd=project)
+    assert log_file.exists()  # the drift event was written
+    assert not loaded & set(EXTRAS), sorted(loaded & set(EXTRAS))

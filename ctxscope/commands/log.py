@@ -10,8 +10,11 @@ from ..output import err, warn_all
 
 
 def log(*, since: str | None = None, event: list[str] | None = None, scope: str | None = None,
-        tail: int | None = None, follow: bool = False, json_out: bool = False) -> int:
-    """Show the matching drift log events; with `follow`, then new ones until Ctrl-C. Exits 0."""
+        tail: int | None = None, follow: bool = False, json_out: bool = False,
+        stats: bool = False) -> int:
+    """Show the matching drift log events; with `follow`, then new ones until Ctrl-C. Exits 0.
+
+    With `stats`, count them instead (`log_stats`)."""
     from .. import config as config_mod
     from ..logview import Filters, Reader, log_files, malformed_warning, parse_since
     from ..logview import follow as follow_log
@@ -21,6 +24,15 @@ def log(*, since: str | None = None, event: list[str] | None = None, scope: str 
     filters = Filters(since=parse_since(since) if since else None, events=event, scope=scope)
     path, files = log_files(config)
     reader = Reader(files)
+    if stats:
+        from ..errors import UsageError
+
+        if follow:
+            raise UsageError("--stats and --follow cannot be combined",
+                             hint="use --stats with --since to choose the window")
+        from .log_stats import print_stats_for
+
+        return print_stats_for(reader, filters, tail=tail, json_out=json_out)
     if tail is not None:
         entries = reader.last(tail, filters)
     elif follow:

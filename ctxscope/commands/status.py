@@ -56,8 +56,14 @@ def _processes() -> dict[str, Any] | None:
     return status_summary()
 
 
-def status_object(res: Resolution, processes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The `status --json` object for a Resolution; the MCP tool scope_status returns it too."""
-    if processes is None:
+def status_object(res: Resolution, processes: dict[str, Any] | None = None, *,
+                  scan: bool = True) -> dict[str, Any]:
+    """The `status --json` object for a Resolution; the MCP tool scope_status and the health
+    app's /status return it too.
+
+    Without `processes`, the processes are scanned here unless `scan` is false (the
+    health app scans them itself, within its time budget).
+    """
+    if processes is None and scan:
         processes = _processes()
     return {**res.to_dict(), "processes": processes}

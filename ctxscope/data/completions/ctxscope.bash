@@ -7,14 +7,14 @@
 # positional arguments of the command PATH ('' is ctxscope itself).
 _ctxscope_spec() {
     case $1 in
-        '') _ctxscope_cmds='status resolve diff trust mcp ps log init sync repair hook prompt completion exec whoami undo config' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        '') _ctxscope_cmds='status resolve diff trust mcp ps log init sync repair hook prompt completion exec whoami undo serve metrics config' _ctxscope_opts='--version -V --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'status') _ctxscope_cmds='' _ctxscope_opts='--scope --json --check --offline --refresh --watch --interval --help -h' _ctxscope_valued='--scope --interval' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'resolve') _ctxscope_cmds='' _ctxscope_opts='--scope --json --explain --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'diff') _ctxscope_cmds='' _ctxscope_opts='--scope --json --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'trust') _ctxscope_cmds='' _ctxscope_opts='--revoke --yes -y --json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'mcp') _ctxscope_cmds='' _ctxscope_opts='--help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'ps') _ctxscope_cmds='' _ctxscope_opts='--json --check --pid --all --offline --refresh --help -h' _ctxscope_valued='--pid' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
-        'log') _ctxscope_cmds='' _ctxscope_opts='--since --event --scope --tail -n --follow -f --json --help -h' _ctxscope_valued='--since --event --scope --tail -n' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'log') _ctxscope_cmds='' _ctxscope_opts='--since --event --scope --tail -n --follow -f --json --stats --help -h' _ctxscope_valued='--since --event --scope --tail -n' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'init') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'sync') _ctxscope_cmds='' _ctxscope_opts='--direction --scope --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--direction --scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'repair') _ctxscope_cmds='' _ctxscope_opts='--to --shell --dry-run --yes -y --force --json --help -h' _ctxscope_valued='--to --shell' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
@@ -24,6 +24,8 @@ _ctxscope_spec() {
         'exec') _ctxscope_cmds='' _ctxscope_opts='--scope --dry-run --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=1 _ctxscope_variadic=1 ;;
         'whoami') _ctxscope_cmds='' _ctxscope_opts='--scope --json --offline --refresh --help -h' _ctxscope_valued='--scope' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'undo') _ctxscope_cmds='' _ctxscope_opts='--dry-run --yes -y --json --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'serve') _ctxscope_cmds='' _ctxscope_opts='--host --port --help -h' _ctxscope_valued='--host --port' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
+        'metrics') _ctxscope_cmds='' _ctxscope_opts='--output -o --help -h' _ctxscope_valued='--output -o' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'config') _ctxscope_cmds='get set unset' _ctxscope_opts='--json --help -h' _ctxscope_valued='' _ctxscope_nargs=0 _ctxscope_variadic=0 ;;
         'config get') _ctxscope_cmds='' _ctxscope_opts='--json --help -h' _ctxscope_valued='' _ctxscope_nargs=1 _ctxscope_variadic=0 ;;
         'config set') _ctxscope_cmds='' _ctxscope_opts='--user --project --dry-run --yes -y --json --help -h' _ctxscope_valued='' _ctxscope_nargs=2 _ctxscope_variadic=0 ;;

@@ -5,7 +5,7 @@
 function __ctxscope_subcommands --description 'subcommands of a ctxscope command path'
     switch $argv[1]
         case ''
-            printf '%s\n' status resolve diff trust mcp ps log init sync repair hook prompt completion exec whoami undo config
+            printf '%s\n' status resolve diff trust mcp ps log init sync repair hook prompt completion exec whoami undo serve metrics config
         case 'config'
             printf '%s\n' get set unset
     end
@@ -35,6 +35,10 @@ function __ctxscope_valued --description 'options of a ctxscope command path tha
             printf '%s\n' --scope
         case 'whoami'
             printf '%s\n' --scope
+        case 'serve'
+            printf '%s\n' --host --port
+        case 'metrics'
+            printf '%s\n' --output -o
     end
 end
 
@@ -87,6 +91,8 @@ complete -c ctxscope -n '__ctxscope_at ""' -a 'completion' -d 'Print the complet
 complete -c ctxscope -n '__ctxscope_at ""' -a 'exec' -d 'Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'whoami' -d 'Show the cloud, whether CTXSCOPE_TOKEN is set, who the cloud says you are, and your access'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'undo' -d 'Revert the last write ctxscope made here (sync, repair, init, config set/unset, undo)'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'serve' -d 'Serve /healthz, /status and /metrics over HTTP on uvicorn, for probes and scrapes'
+complete -c ctxscope -n '__ctxscope_at ""' -a 'metrics' -d 'Print the Prometheus metrics: state, resolved scope, drift, cloud, drift-event counts'
 complete -c ctxscope -n '__ctxscope_at ""' -a 'config' -d 'List every effective setting with its value and origin (file:line, env var, default)'
 complete -c ctxscope -n '__ctxscope_at ""' -l version -s V -d 'Print the version and exit'
 complete -c ctxscope -n '__ctxscope_at ""' -l help -s h -d 'Show this message and exit'
@@ -127,7 +133,8 @@ complete -c ctxscope -n '__ctxscope_at "log"' -l event -x -d 'Only events named 
 complete -c ctxscope -n '__ctxscope_at "log"' -l scope -x -d 'Only events where NAME is the runtime, local, cloud or resolved scope, or a sync\'s target, before or after value'
 complete -c ctxscope -n '__ctxscope_at "log"' -l tail -s n -x -d 'Only the last N matching events (read from the end of the log)'
 complete -c ctxscope -n '__ctxscope_at "log"' -l follow -s f -d 'Keep running and show new events as they are written; Ctrl-C stops'
-complete -c ctxscope -n '__ctxscope_at "log"' -l json -d 'Print the matching events as raw JSON lines'
+complete -c ctxscope -n '__ctxscope_at "log"' -l json -d 'Print the matching events as raw JSON lines (with --stats: one JSON object of counts)'
+complete -c ctxscope -n '__ctxscope_at "log"' -l stats -d 'Count the matching events by event, reason, scope and host, with a per-hour bar chart (UTC)'
 complete -c ctxscope -n '__ctxscope_at "log"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "init"' -l scope -x -d 'The scope to link (default: the repository file\'s, else the scope that resolves now)'
 complete -c ctxscope -n '__ctxscope_at "init"' -l dry-run -d 'Print the plan (source, file or URL, before, after) and write nothing; exit with the code the run would end with'
@@ -172,6 +179,11 @@ complete -c ctxscope -n '__ctxscope_at "undo"' -l dry-run -d 'Print the plan (so
 complete -c ctxscope -n '__ctxscope_at "undo"' -l yes -s y -d 'Write without asking'
 complete -c ctxscope -n '__ctxscope_at "undo"' -l json -d 'Print one JSON object on stdout'
 complete -c ctxscope -n '__ctxscope_at "undo"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "serve"' -l host -x -d 'Address to listen on'
+complete -c ctxscope -n '__ctxscope_at "serve"' -l port -x -d 'Port to listen on (0: any free port, shown on stderr)'
+complete -c ctxscope -n '__ctxscope_at "serve"' -l help -s h -d 'Show this message and exit'
+complete -c ctxscope -n '__ctxscope_at "metrics"' -l output -s o -x -d 'Replace FILE atomically instead of printing, e.g. ctxscope.prom in node_exporter\'s textfile directory'
+complete -c ctxscope -n '__ctxscope_at "metrics"' -l help -s h -d 'Show this message and exit'
 complete -c ctxscope -n '__ctxscope_at "config"' -a 'get' -d 'Print one setting\'s value, like `git config --get`; exit 1 when it is not set'
 complete -c ctxscope -n '__ctxscope_at "config"' -a 'set' -d 'Set one setting in a config file, keeping its comments (undo: ctxscope undo)'
 complete -c ctxscope -n '__ctxscope_at "config"' -a 'unset' -d 'Remove one setting from a config file, so the next file or the default applies'
