@@ -49,6 +49,9 @@ def test_origin_of_every_layer(project, user_config, monkeypatch, tmp_path):
     assert rows["policy.mode"] == {"key": "policy.mode", "value": "local", "origin": "default"}
     assert rows["runtime.env"]["value"] == ["CTX_SCOPE"]
 
+    # Wide enough for the origin column to hold the path on one line, however long the
+    # temporary directory's path is (it is longer under pytest-xdist).
+    monkeypatch.setenv("COLUMNS", str(200 + 2 * len(project_file)))
     table = config().stdout
     line = next(x for x in table.splitlines() if x.startswith("cloud.cache_ttl"))
     assert "7" in line and f"{project_file}:4" in line
@@ -129,7 +132,9 @@ def test_a_secret_in_a_file_is_an_error(project):
 
 def test_installed_command(script_runner, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    env = {**os.environ, "CTXSCOPE_TOKEN": "tok-XYZ"}
+    # Wide enough for the origin column to hold the path on one line, however long.
+    columns = str(200 + 2 * len(str(project / ".ctxscope.toml")))
+    env = {**os.environ, "CTXSCOPE_TOKEN": "tok-XYZ", "COLUMNS": columns}
     result = script_runner.run(["ctxscope", "config"], cwd=str(project), env=env)
     assert result.returncode == 0
     line = next(x for x in result.stdout.splitlines() if x.startswith("scope"))
