@@ -34,6 +34,10 @@ def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None
     target = path or find_project_file(cwd)
     if target is None:
         raise ConfigError(f"no {paths.PROJECT_FILE} here or above; name the file to trust")
+    if "\x00" in target:
+        from .errors import UsageError
+
+        raise UsageError("the path to trust holds a NUL byte, which no file name can")
     real = os.path.realpath(target)
     named = config.read_file(real, "project")
     if named.digest is None:  # could not even be read: nothing to hash

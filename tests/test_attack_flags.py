@@ -32,7 +32,19 @@ TEMPLATES = {
     ("log", "--scope"): ["log", "--scope={}"],
     ("log", "--tail"): ["log", "--tail={}"],
     ("init", "--scope"): ["init", "--scope={}", "--dry-run"],
-    ("config", "key"): ["config", "--", "{}"],
+    ("config get", "key"): ["config", "get", "--", "{}"],
+    ("config set", "key"): ["config", "set", "--dry-run", "--", "{}", "x"],
+    ("config set", "value"): ["config", "set", "--dry-run", "--", "policy.mode", "{}"],
+    ("config unset", "key"): ["config", "unset", "--dry-run", "--", "{}"],
+    ("whoami", "--scope"): ["whoami", "--offline", "--scope={}"],
+    ("completion", "shell"): ["completion", "--", "{}"],
+    ("exec", "--scope"): ["exec", "--scope={}", "--dry-run", "--", "true"],
+    ("exec", "command"): ["exec", "--dry-run", "--", "{}"],
+    # a file name inside the test's directory (the pieces hold at most a few `..`)
+    ("metrics", "--output"): ["metrics", "--output=./m-{}"],
+    # never a valid pair, so the server never starts listening
+    ("serve", "--host"): ["serve", "--host={}", "--port=99999"],
+    ("serve", "--port"): ["serve", "--host=256.0.0.1", "--port={}"],
     ("sync", "--direction"): ["sync", "--direction={}", "--dry-run"],
     ("sync", "--scope"): ["sync", "--direction=runtime-to-local", "--scope={}", "--dry-run"],
     ("repair", "--to"): ["repair", "--to={}", "--dry-run"],
@@ -48,7 +60,10 @@ def _valued_parameters() -> set[tuple[str, str]]:
     from ctxscope.cli import app
 
     found = set()
-    for name, command in get_command(app).commands.items():
+    commands = list(get_command(app).commands.items())
+    for name, command in commands:
+        # a group's subcommands (`config set`) are listed as "group sub"
+        commands += [(f"{name} {sub}", c) for sub, c in getattr(command, "commands", {}).items()]
         for param in command.params:
             if getattr(param, "is_flag", False) or param.name in ("help",):
                 continue

@@ -12,6 +12,10 @@ def metrics(*, output: str | None = None) -> int:
     """Print the metrics, or replace FILE with them atomically (temp file + rename)."""
     from .. import metrics as metrics_mod
 
+    if output is not None and ("\x00" in output or not output.strip()):
+        from ..errors import UsageError
+
+        raise UsageError("--output must name a file (no NUL byte, not empty)")
     if not metrics_mod.available():
         raise CtxScopeError(
             "ctxscope metrics needs prometheus_client", hint="pip install 'ctxscope[metrics]'"
