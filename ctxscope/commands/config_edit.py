@@ -54,7 +54,7 @@ def _run(verb: str, key: str, value: object, *, where: str | None, dry_run: bool
                 held = "is not set" if edit.after is None else f"already holds {shown(value)}"
                 print(f"in sync: {key} {held} in {edit.path}; nothing to write")
                 _say_note(edit)
-            return _done(report, json_out, "in_sync")
+            return done(report, json_out, "in_sync")
         if not json_out:
             print(f"plan: config {verb} {key} in the {configedit.FILE_NAMES[edit.kind]}")
             print(f"  {edit.path}  {key}: {shown(edit.before)} -> {shown(edit.after)}")
@@ -62,23 +62,28 @@ def _run(verb: str, key: str, value: object, *, where: str | None, dry_run: bool
         if dry_run:
             if not json_out:
                 print("dry run: nothing was written")
-            return _done(report, json_out, "planned")
+            return done(report, json_out, "planned")
         if not yes:
             confirm(1)
-        done = configedit.apply_edit(edit, ctx)
-        report.update(verified=done.verified, undo="ctxscope undo")
+        edited = configedit.apply_edit(edit, ctx)
+        report.update(verified=edited.verified, undo="ctxscope undo")
         if not json_out:
-            print(f"written  {edit.path}: {key} {shown(done.before)} -> {shown(done.after)}, "
-                  f"read back: {'ok' if done.verified else 'NOT VERIFIED'}")
+            print(f"written  {edit.path}: {key} {shown(edited.before)} -> {shown(edited.after)}, "
+                  f"read back: {'ok' if edited.verified else 'NOT VERIFIED'}")
             print("         to undo: ctxscope undo")
-        return _done(report, json_out, "applied")
+        return done(report, json_out, "applied")
     except CtxScopeError as exc:
-        if json_out:
-            report.update(result="failed", exit_code=int(exc.exit_code), error=exc.message)
-            print_json(report)
+        report_failure(report, json_out, exc)
         raise
     finally:
         ctx.close()
+
+
+def report_failure(report: dict, json_out: bool, exc: CtxScopeError) -> None:
+    """With --json, the one object says the run failed and why (the error line goes to stderr)."""
+    if json_out:
+        report.update(result="failed", exit_code=int(exc.exit_code), error=exc.message)
+        print_json(report)
 
 
 def _same(a: object, b: object) -> bool:
@@ -90,11 +95,12 @@ def _say_note(edit: configedit.ConfigEdit) -> None:
         err("warning", f"{edit.key}: {edit.note}")
 
 
-def _done(report: dict, json_out: bool, result: str) -> int:
+def done(report: dict, json_out: bool, result: str, code: int = 0) -> int:
+    """Print the --json object with its result and exit code; return the code."""
     if json_out:
-        report.update(result=result, exit_code=0)
+        report.update(result=result, exit_code=code)
         print_json(report)
-    return 0
+    return code
 
 
 def confirm(writes: int) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from .. import undo as core
 from ..errors import CtxScopeError
-from ..output import err, print_json, warn_all
-from .config_edit import confirm, shown
+from ..output import err, warn_all
+from .config_edit import confirm, done, report_failure, shown
 
 
 def undo(*, dry_run: bool = False, yes: bool = False, json_out: bool = False) -> int:
@@ -32,12 +32,12 @@ def undo(*, dry_run: bool = False, yes: bool = False, json_out: bool = False) ->
         if blocked:
             for s in blocked:
                 err("error", f"{s.source} {s.target} was not undone: {s.blocked}")
-            return _done(report, json_out, "refused", 1)
+            return done(report, json_out, "refused", 1)
         core.authorize(ctx, steps)
         if dry_run:
             if not json_out:
                 print("dry run: nothing was written")
-            return _done(report, json_out, "planned", 0)
+            return done(report, json_out, "planned", 0)
         if not yes:
             confirm(len(steps))
             if ctx.cloud is not None:
@@ -49,18 +49,10 @@ def undo(*, dry_run: bool = False, yes: bool = False, json_out: bool = False) ->
                       f"{shown(row['after'])}, read back: "
                       f"{'ok' if row['verified'] else 'NOT VERIFIED'}")
             print("         to undo this undo: ctxscope undo")
-        return _done(report, json_out, "applied", 0)
+        return done(report, json_out, "applied", 0)
     except CtxScopeError as exc:
-        if json_out:
-            report.update(result="failed", exit_code=int(exc.exit_code), error=exc.message)
-            print_json(report)
+        report_failure(report, json_out, exc)
         raise
     finally:
         ctx.close()
 
-
-def _done(report: dict, json_out: bool, result: str, code: int) -> int:
-    if json_out:
-        report.update(result=result, exit_code=code)
-        print_json(report)
-    return code
