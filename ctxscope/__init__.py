@@ -11,8 +11,6 @@ shell hooks and agent runtimes.
 
 from __future__ import annotations
 
-from ._version import __version__
-
 _LAZY = {
     "resolve": ("ctxscope.resolver", "resolve"),
     "Resolution": ("ctxscope.resolver", "Resolution"),
@@ -32,6 +30,10 @@ __all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
+    if name == "__version__":  # read from the package metadata on first use
+        from ._version import version
+
+        return version()
     if name in _LAZY:
         import importlib
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from ._version import __version__
+from ._version import version
 from .errors import CtxScopeError, ExitCode
 from .hook import PROMPT_FORMAT
 from .kinds import Direction, Shell
@@ -75,7 +75,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        print(f"ctxscope {__version__}")
+        print(f"ctxscope {version()}")
         raise typer.Exit()
 
 

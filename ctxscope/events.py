@@ -13,7 +13,7 @@ import os
 import time
 
 from . import paths
-from ._version import __version__
+from ._version import version
 from .kinds import PRECEDENCE
 from .scope import display
 
@@ -82,7 +82,7 @@ def base_event(event: str, res, command: str) -> dict:
         "pid": os.getpid(),
         "host": host_name(),
         "cwd": res.cwd,
-        "version": __version__,
+        "version": version(),
     }
 
 
@@ -107,7 +107,7 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
             "action_required": None, "actions": [],
             "drift_snapshot": {"source_precedence": list(PRECEDENCE)},
             "command": "exec", "pid": os.getpid(), "host": host_name(),
-            "cwd": cwd or paths.working_dir(), "version": __version__,
+            "cwd": cwd or paths.working_dir(), "version": version(),
         }
     from .kinds import ACTIONS
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 
-from ._version import __version__
+from ._version import version
 from .errors import CtxScopeError, ExitCode
 
 INSTALL_HINT = "install it with: pip install 'ctxscope[mcp]'"
@@ -161,7 +161,7 @@ def build_server():
     """The MCPServer with the three read-only tools (raises McpUnavailable without the SDK)."""
     MCPServer, CallToolResult, TextContent, ToolAnnotations = _sdk()
 
-    server = MCPServer("ctxscope", version=__version__, instructions=INSTRUCTIONS,
+    server = MCPServer("ctxscope", version=version(), instructions=INSTRUCTIONS,
                        log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False,
                                 open_world_hint=False)

@@ -126,7 +126,7 @@ def _provider(url: str, timeout: float, host: str) -> tuple[Any, _Recorder]:
     from opentelemetry.sdk._logs.export import LogRecordExporter, SimpleLogRecordProcessor
     from opentelemetry.sdk.resources import Resource
 
-    from . import __version__
+    from ._version import version
 
     if not logging.getLogger().handlers:
         # A CLI run has no logging set up: keep the exporter's own multi-line complaints
@@ -140,7 +140,7 @@ def _provider(url: str, timeout: float, host: str) -> tuple[Any, _Recorder]:
 
     recorder = Exporter(OTLPLogExporter(endpoint=url, timeout=timeout))
     resource = Resource.create(
-        {"service.name": "ctxscope", "service.version": __version__, "host.name": host}
+        {"service.name": "ctxscope", "service.version": version(), "host.name": host}
     )
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(recorder))

@@ -108,3 +108,32 @@ def test_man_finds_the_page_after_pip_install(installed):
     text = re.sub(r".\x08", "", shown.stdout)
     assert "ctxscope - one resolver for AI-agent project scope" in text
     assert "completion" in text
+
+
+def test_the_version_has_one_source_the_package_metadata():
+    """pyproject.toml sets the version; `ctxscope -V`, `ctxscope.__version__`, the event
+    records and the MCP server read it from the installed package's metadata. Finding it
+    does not import importlib.metadata, which costs more than a cached resolve."""
+    import tomllib
+    from importlib.metadata import version as installed_version
+
+    from ctxscope import _version
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert installed_version("ctxscope") == declared
+    assert _version._from_metadata() == declared  # the fallback agrees with the fast look-up
+    probe = ("import sys, ctxscope; v = ctxscope.__version__; "
+             "print(v, 'importlib.metadata' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.stdout.split() == [declared, "False"], done.stderr
+    written = [str(p.relative_to(ROOT)) for p in (ROOT / "ctxscope").rglob("*.py")
+               if re.search(rf"""["']{re.escape(declared)}["']""", p.read_text())]
+    assert written == [], "the version is written in the code; pyproject.toml is its one source"
+
+
+def test_cli_version_reads_the_same_source(installed):
+    done = _run(installed, "ctxscope", "--version")
+    declared = _run(installed, sys.executable, "-c",
+                    "from importlib.metadata import version; print(version('ctxscope'))")
+    assert done.stdout == f"ctxscope {declared.stdout}"

@@ -608,7 +608,7 @@ def _name_line() -> str:
 
 
 def render_man(tree: Command) -> str:
-    from ctxscope import __version__
+    from ctxscope._version import version
     from ctxscope.errors import ExitCode
 
     missing = [c.name for c in ExitCode if c.name not in _EXIT_TEXT]
@@ -616,7 +616,7 @@ def render_man(tree: Command) -> str:
         raise RuntimeError(f"docgen: no EXIT STATUS text for {', '.join(missing)}")
     out = [
         f'.\\" {GENERATED}',
-        f'.TH CTXSCOPE 1 {MAN_DATE} "ctxscope {__version__}" "User Commands"',
+        f'.TH CTXSCOPE 1 {MAN_DATE} "ctxscope {version()}" "User Commands"',
         ".SH NAME",
         f"ctxscope \\- {_roff(_name_line())}",
         ".SH SYNOPSIS",
