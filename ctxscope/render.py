@@ -248,3 +248,14 @@ def print_config(settings: list[tuple[str, str, str]], files: list[tuple[str, st
     for name, path, state in files:
         files_table.add_row(Text(name), Text(path), Text(state))
     console.print(files_table)
+
+
+def print_whoami(rows: list[tuple[str, str, str]], console: Console) -> None:
+    """`ctxscope whoami`: (what, value, where) rows, no header, the names bold."""
+    table = new_table(show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_column("where", style="dim")
+    for what, value, where in rows:
+        table.add_row(Text(what), Text(value), Text(where))
+    console.print(table)

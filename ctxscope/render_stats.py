@@ -6,12 +6,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .render import new_table
+
 _BAR = "█"
 _TOP = 10  # rows per count table; the rest are summed into "others"
 
 
 def _counts(title: str, counts: dict[str, int], total: int) -> Table:
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table = new_table()
     table.add_column(title)
     table.add_column("events", justify="right")
     table.add_column("share", justify="right")

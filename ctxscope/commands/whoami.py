@@ -81,10 +81,7 @@ def _failed(report: dict, exc: CtxScopeError, token: str | None) -> dict:
 
 
 def _print(report: dict) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from ..render import make_console
+    from ..render import make_console, print_whoami
 
     rows = [
         ("cloud", report["cloud"] or "not configured",
@@ -96,14 +93,7 @@ def _print(report: dict) -> None:
         rows.append(("scope", report["scope"] or "(none resolves)",
                      f"(from {report['scope_from']})" if report["scope_from"] else ""))
         rows.append(("access", report["access"] or "unknown", ""))
-    table = Table(box=None, show_header=False, pad_edge=False, show_edge=False)
-    table.add_column("what", style="bold")
-    table.add_column("value")
-    table.add_column("where", style="dim")
-    for what, value, where in rows:
-        table.add_row(Text(what), Text(value), Text(where))
-    console = make_console()
-    console.print(table)
+    print_whoami(rows, make_console())
     if report["problem"]:
         from ..output import err
 
