@@ -32,10 +32,11 @@ from .scope import display, scope_problem
 PROC = "/proc"
 COMMAND_LIMIT = 512  # characters of a command line kept (escaped) for output and the log
 
-# Shells: /proc/PID/environ is the environment a shell started with, not what it has
-# exported or unset since (`eval "$(ctxscope repair --shell bash)"` changes the shell, not
-# that file), so a shell is never judged stale.
-SHELLS = frozenset({"bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "tcsh", "csh", "nu"})
+# Shell programs, any shell (not only the ones `hook` writes code for, kinds.SHELLS):
+# /proc/PID/environ is the environment a shell started with, not what it has exported or
+# unset since (`eval "$(ctxscope repair --shell bash)"` changes the shell, not that file),
+# so a shell is never judged stale.
+SHELL_PROGRAMS = frozenset({"bash", "zsh", "fish", "sh", "dash", "ksh", "mksh", "tcsh", "csh", "nu"})
 SHELL_NOTE = "shell: environment at start, may have changed"
 
 
@@ -236,7 +237,7 @@ def _is_shell(base: str) -> bool:
         names.add(os.path.basename(argv0).lstrip("-"))
     except OSError:
         pass
-    return bool(names & SHELLS)
+    return bool(names & SHELL_PROGRAMS)
 
 
 def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge, partners=(),

@@ -22,9 +22,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ctxscope import hook, paths
+from ctxscope import hook, kinds, paths
 
-SHELLS = ["bash", "zsh", "fish"]
+SHELLS = list(kinds.SHELLS)
 
 
 def _write(path, text):
