@@ -261,12 +261,14 @@ def _resolve(ctx: Context) -> Resolution:
 
 def _authorize(ctx: Context, resolved: str | None) -> str:
     """Convergence is not permission: ask the cloud whether the token can see the scope."""
-    if resolved is None or ctx.config["cloud.url"] is None:
+    # `ctx.cloud`, not the `cloud.url` setting: an empty `url = ""` configures no cloud either.
+    cloud = ctx.cloud if resolved is not None else None
+    if resolved is None or cloud is None:
         return "not_checked"
     from .errors import CloudError
 
     try:
-        access, _age = ctx.cloud.access(resolved)
+        access, _age = cloud.access(resolved)
     except CloudError:
         return "unknown"
     if access == "not_enforced":
