@@ -63,7 +63,7 @@ class Outcome(NamedTuple):
     change: Change
     status: str  # written, unchanged, cleared or failed
     verified: bool
-    before: str | None
+    before: object  # the value the write replaced (`Written.before`)
     backup: str | None
 
 

@@ -52,7 +52,7 @@ class Reading(NamedTuple):
 # whether a fresh read gave the value back, and the backup of a replaced broken file.
 class Written(NamedTuple):
     target: str
-    before: str | None
+    before: object  # a file's value as the log records it; the cloud's as the caller read it
     after: str
     changed: bool
     verified: bool

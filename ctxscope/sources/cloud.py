@@ -72,7 +72,7 @@ class CloudSource:
         return answer["scope"], answer["revision"]
 
     def write(self, ctx: Context, value: str, *, revision: str,
-              before: str | None = None) -> Written:
+              before: object = None) -> Written:
         """`PUT /v1/scope` with `If-Match: "<revision>"`, then read it back past the cache.
 
         A 412 is a conflict, reported with both values and never retried. The
