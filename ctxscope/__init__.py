@@ -11,6 +11,24 @@ shell hooks and agent runtimes.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    # What `__getattr__` loads on first use, for type checkers (`X as X` re-exports X).
+    # Exactly the names in _LAZY (tests/test_types.py keeps the two the same).
+    from .errors import CtxScopeError as CtxScopeError
+    from .errors import ExitCode as ExitCode
+    from .gate import ScopeCloudError as ScopeCloudError
+    from .gate import ScopeDrifted as ScopeDrifted
+    from .gate import ScopeError as ScopeError
+    from .gate import ScopeInvalid as ScopeInvalid
+    from .gate import ScopeUnauthorized as ScopeUnauthorized
+    from .gate import ScopeUnresolved as ScopeUnresolved
+    from .gate import require_scope as require_scope
+    from .resolver import Context as Context
+    from .resolver import Resolution as Resolution
+    from .resolver import resolve as resolve
+
+    __version__: str  # read from the installed package's metadata on first use
 _LAZY = {
     "resolve": ("ctxscope.resolver", "resolve"),
     "Resolution": ("ctxscope.resolver", "Resolution"),
@@ -29,7 +47,7 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name == "__version__":  # read from the package metadata on first use
         from ._version import version
 

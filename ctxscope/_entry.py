@@ -91,9 +91,10 @@ def parse_fast(argv: list[str]):
         name, eq, value = arg.partition("=")
         if name in valued and valued[name] not in kwargs:
             if not eq:
-                value = next(args, None)
-                if value is None or value.startswith("-"):
+                following = next(args, None)
+                if following is None or following.startswith("-"):
                     return None
+                value = following
             kwargs[valued[name]] = value
             continue
         if arg.startswith("-") or len(given) >= len(positionals):

@@ -35,9 +35,9 @@ class _BoundaryGroup(TyperGroup):
                 raise typer.Exit(int(exc.exit_code)) from None
             except Exception as exc:
                 # Typer carries its own copy of click: match its BadParameter by name.
-                if type(exc).__name__ == "BadParameter" and isinstance(
-                        getattr(exc, "message", None), str):
-                    exc.message = plain_parameter_message(exc.message)
+                message = getattr(exc, "message", None)
+                if type(exc).__name__ == "BadParameter" and isinstance(message, str):
+                    exc.message = plain_parameter_message(message)  # type: ignore[attr-defined]
                 raise
 
 

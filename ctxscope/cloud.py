@@ -17,6 +17,10 @@ from .errors import CloudError, CloudUnreachable, ConfigError
 from .sanitize import scrub
 from .scope import display, scope_problem
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    import httpx
+
 MAX_BODY = 64 * 1024
 
 
@@ -61,7 +65,7 @@ class CloudClient:
         self._deadline: float | None = None  # starts at the first request, see _http()
         self._timeout = timeout
         self._ca_file = ca_file
-        self._client = None
+        self._client: httpx.Client | None = None
         self.down: CloudUnreachable | None = None
 
     def _http(self):
@@ -86,13 +90,18 @@ class CloudClient:
 
             # httpx bounds each socket operation, not the request: a server trickling
             # bytes would outlive any timeout. Clamp every operation to the budget.
-            bound(self._client, lambda: self._deadline)
+            bound(self._client, self._budget_end)
         if self._deadline is None:
             # The budget is for talking to the cloud: it starts once httpx is imported and
             # the trust store loaded, which on a busy machine can take longer than the
             # whole budget and would report a reachable cloud as "no answer".
             self._deadline = time.monotonic() + self._timeout
         return self._client
+
+    def _budget_end(self) -> float:
+        """When the budget runs out (monotonic time); `_http()` starts it before any request."""
+        assert self._deadline is not None
+        return self._deadline
 
     def request(self, method: str, path: str, body: dict | None = None,
                 headers: dict | None = None) -> tuple[int, dict | None, str]:
@@ -103,7 +112,8 @@ class CloudClient:
         import httpx
 
         client = self._http()
-        remaining = self._deadline - time.monotonic()
+        deadline = self._budget_end()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.down = CloudUnreachable(f"cloud {url}: no answer within {self._timeout:g}s")
             self.down.timed_out = True
@@ -116,7 +126,7 @@ class CloudClient:
                     size += len(chunk)
                     if size > MAX_BODY:
                         raise CloudError(f"cloud {url}: answer body is larger than 64 KiB")
-                    if time.monotonic() > self._deadline:
+                    if time.monotonic() > deadline:
                         raise httpx.ReadTimeout("budget spent")
                     chunks.append(chunk)
                 status = response.status_code
@@ -219,18 +229,18 @@ def _trust_store(ca_file: str | None):
     import os
     import ssl
 
+    cafile: str | None = None
+    capath: str | None = None
     if ca_file:
-        where, kwargs = f"[cloud] ca_file {ca_file}", {"cafile": os.path.expanduser(ca_file)}
+        where, cafile = f"[cloud] ca_file {ca_file}", os.path.expanduser(ca_file)
     elif os.environ.get("SSL_CERT_FILE"):
-        where, kwargs = f"SSL_CERT_FILE {os.environ['SSL_CERT_FILE']}", \
-            {"cafile": os.environ["SSL_CERT_FILE"]}
+        where, cafile = f"SSL_CERT_FILE {os.environ['SSL_CERT_FILE']}", os.environ["SSL_CERT_FILE"]
     elif os.environ.get("SSL_CERT_DIR"):
-        where, kwargs = f"SSL_CERT_DIR {os.environ['SSL_CERT_DIR']}", \
-            {"capath": os.environ["SSL_CERT_DIR"]}
+        where, capath = f"SSL_CERT_DIR {os.environ['SSL_CERT_DIR']}", os.environ["SSL_CERT_DIR"]
     else:
         return True
     try:
-        return ssl.create_default_context(**kwargs)
+        return ssl.create_default_context(cafile=cafile, capath=capath)
     except (OSError, ssl.SSLError) as exc:
         reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
         raise ConfigError(f"{where}: cannot be loaded as CA certificates: {reason}") from None
@@ -367,7 +377,7 @@ class Cloud:
         hit = self.cache.get(DOWN)
         if hit is None or not _valid_cached(DOWN, hit[0]) or hit[1] > DOWN_MEMORY:
             return
-        message = hit[0].split(": ", 1)[-1]
+        message = str(hit[0]).split(": ", 1)[-1]  # a str: _valid_cached() checked it
         raise CloudUnreachable(
             f"cloud {self.url}: unreachable, checked {hit[1]:.0f}s ago ({message}); not asked "
             f"again for {DOWN_MEMORY:g}s",

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Mapping
 
 from . import paths
 from .errors import ConfigError
@@ -243,7 +244,7 @@ class Safe:
         return self.any_directory or any(inside(real, d) for d in self.directories)
 
 
-def safe_settings(user: ConfigFile | None, env) -> Safe:
+def safe_settings(user: ConfigFile | None, env: Mapping[str, str]) -> Safe:
     table = user.data.get("safe") if user is not None and not user.error else None
     table = table if isinstance(table, dict) else {}
     directories = table.get("directories", [])
@@ -395,7 +396,7 @@ def trusted_digest(path: str) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def load(cwd: str | None = None, env: dict | None = None) -> Config:
+def load(cwd: str | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Find, read and merge the config for a command run in `cwd` with `env`.
 
     Raises ConfigError for problems that must stop every command (a secret in a
@@ -436,16 +437,16 @@ def load(cwd: str | None = None, env: dict | None = None) -> Config:
         check_secrets(cf)
         flat = _flatten(cf.data)
         if not cf.trusted:
-            ignored = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in TRUSTED_ONLY})
-            if ignored and cf.changed_since_trust:
-                names = ", ".join(f"[{t}]" for t in ignored)
+            tables = sorted({k.split(".", 1)[0] for k in flat if k.split(".", 1)[0] in TRUSTED_ONLY})
+            if tables and cf.changed_since_trust:
+                names = ", ".join(f"[{t}]" for t in tables)
                 warnings.append(
                     f"{cf.path}: ignoring {names}: this project file is not trusted any "
                     "more: it changed since it was trusted; review what changed with "
                     f"`ctxscope trust {cf.path}`",
                 )
-            elif ignored:
-                names = ", ".join(f"[{t}]" for t in ignored)
+            elif tables:
+                names = ", ".join(f"[{t}]" for t in tables)
                 warnings.append(
                     f"{cf.path}: ignoring {names}: this project file is not trusted; "
                     f"review it, then run `ctxscope trust {cf.path}`",

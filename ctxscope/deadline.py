@@ -30,7 +30,7 @@ def bound(client, deadline: Callable[[], float]) -> None:
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         inner = getattr(pool, "_network_backend", None)
-        if inner is not None and not isinstance(inner, DeadlineBackend):
+        if pool is not None and inner is not None and not isinstance(inner, DeadlineBackend):
             pool._network_backend = DeadlineBackend(inner, deadline)
 
 

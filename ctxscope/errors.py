@@ -77,3 +77,5 @@ class CloudError(CtxScopeError):
 
 class CloudUnreachable(CloudError):
     """Connecting failed or the command's time budget ran out."""
+
+    timed_out: bool = False  # the budget ran out (rather than a connect failure)

@@ -25,6 +25,13 @@ from .errors import (
     UnresolvedError,
 )
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+    from .resolver import Resolution
+
 
 class ScopeError(CtxScopeError):
     """The gate refused: there is no scope this process may use now.
@@ -36,12 +43,12 @@ class ScopeError(CtxScopeError):
     """
 
     def __init__(self, message: str, *, hint: str | None = None, reason: str,
-                 resolution=None) -> None:
+                 resolution: Resolution | None = None) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
         self.resolution = resolution
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The structured error (used by the MCP server): no traceback, no secrets."""
         return {"reason": self.reason, "message": self.message, "hint": self.hint,
                 "exit_code": int(self.exit_code)}
@@ -67,7 +74,7 @@ class ScopeCloudError(ScopeError, CloudError):
     """Exit 6: the cloud was needed (to resolve, or to authorize in enforce mode) and failed."""
 
 
-def scope_failure(res) -> ScopeError | None:
+def scope_failure(res: Resolution) -> ScopeError | None:
     """Why `res` gives no usable scope, as a typed error; None when the scope may be used.
 
     The single source of `resolve`'s exit code: 1 invalid, 4 unauthorized,
@@ -102,7 +109,7 @@ def scope_failure(res) -> ScopeError | None:
     return None
 
 
-def soft_warnings(res) -> list[str]:
+def soft_warnings(res: Resolution) -> list[str]:
     """What is not right about a scope that may still be used (resolve's stderr warnings)."""
     found = []
     if res.resolved_scope is not None and res.authorization == "unknown":
@@ -113,8 +120,9 @@ def soft_warnings(res) -> list[str]:
     return found
 
 
-def _typed(failure: CtxScopeError, res) -> ScopeError:
+def _typed(failure: CtxScopeError, res: Resolution) -> ScopeError:
     """The Resolution's own error, re-raised as the gate's class with the same code and text."""
+    cls: type[ScopeError]
     if isinstance(failure, UnauthorizedError):
         cls, reason = ScopeUnauthorized, "scope_unauthorized"
     elif isinstance(failure, UnresolvedError):
@@ -127,7 +135,7 @@ def _typed(failure: CtxScopeError, res) -> ScopeError:
     return error
 
 
-def _blocker_reason(res, failure: CtxScopeError) -> str:
+def _blocker_reason(res: Resolution, failure: CtxScopeError) -> str:
     """The problem reported for the source that stopped resolution, e.g. `local_invalid`."""
     source = next((r.source for r in res.sources if r.error is failure), None)
     for p in res.problems:
@@ -136,7 +144,8 @@ def _blocker_reason(res, failure: CtxScopeError) -> str:
     return "cloud_error" if isinstance(failure, CloudError) else "invalid"
 
 
-def require_scope(*, scope: str | None = None, cwd: str | None = None, env=None,
+def require_scope(*, scope: str | None = None, cwd: str | None = None,
+                  env: Mapping[str, str] | None = None,
                   offline: bool = False, refresh: bool = False,
                   command: str = "require_scope") -> str:
     """Resolve and authorize the scope for `cwd`; return it, or raise a ScopeError.
@@ -164,4 +173,5 @@ def require_scope(*, scope: str | None = None, cwd: str | None = None, env=None,
     failure = scope_failure(res)
     if failure is not None:
         raise failure
+    assert res.resolved_scope is not None  # scope_failure() is None only for a resolved scope
     return res.resolved_scope

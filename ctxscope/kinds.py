@@ -7,8 +7,8 @@ nothing heavy, so any layer can use it.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from enum import StrEnum
+from typing import NamedTuple
 
 from .errors import ExitCode
 
@@ -50,8 +50,14 @@ ACTIONS = {
 # The reasons that mean the cloud could not give an answer (not drift).
 CLOUD_PROBLEMS = ("cloud_unreachable", "cloud_error")
 
-# One drift or fault found by a resolution: why, what fixes it, where, and the details.
-Problem = namedtuple("Problem", "reason action source detail")
+
+class Problem(NamedTuple):
+    """One drift or fault found by a resolution: why, what fixes it, where, and the details."""
+
+    reason: str
+    action: str
+    source: str | None  # a source name, `observed:NAME`, or None (nothing resolved)
+    detail: str | None
 
 
 class Shell(StrEnum):

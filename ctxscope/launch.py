@@ -20,13 +20,18 @@ No typer, no rich: `ps` and `status` read markers on their plain paths.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Mapping
+from typing import NamedTuple
 
 MARKER = "CTXSCOPE_EXEC"
 
-# What a marker says: the scope, its source (or None) and the launch time (Unix seconds).
-Launch = namedtuple("Launch", "scope source at")
+
+class Launch(NamedTuple):
+    """What a marker says: the scope, its source (or None) and the launch time (Unix seconds)."""
+
+    scope: str
+    source: str | None
+    at: int
 
 
 def format_marker(scope: str, source: str | None, at: int) -> str:
@@ -55,7 +60,14 @@ def parse_marker(value: str | None) -> Launch | None:
     return Launch(scope, fields.get("from") or None, int(at))
 
 
-Child = namedtuple("Child", "env names observers warnings")
+class Child(NamedTuple):
+    """A launched command's environment, the variables set in it (in order), the observers
+    whose variables were set, and warnings."""
+
+    env: dict[str, str]
+    names: list[str]
+    observers: list[str]
+    warnings: list[str]
 
 
 def child_environment(res, base: Mapping[str, str], at: int) -> Child:

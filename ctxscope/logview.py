@@ -91,7 +91,8 @@ class Filters:
     def match(self, event: dict) -> bool:
         if self.since is not None and not _at_or_after(event.get("ts"), self.since):
             return False
-        if self.events is not None and event.get("event") not in self.events:
+        name = event.get("event")  # any JSON value in a damaged line, even a list
+        if self.events is not None and not (isinstance(name, str) and name in self.events):
             return False
         return self.scope is None or any(event.get(k) == self.scope for k in SCOPE_KEYS)
 

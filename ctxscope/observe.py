@@ -30,11 +30,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections import namedtuple
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 from .sources.local import repository_root
 
-Preset = namedtuple("Preset", "env file key title doc")
+
+class Preset(NamedTuple):
+    env: tuple[str, ...] | None
+    file: str | None
+    key: str | None
+    title: str
+    doc: str
+
 
 # Only tools whose variable or file is documented publicly; docs/how-to/observe.md cites each
 # `doc`. Environment variables are listed in the tool's own order of precedence.
@@ -101,20 +109,37 @@ _SECRET_KEY = re.compile(
     r"token|secret|passw|passphrase|api[_-]?key|credential|private[_-]?key|cookie"
     r"|(?:^|[_-])(?:auths?|dsn|session)$|^(?:auth|dsn)[_-]", re.IGNORECASE)
 
-# One configured observer. `problem` set means it is misconfigured and is shown
-# as `invalid` without being read. `declared` is where it was configured.
-Observer = namedtuple("Observer", "name preset env file key map declared base problem")
+class Observer(NamedTuple):
+    """One configured observer. `problem` set means it is misconfigured and is shown
+    as `invalid` without being read. `declared` is where it was configured."""
 
-# One observer's reading, compared with the resolved scope.
-#   state: in_sync, drifted, unmapped (a map without an entry for this scope),
-#          set (nothing to compare with), unset, unreadable, not_allowed, invalid
-_Observation = namedtuple("_Observation", "name value expected origin state problem extra")
+    name: str
+    preset: str | None
+    env: tuple[str, ...] | None
+    file: str | None
+    key: str | None
+    map: dict[str, str]
+    declared: str
+    base: str
+    problem: str | None
 
 
-class Observation(_Observation):
-    __slots__ = ()
+class Observation(NamedTuple):
+    """One observer's reading, compared with the resolved scope.
 
-    def to_dict(self) -> dict:
+    state: in_sync, drifted, unmapped (a map without an entry for this scope),
+    set (nothing to compare with), unset, unreadable, not_allowed, invalid
+    """
+
+    name: str
+    value: str | None
+    expected: str | None
+    origin: str
+    state: str
+    problem: str | None
+    extra: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
         row = {"name": self.name, "value": self.value, "expected": self.expected,
                "origin": self.origin, "state": self.state}
         if self.problem:
@@ -300,8 +325,9 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
-def _read_file(obs: Observer, allowed_roots: list[str], extra: dict) -> Observation:
+def _read_file(obs: Observer, allowed_roots: list[str], extra: dict[str, Any]) -> Observation:
     path = file_path(obs)
+    assert path is not None and obs.key is not None  # read() sends only file observers here
     origin = f"{_shown(path)}: {obs.key}"
     extra = {**extra, "path": path, "key": obs.key}
 
@@ -371,6 +397,7 @@ def _parse(text: str, path: str):
     import tomllib
 
     lower = path.lower()
+    kinds: tuple[str, ...]
     if lower.endswith(".toml"):
         kinds = ("toml",)
     elif lower.endswith(".json"):

@@ -68,9 +68,9 @@ def safe_streams() -> Iterator[None]:
     """Clean everything written to stdout and stderr inside the block (re-entrant)."""
     saved = sys.stdout, sys.stderr
     if not isinstance(sys.stdout, SafeWriter):
-        sys.stdout = SafeWriter(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = SafeWriter(sys.stdout)
     if not isinstance(sys.stderr, SafeWriter):
-        sys.stderr = SafeWriter(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = SafeWriter(sys.stderr)
     try:
         yield
     finally:

@@ -26,7 +26,7 @@ from . import config as config_mod
 from . import paths
 from .errors import CtxScopeError
 from .launch import MARKER, Launch, parse_marker
-from .resolver import Context, resolve
+from .resolver import Context, Resolution, resolve
 from .scope import display, scope_problem
 
 PROC = "/proc"
@@ -82,7 +82,7 @@ class Proc:
         self.expected_from: str | None = None
         self.state = "unknown"
         self.problem: str | None = None
-        self.resolution = None                 # the Resolution for its cwd, for the event
+        self.resolution: Resolution | None = None  # the Resolution for its cwd, for the event
         self.launched: Launch | None = None    # set when `ctxscope exec` started it
 
     @property
@@ -325,7 +325,7 @@ class _SharedCloudContext(Context):
                self.config["cloud.user"], self.config["cloud.timeout"], self.config["cloud.cache_ttl"],
                self.config["cloud.ca_file"])
         if key not in self._pool:
-            self._pool[key] = Context.cloud.fget(self)
+            self._pool[key] = super().cloud
         return self._pool[key]
 
     def close(self) -> None:
@@ -506,6 +506,7 @@ def stale_event(p: Proc, command: str) -> dict:
     from .events import base_event
 
     res = p.resolution
+    assert res is not None  # a stale process was judged against the resolution for its cwd
     event = base_event("scope_drift_detected", res, command)
     event["runtime_scope"] = None if p.scope_problem else p.scope
     if p.scope_problem:

@@ -13,7 +13,9 @@ write. Nothing here prints, prompts or exits: `ctxscope.commands.sync`,
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import (
     CloudError,
@@ -28,6 +30,9 @@ from .report import default_target, only_unset
 from .scope import display, loggable, scope_problem
 from .sources.cloud import CloudSource
 from .sources.local import LocalSource, target_file
+
+if TYPE_CHECKING:
+    from .resolver import Resolution
 
 __all__ = ["WRITTEN_SOURCES", "Direction", "Shell", "default_target", "only_unset"]
 
@@ -44,21 +49,42 @@ FAILED_EVENT = "scope_sync_failed"
 #                   extra["unset"]); a child process cannot change its parent's env
 # `before`/`after` are the values as the log records them (strings or None).
 # `blocked` is None, or why the rollout mode does not allow this write.
-Change = namedtuple("Change", "source target before after action blocked extra",
-                    defaults=(None, None))
+class Change(NamedTuple):
+    source: str  # local, cloud, cache or runtime
+    target: str
+    before: str | None
+    after: str | None
+    action: str
+    blocked: str | None = None
+    extra: Mapping[str, Any] = MappingProxyType({})
 
-Outcome = namedtuple("Outcome", "change status verified before backup")
-Applied = namedtuple("Applied", "outcomes error warnings")
+
+class Outcome(NamedTuple):
+    change: Change
+    status: str  # written, unchanged, cleared or failed
+    verified: bool
+    before: object  # the value the write replaced (`Written.before`)
+    backup: str | None
 
 
-class Plan(namedtuple("_Plan", "command direction scope changes resolution origin",
-                      defaults=(None,))):
+class Applied(NamedTuple):
+    outcomes: list[Outcome]
+    error: CtxScopeError | None
+    warnings: list[str]
+
+
+class Plan(NamedTuple):
     """What a `sync`, `repair` or `init` run would do. Plain data; `apply` carries it out.
 
     `origin` says where the target scope came from when the command chose it (`init`).
     """
 
-    __slots__ = ()
+    command: str
+    direction: str | None
+    scope: str | None
+    changes: tuple[Change, ...]
+    resolution: Resolution
+    origin: str | None = None
 
     @property
     def writes(self) -> list[Change]:
@@ -85,7 +111,7 @@ class Plan(namedtuple("_Plan", "command direction scope changes resolution origi
             return 3
         return 0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "command": self.command,
             "direction": self.direction,
@@ -95,8 +121,8 @@ class Plan(namedtuple("_Plan", "command direction scope changes resolution origi
         }
 
 
-def change_to_dict(c: Change) -> dict:
-    out = {"source": c.source, "target": c.target, "before": c.before, "after": c.after,
+def change_to_dict(c: Change) -> dict[str, Any]:
+    out: dict[str, Any] = {"source": c.source, "target": c.target, "before": c.before, "after": c.after,
            "action": c.action, "blocked": c.blocked}
     if c.source == "local" and c.extra.get("real"):
         out["real_target"] = c.extra["real"]
@@ -118,6 +144,9 @@ def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
     kind of file may live (`sources.local.write_place`).
     """
     if command == "sync":
+        if direction is None:
+            raise UsageError("sync needs a direction: "
+                             + " or ".join(d.value for d in Direction))
         return plan_sync(ctx, res, Direction(direction), force=force)
     if command == "repair":
         return plan_repair(ctx, res, to=to, force=force)
@@ -406,6 +435,7 @@ def apply(plan: Plan, ctx) -> Applied:
             ctx.cloud.cache.drop("scope")
             outcomes.append(Outcome(change, "cleared", True, change.before, None))
             continue
+        assert change.after is not None  # a file or cloud write always writes a scope
         try:
             if change.source == "local":
                 written = LocalSource().write(ctx, change.after, path=change.target,
@@ -480,6 +510,7 @@ def shell_code(change: Change | None, shell: Shell | str) -> str:
     lines = []
     export = change.extra.get("export")
     if export:
+        assert change.after is not None  # only a change to a scope exports one
         if shell is Shell.FISH:
             lines.append(f"set -gx {export} {_fish_quote(change.after)}")
         else:

@@ -191,7 +191,7 @@ def log_cells(event: dict) -> list[Text]:
     short = str(name).removeprefix("scope_") if name else "?"
     return [
         _dash(shown_ts),
-        Text(short, style=_EVENT_STYLE.get(name, "")),
+        Text(short, style=_EVENT_STYLE.get(name, "") if isinstance(name, str) else ""),
         _dash(event.get("resolved_scope")),
         _dash(reason),
         _dash(event.get("action_required")),

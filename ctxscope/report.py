@@ -7,17 +7,21 @@ too. The table is drawn by `ctxscope.render` from the same data.
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING, Any
 
 from .kinds import CLOUD_PROBLEMS, PRECEDENCE
 from .scope import display
 
+if TYPE_CHECKING:
+    from .resolver import Resolution
+
 SCHEMA_VERSION = 1
 
 
-def source_rows(res) -> list[dict]:
+def source_rows(res: Resolution) -> list[dict[str, Any]]:
     rows = []
     for r in res.sources:
-        row = {"source": r.source, "value": r.value, "origin": r.origin, "state": r.state}
+        row: dict[str, Any] = {"source": r.source, "value": r.value, "origin": r.origin, "state": r.state}
         if r.raw is not None:
             row["raw"] = display(r.raw)
         if r.problem:
@@ -26,7 +30,7 @@ def source_rows(res) -> list[dict]:
     return rows
 
 
-def resolution_to_dict(res) -> dict:
+def resolution_to_dict(res: Resolution) -> dict[str, Any]:
     """The stable `status --json` / `diff --json` / `resolve --json` object."""
     return {
         "schema_version": SCHEMA_VERSION,
@@ -53,13 +57,13 @@ def resolution_to_dict(res) -> dict:
     }
 
 
-def fix_command(res) -> str | None:
+def fix_command(res: Resolution) -> str | None:
     """The fixing commands for the summary line, the first one first (see `fix_commands`)."""
     fixes = fix_commands(res)
     return "; ".join(fixes) if fixes else None
 
 
-def fix_commands(res) -> list[str]:
+def fix_commands(res: Resolution) -> list[str]:
     """The commands (or edits) that fix the state, the one to run first first.
 
     Each one runs as printed in the current `[policy] mode`: a fix that needs a
@@ -111,7 +115,7 @@ def fix_commands(res) -> list[str]:
     return fixes or ["ctxscope diff  # to see what differs"]
 
 
-def drop_target(res) -> str | None:
+def drop_target(res: Resolution) -> str | None:
     """The scope the sources below the runtime give, when the runtime override disagrees
     with it (else None): what dropping the override leads to."""
     if res.resolved_from != "runtime":
@@ -120,7 +124,7 @@ def drop_target(res) -> str | None:
     return below if below is not None and below != res.resolved_scope else None
 
 
-def next_below_runtime(res) -> str | None:
+def next_below_runtime(res: Resolution) -> str | None:
     """The valid value of the first set source below the runtime (local, then cloud)."""
     for name in ("local", "cloud"):
         r = res.source(name)
@@ -131,7 +135,7 @@ def next_below_runtime(res) -> str | None:
     return None
 
 
-def repair_needs(res, target: str) -> str | None:
+def repair_needs(res: Resolution, target: str) -> str | None:
     """The write `ctxscope repair --to target` needs from [policy] mode: "cloud", "local"
     or None (only shell code, or nothing to write)."""
     local, cloud = res.source("local"), res.source("cloud")
@@ -143,7 +147,7 @@ def repair_needs(res, target: str) -> str | None:
     return None
 
 
-def repair_fix(res, target: str, *, shell: bool) -> str:
+def repair_fix(res: Resolution, target: str, *, shell: bool) -> str:
     """`ctxscope repair --to TARGET` as the user runs it, with the mode it needs first."""
     need = repair_needs(res, target)
     prefix = needs_mode(res, need) if need else ""
@@ -158,7 +162,7 @@ def repair_fix(res, target: str, *, shell: bool) -> str:
     return prefix + f"ctxscope repair --to {to} --yes"
 
 
-def needs_mode(res, write: str) -> str:
+def needs_mode(res: Resolution, write: str) -> str:
     """'' when [policy] mode allows a `write` ("local" or "cloud"), else the command that
     allows it, ending in ` && ` so that the fix after it runs only once it succeeded."""
     mode = res.mode
@@ -172,7 +176,7 @@ def needs_mode(res, write: str) -> str:
     return f"ctxscope config set policy.mode {write} {where} --yes && "
 
 
-def _invalid_fix(res) -> str:
+def _invalid_fix(res: Resolution) -> str:
     bad = next(r for r in res.sources if r.state in ("invalid", "unreadable"))
     if bad.source == "runtime":
         if bad.origin == "flag --scope":
@@ -201,7 +205,7 @@ def _invalid_fix(res) -> str:
     return f"fix [fallback] in {res.config.origin('fallback.policy')}"
 
 
-def _degraded_fix(res) -> str:
+def _degraded_fix(res: Resolution) -> str:
     if any("CTXSCOPE_TOKEN is not set" in (p.detail or "") for p in res.problems):
         return "export CTXSCOPE_TOKEN=...  # the token is not set; the cloud refused the request"
     if any("--offline" in (p.detail or "") for p in res.problems):
@@ -209,7 +213,7 @@ def _degraded_fix(res) -> str:
     return "check the network and [cloud] url, or use --offline for the cached answer"
 
 
-def default_target(res) -> str | None:
+def default_target(res: Resolution) -> str | None:
     """`repair`'s target without `--to`: the resolved scope.
 
     When resolution stopped at an invalid runtime value, it is what resolves
@@ -228,7 +232,7 @@ def default_target(res) -> str | None:
     return None
 
 
-def only_unset(res) -> bool:
+def only_unset(res: Resolution) -> bool:
     """Whether `repair` without `--to` has only the runtime env to fix, by unsetting it.
 
     True when the runtime value is invalid and no other source sets a scope or is
@@ -247,7 +251,7 @@ _AUTH_SHORT = {"authorized": "authorized", "denied": "not authorized",
                "unknown": "authorization unknown: cloud unreachable"}
 
 
-def summary_line(res, *, with_authorization: bool = False) -> str:
+def summary_line(res: Resolution, *, with_authorization: bool = False) -> str:
     """One line naming the state and what fixes it (the table's last line, the hook's warning)."""
     state = res.state
     where = f"{res.resolved_scope!r} from {res.resolved_from}" if res.resolved_scope else "no scope"

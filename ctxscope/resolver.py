@@ -14,7 +14,8 @@ URL) raise; everything a source can get wrong is reported on the result.
 from __future__ import annotations
 
 import os
-from collections import namedtuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import config as config_mod
 from . import paths
@@ -26,18 +27,14 @@ from .sources.fallback import FallbackSource
 from .sources.local import LocalSource
 from .sources.runtime import RuntimeSource
 
+if TYPE_CHECKING:
+    from .cloud import Cloud
+    from .observe import Observation
+
 SOURCES = (RuntimeSource(), LocalSource(), CloudSource(), FallbackSource())
 
 
-_Resolution = namedtuple(
-    "_Resolution",
-    "sources resolved_scope resolved_from authorization problems state error warnings "
-    "config cwd observed",
-    defaults=((),),
-)
-
-
-class Resolution(_Resolution):
+class Resolution(NamedTuple):
     """The outcome of one resolution. Immutable; render it, don't change it.
 
     - `sources`: one Reading per source in precedence order, with the final state
@@ -54,7 +51,17 @@ class Resolution(_Resolution):
       with the resolved scope but never used to resolve it; empty without `[observe]`.
     """
 
-    __slots__ = ()
+    sources: tuple[Reading, ...]
+    resolved_scope: str | None
+    resolved_from: str | None
+    authorization: str
+    problems: tuple[Problem, ...]
+    state: str
+    error: CtxScopeError | None
+    warnings: tuple[str, ...]
+    config: config_mod.Config
+    cwd: str
+    observed: tuple[Observation, ...] = ()
 
     @property
     def authorized(self) -> bool | None:
@@ -101,25 +108,26 @@ class Resolution(_Resolution):
             )
         return None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         from .report import resolution_to_dict
 
         return resolution_to_dict(self)
 
 
-def is_drift(problems) -> bool:
+def is_drift(problems: Iterable[Problem]) -> bool:
     """Drift is a set source that differs from the resolved scope, or an invalid value."""
     return any(p.reason.endswith(("_mismatch", "_invalid")) for p in problems)
 
 
-def _unique(items) -> list:
+def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
 class Context:
     """What one command run knows: where it runs, its env, its flags, its config, its cloud."""
 
-    def __init__(self, *, cwd: str | None = None, env=None, scope: str | None = None,
+    def __init__(self, *, cwd: str | None = None, env: Mapping[str, str] | None = None,
+                 scope: str | None = None,
                  offline: bool = False, refresh: bool = False, command: str = "api",
                  config: config_mod.Config | None = None) -> None:
         self.cwd = os.path.abspath(cwd or paths.working_dir())
@@ -129,10 +137,10 @@ class Context:
         self.refresh = refresh
         self.command = command
         self.config = config or config_mod.load(self.cwd, self.env)
-        self._cloud = None
+        self._cloud: Cloud | None = None
 
     @property
-    def cloud(self):
+    def cloud(self) -> Cloud | None:
         """The cloud, or None when no URL is configured."""
         if self._cloud is None:
             url = self.config["cloud.url"]
@@ -168,7 +176,8 @@ class Context:
             self._cloud.close()
 
 
-def resolve(*, scope: str | None = None, cwd: str | None = None, env=None,
+def resolve(*, scope: str | None = None, cwd: str | None = None,
+            env: Mapping[str, str] | None = None,
             offline: bool = False, refresh: bool = False, command: str = "api",
             log: bool = True, context: Context | None = None) -> Resolution:
     """Resolve the scope for `cwd` (default: the working directory).
@@ -211,7 +220,7 @@ def check_flag_scope(value: str, flag: str = "--scope") -> None:
                          hint=f"change the {flag} value (or leave {flag} out)")
 
 
-def _observing(config) -> bool:
+def _observing(config: config_mod.Config) -> bool:
     """Any `[observe]` in an honoured file? Checked here so that without one observe.py is
     never imported."""
     return any(cf is not None and cf.trusted and "observe" in cf.data
@@ -261,12 +270,14 @@ def _resolve(ctx: Context) -> Resolution:
 
 def _authorize(ctx: Context, resolved: str | None) -> str:
     """Convergence is not permission: ask the cloud whether the token can see the scope."""
-    if resolved is None or ctx.config["cloud.url"] is None:
+    # `ctx.cloud`, not the `cloud.url` setting: an empty `url = ""` configures no cloud either.
+    cloud = ctx.cloud if resolved is not None else None
+    if resolved is None or cloud is None:
         return "not_checked"
     from .errors import CloudError
 
     try:
-        access, _age = ctx.cloud.access(resolved)
+        access, _age = cloud.access(resolved)
     except CloudError:
         return "unknown"
     if access == "not_enforced":
@@ -274,7 +285,8 @@ def _authorize(ctx: Context, resolved: str | None) -> str:
     return "denied" if access is None else "authorized"
 
 
-def _problems(readings, winner, blocker, authorization, resolved) -> list[Problem]:
+def _problems(readings: list[Reading], winner: Reading | None, blocker: Reading | None,
+              authorization: str, resolved: str | None) -> list[Problem]:
     problems: list[Problem] = []
     runtime = readings[0]
     env_values = runtime.extra.get("env_values", {})
@@ -305,7 +317,8 @@ def _problems(readings, winner, blocker, authorization, resolved) -> list[Proble
     return problems
 
 
-def _state(readings, blocker, resolved, authorization, problems) -> str:
+def _state(readings: list[Reading], blocker: Reading | None, resolved: str | None,
+           authorization: str, problems: list[Problem]) -> str:
     if blocker is not None and blocker.state in ("invalid", "unreadable"):
         return "INVALID"
     if blocker is None and resolved is None:
@@ -319,7 +332,8 @@ def _state(readings, blocker, resolved, authorization, problems) -> str:
     return "SYNCED"
 
 
-def _final_state(r: Reading, winner, blocker, reached_fallback) -> Reading:
+def _final_state(r: Reading, winner: Reading | None, blocker: Reading | None,
+                 reached_fallback: bool) -> Reading:
     if r is winner:
         return r._replace(state="resolved")
     if r.source == "fallback" and not reached_fallback and r.state in ("set", "unset"):

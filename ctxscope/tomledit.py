@@ -29,6 +29,10 @@ import math
 
 from ctxscope.errors import ConfigError
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from tomlkit.items import Item
+
 _MISSING = object()
 
 
@@ -189,7 +193,7 @@ def _plain(value: object) -> bool:
     return isinstance(value, str | int | float | bool)
 
 
-def _new_item(value: object, old: object) -> object:
+def _new_item(value: object, old: object) -> Item:
     import tomlkit
     from tomlkit.items import String, StringType
 
@@ -296,15 +300,16 @@ def _same(a: object, b: object) -> bool:
     """Strict equality: unlike `==`, 1 is not True, NaN equals NaN, offsets must match."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, dict):
+    # `b` is of the same type as `a`; the checks on `b` only tell the type checker so.
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, list):
+    if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, float):
+    if isinstance(a, float) and isinstance(b, float):
         if math.isnan(a) or math.isnan(b):
             return math.isnan(a) and math.isnan(b)
         return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
-    if hasattr(a, "utcoffset"):
+    if hasattr(a, "utcoffset") and hasattr(b, "utcoffset"):
         # Aware datetimes at the same instant compare equal across offsets.
         return a == b and a.utcoffset() == b.utcoffset()
     return a == b

@@ -24,6 +24,10 @@ import time
 
 from . import paths
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
 
 def watched_paths(cwd: str, config) -> list[str]:
     """The files whose change can change the resolution."""
@@ -64,7 +68,7 @@ def watched_paths(cwd: str, config) -> list[str]:
 
 
 def fingerprint(files: list[str]) -> tuple:
-    out = []
+    out: list[tuple[object, ...]] = []
     for path in files:
         try:
             st = os.stat(path)
@@ -196,7 +200,7 @@ def _view(res_or_error, cwd: str):
 
         return Group(header, Text(f"error: {error_line(res_or_error)}", style="bold red"))
     res = res_or_error
-    parts = [header, render.status_table(res), Text(""), render.summary(res)]
+    parts: list[RenderableType] = [header, render.status_table(res), Text(""), render.summary(res)]
     auth = render.authorization_text(res)
     if auth is not None:
         parts.append(auth)

@@ -128,6 +128,16 @@ def test_malformed_lines_are_counted_with_a_warning(log_file):
     assert len(tail.stdout.splitlines()) == 2 and "skipped 3 malformed" in tail.stderr
 
 
+def test_an_event_name_that_is_not_a_string_is_shown_not_a_traceback(log_file):
+    write(log_file, event(NOW - 10, name=["x"]), event(NOW - 5, name=7))
+    result = log()
+    assert result.exit_code == 0, result.stderr
+    assert len(body_lines(result)) == 2
+    filtered = log("--event", "scope_synced")
+    assert filtered.exit_code == 0, filtered.stderr
+    assert "no events match" in filtered.stdout
+
+
 def test_no_log_yet_and_nothing_matching(log_file):
     result = log()
     assert result.exit_code == 0 and f"no drift log yet at {log_file}" in result.stdout

@@ -52,6 +52,14 @@ def test_no_cloud_configured(script_runner, repo):
     assert "not configured" in done.stdout
 
 
+def test_an_empty_cloud_url_is_no_cloud_configured(script_runner, repo, user_config):
+    user_config.write_text('[cloud]\nurl = ""\n')
+    done = run(script_runner)
+    assert done.returncode == 1
+    assert "no cloud is configured" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_a_refused_token_that_is_not_set_says_how_to_set_it(script_runner, repo, httpserver,
                                                             monkeypatch):
     httpserver.expect_request("/v1/whoami").respond_with_json({"error": "no"}, status=401)

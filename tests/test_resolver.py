@@ -206,6 +206,16 @@ def test_token_in_config_file_is_an_error(project, user_config):
         resolve()
 
 
+def test_an_empty_cloud_url_configures_no_cloud(project, user_config):
+    """`url = ""` is no cloud, as for the cloud source: authorization is not checked (it
+    used to crash with an AttributeError, asking a cloud that was never built)."""
+    write(user_config, '[cloud]\nurl = ""\n')
+    write(project / ".ctxscope.toml", 'scope = "demo"\n')
+    res = resolve()
+    assert (res.resolved_scope, res.state, res.authorization) == ("demo", "SYNCED", "not_checked")
+    assert res.source("cloud").state == "not_configured"
+
+
 def test_plain_http_only_to_loopback(project, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", "http://cloud.example.com")
     with pytest.raises(ConfigError, match="plain http"):

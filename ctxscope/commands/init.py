@@ -59,7 +59,7 @@ def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
         "chosen_from": plan.origin,
         "root": repository_root(ctx.cwd) or os.path.abspath(ctx.cwd),
         "path": path,
-        "created": changed and change.action == "create",
+        "created": changed and change is not None and change.action == "create",
         "changed": changed,
         "before": (outcome.before if outcome is not None
                    else change.before if change is not None else plan.scope),

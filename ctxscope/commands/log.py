@@ -8,6 +8,10 @@ import sys
 from .. import paths
 from ..output import err, warn_all
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 def log(*, since: str | None = None, event: list[str] | None = None, scope: str | None = None,
         tail: int | None = None, follow: bool = False, json_out: bool = False,
@@ -44,22 +48,22 @@ def log(*, since: str | None = None, event: list[str] | None = None, scope: str 
     if warning:
         err("warning", warning)
 
-    console = None
-    if not json_out:
-        from ..render import make_console
-
-        console = make_console()
+    console: Console | None = None  # None with --json
     if json_out:
         for line, _event in entries:
             sys.stdout.write(line + "\n")
-    elif entries or follow:
-        from ..render_forensics import print_log
-
-        print_log([e for _line, e in entries], console, fixed=follow)
-    elif not files:
-        console.print(f"no drift log yet at {path}", style="dim")
     else:
-        console.print("no events match", style="dim")
+        from ..render import make_console
+
+        console = make_console()
+        if entries or follow:
+            from ..render_forensics import print_log
+
+            print_log([e for _line, e in entries], console, fixed=follow)
+        elif not files:
+            console.print(f"no drift log yet at {path}", style="dim")
+        else:
+            console.print("no events match", style="dim")
     if not follow:
         return 0
 
@@ -70,7 +74,7 @@ def log(*, since: str | None = None, event: list[str] | None = None, scope: str 
         for line, found in follow_log(path, filters, reader.end):
             if found is None:
                 err("warning", f"skipped a malformed line of the drift log {path}")
-            elif json_out:
+            elif console is None:  # --json
                 sys.stdout.write(line + "\n")
             else:
                 print_log_row(found, console)

@@ -37,6 +37,7 @@ def resolve(*, scope: str | None = None, json_out: bool = False, explain: bool =
         obj["exit_code"] = int(code)
         print_json(obj)
     elif problem is None:
+        assert res.resolved_scope is not None  # no problem: a scope resolved
         sys.stdout.write(res.resolved_scope + "\n")
     if problem is not None:
         err("error", problem)

@@ -43,11 +43,11 @@ def _report(ctx, resolve) -> dict:
         "identity": None, "scope": None, "scope_from": None, "access": None,
         "problem": None, "exit_code": int(ExitCode.OK),
     }
-    if ctx.config["cloud.url"] is None:
+    cloud = ctx.cloud  # None also for an empty `url = ""`
+    if cloud is None:
         report.update(problem="no cloud is configured: set [cloud] url in the user config, "
                               "or CTXSCOPE_CLOUD_URL", exit_code=int(ExitCode.ERROR))
         return report
-    cloud = ctx.cloud
     report.update(cloud=cloud.url, cloud_origin=ctx.config.origin("cloud.url"))
     try:
         report["identity"] = cloud.whoami()[0]

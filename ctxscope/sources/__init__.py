@@ -6,9 +6,14 @@ sources that can be written (local, cloud) also have `write(ctx, value)`.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..kinds import PRECEDENCE
+
+if TYPE_CHECKING:
+    from ..errors import CtxScopeError
 
 __all__ = ["PRECEDENCE", "Reading", "Written", "reading"]
 
@@ -20,17 +25,17 @@ __all__ = ["PRECEDENCE", "Reading", "Written", "reading"]
 #   error       the cloud answered outside the contract or could not be reached
 #   not_configured  no cloud URL
 # The resolver later turns `set` into resolved / in_sync / drifted.
-_Reading = namedtuple(
-    "_Reading",
-    "source value origin state problem raw error extra",
-    defaults=(None, None, None, None),
-)
-
-
-class Reading(_Reading):
+class Reading(NamedTuple):
     """One source's answer: value, origin, state, and why when it is not usable."""
 
-    __slots__ = ()
+    source: str
+    value: str | None  # a valid scope, or None
+    origin: str | None
+    state: str
+    problem: str | None = None
+    raw: object = None  # the invalid value as found
+    error: CtxScopeError | None = None
+    extra: Mapping[str, Any] = MappingProxyType({})  # what else the source knows (path, revision...)
 
     @property
     def usable(self) -> bool:
@@ -45,10 +50,16 @@ class Reading(_Reading):
 # What a write did: the file or URL written, the value found just before the write,
 # the value written, whether anything changed (False: it already held the value),
 # whether a fresh read gave the value back, and the backup of a replaced broken file.
-Written = namedtuple("Written", "target before after changed verified backup",
-                     defaults=(None,))
+class Written(NamedTuple):
+    target: str
+    before: object  # a file's value as the log records it; the cloud's as the caller read it
+    after: str
+    changed: bool
+    verified: bool
+    backup: str | None = None
 
 
-def reading(source: str, value=None, origin=None, state="unset", problem=None,
-            raw=None, error=None, **extra) -> Reading:
+def reading(source: str, value: str | None = None, origin: str | None = None,
+            state: str = "unset", problem: str | None = None, raw: object = None,
+            error: CtxScopeError | None = None, **extra: Any) -> Reading:
     return Reading(source, value, origin, state, problem, raw, error, extra)

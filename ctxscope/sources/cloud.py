@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import CloudError, ConflictError, VerificationError
 from ..scope import display, scope_problem, shown
-from . import Written, reading
+from . import Reading, Written, reading
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..resolver import Context
 
 NAME = "cloud"
 
 
-def ignored_cloud(config) -> str | None:
+def ignored_cloud(config: Config) -> str | None:
     """Why a project file's `[cloud]` is not used although it has one, when the reason is
     that the file changed since it was trusted (a `git pull`): "ignored: FILE:LINE changed
     since trusted (ctxscope trust)". None otherwise."""
@@ -25,7 +31,7 @@ def ignored_cloud(config) -> str | None:
 class CloudSource:
     name = NAME
 
-    def read(self, ctx):
+    def read(self, ctx: Context) -> Reading:
         cloud = ctx.cloud
         if cloud is None:
             ignored = ignored_cloud(ctx.config)
@@ -54,22 +60,26 @@ class CloudSource:
                            revision=revision, age=age)
         return reading(NAME, scope, origin, "set", revision=revision, age=age)
 
-    def read_fresh(self, ctx) -> tuple[object, str]:
+    def read_fresh(self, ctx: Context) -> tuple[object, str]:
         """`GET /v1/scope` now, past the cache: (the scope as the cloud holds it, revision).
 
         Unlike a read for resolution, an invalid scope is returned as it is, so that
         `repair` can replace it (it needs the revision) and a read-back can show it.
         """
-        answer = ctx.cloud.client.get_scope(allow_invalid=True)
+        cloud = ctx.cloud
+        assert cloud is not None  # only a configured cloud is read past the cache or written
+        answer = cloud.client.get_scope(allow_invalid=True)
         return answer["scope"], answer["revision"]
 
-    def write(self, ctx, value: str, *, revision: str, before=None) -> Written:
+    def write(self, ctx: Context, value: str, *, revision: str,
+              before: object = None) -> Written:
         """`PUT /v1/scope` with `If-Match: "<revision>"`, then read it back past the cache.
 
         A 412 is a conflict, reported with both values and never retried. The
         cached default scope is dropped whatever happens, so the next command asks.
         """
         cloud = ctx.cloud
+        assert cloud is not None  # only a configured cloud is read past the cache or written
         target = cloud.scope_origin
         try:
             answer = cloud.client.put_scope(value, revision)

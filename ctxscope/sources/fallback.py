@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ..errors import CloudError, ConfigError, InvalidScopeError
+from typing import TYPE_CHECKING
+
+from ..errors import CloudError, ConfigError, CtxScopeError, InvalidScopeError
 from ..scope import display, normalise_identity, scope_problem
-from . import reading
+from . import Reading, reading
+
+if TYPE_CHECKING:
+    from ..resolver import Context
 
 NAME = "fallback"
 
@@ -12,7 +17,7 @@ NAME = "fallback"
 class FallbackSource:
     name = NAME
 
-    def read(self, ctx, *, network: bool = True):
+    def read(self, ctx: Context, *, network: bool = True) -> Reading:
         """Compute the fallback. With network=False a whoami that needs the cloud is skipped."""
         policy = ctx.config["fallback.policy"]
         origin = f"policy {policy}"
@@ -21,6 +26,7 @@ class FallbackSource:
         if policy == "project":
             value = ctx.config["fallback.project"]
             where = ctx.config.origin("fallback.project")
+            error: CtxScopeError
             if value is None:
                 error = ConfigError(f"{where}: [fallback] policy is 'project' but "
                                     "[fallback] project is not set")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, CtxScopeError, InvalidScopeError, VerificationError
 from ..paths import repository_root
 from ..scope import display, loggable, scope_problem, shown
-from . import Written, reading
+from . import Reading, Written, reading
+
+if TYPE_CHECKING:
+    from ..config import ConfigFile
+    from ..fsutil import Place
+    from ..resolver import Context
 
 NAME = "local"
 LOCK_TIMEOUT = 10.0
@@ -17,7 +23,7 @@ LOCK_TIMEOUT = 10.0
 class LocalSource:
     name = NAME
 
-    def read(self, ctx):
+    def read(self, ctx: Context) -> Reading:
         project, user = ctx.config.project, ctx.config.user
         # A broken file anywhere in the local layer makes the source unreadable, even
         # when the other file holds the scope: the broken file's settings (a mode, a
@@ -31,11 +37,11 @@ class LocalSource:
                 continue
             if "scope" in cf.data:
                 return _check(cf, cf.data["scope"])
-        origin = project.path if project else (user.path if user else None)
-        return reading(NAME, origin=origin, path=origin,
-                       file_kind=(project or user).kind if (project or user) else None)
+        nearest = project or user
+        origin = nearest.path if nearest else None
+        return reading(NAME, origin=origin, path=origin, file_kind=nearest.kind if nearest else None)
 
-    def write(self, ctx, value: str, *, path: str | None = None,
+    def write(self, ctx: Context, value: str, *, path: str | None = None,
               replace_broken: bool = False, force: bool = False) -> Written:
         """Set `scope = value` in the local file, keeping everything else in it.
 
@@ -120,7 +126,7 @@ class LocalSource:
         return Written(path, loggable(before), value, True, True, backup)
 
 
-def write_place(ctx, path: str, *, force: bool = False):
+def write_place(ctx: Context, path: str, *, force: bool = False) -> Place:
     """Where a write of the local file `path` may land (an `fsutil.Place`).
 
     The user config: inside the user's home (or the directory CTXSCOPE_CONFIG
@@ -170,7 +176,7 @@ def lock_path(real: str) -> str:
     return os.path.join(directory, name + ".lock")
 
 
-def target_file(ctx, *, repository: bool = False) -> str:
+def target_file(ctx: Context, *, repository: bool = False) -> str:
     """The file a write of the local scope goes to: the one rule for every command.
 
     The file that holds the local scope (or that cannot be parsed, since that is
@@ -214,7 +220,7 @@ def _read_bytes(real: str) -> bytes | None:
         raise CtxScopeError(f"{real}: cannot be read: {exc.strerror or exc}") from None
 
 
-def _read_back(real: str, path: str):
+def _read_back(real: str, path: str) -> object:
     from ..config import parse_toml
 
     raw = _read_bytes(real)
@@ -260,14 +266,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _check(cf, value):
+def _check(cf: ConfigFile, value: object) -> Reading:
     origin = cf.where("scope")
     problem = scope_problem(value)
-    if problem:
-        error = InvalidScopeError(
-            f"{origin}: scope {display(value)!r} {problem}",
-            hint=f"edit {cf.path}, or run `ctxscope repair --to SCOPE`",
-        )
-        return reading(NAME, None, origin, "invalid", problem, raw=value, error=error,
-                       path=cf.path, file_kind=cf.kind)
-    return reading(NAME, value, origin, "set", path=cf.path, file_kind=cf.kind)
+    if problem is None and isinstance(value, str):  # no problem: always a str
+        return reading(NAME, value, origin, "set", path=cf.path, file_kind=cf.kind)
+    error = InvalidScopeError(
+        f"{origin}: scope {display(value)!r} {problem}",
+        hint=f"edit {cf.path}, or run `ctxscope repair --to SCOPE`",
+    )
+    return reading(NAME, None, origin, "invalid", problem, raw=value, error=error,
+                   path=cf.path, file_kind=cf.kind)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import InvalidScopeError
 from ..scope import display, scope_problem
-from . import reading
+from . import Reading, reading
+
+if TYPE_CHECKING:
+    from ..resolver import Context
 
 NAME = "runtime"
 
@@ -12,7 +17,7 @@ NAME = "runtime"
 class RuntimeSource:
     name = NAME
 
-    def read(self, ctx):
+    def read(self, ctx: Context) -> Reading:
         names = ctx.config["runtime.env"]
         # Every configured name that is set, so disagreement between them is visible.
         env_values = {n: ctx.env[n] for n in names if ctx.env.get(n)}
@@ -24,7 +29,7 @@ class RuntimeSource:
         return reading(NAME, origin="env " + " / ".join(names), env_values=env_values)
 
 
-def _check(value: str, origin: str, env_values: dict):
+def _check(value: str, origin: str, env_values: dict[str, str]) -> Reading:
     problem = scope_problem(value)
     if problem:
         error = InvalidScopeError(
