@@ -27,6 +27,7 @@ try:
     ctxscope.require_scope(cwd=".")
 except ctxscope.ScopeError as exc:
     reveal_type(exc.exit_code)
+reveal_type(ctxscope.__version__)
 """
 
 
@@ -44,10 +45,11 @@ def test_a_user_of_the_library_gets_concrete_types(tmp_path):
     revealed = [line.split("Revealed type is ", 1)[1] for line in done.stdout.splitlines()
                 if "Revealed type is " in line]
     # Spelled "str | None" by mypy 2, "Union[builtins.str, None]" by older ones.
-    assert len(revealed) == 3 and not any("Any" in t for t in revealed), done.stdout
+    assert len(revealed) == 4 and not any("Any" in t for t in revealed), done.stdout
     assert "str" in revealed[0] and "None" in revealed[0], done.stdout
     assert revealed[1].strip('"') in ("str", "builtins.str"), done.stdout
     assert revealed[2].strip('"') == "ctxscope.errors.ExitCode", done.stdout
+    assert revealed[3].strip('"') in ("str", "builtins.str"), done.stdout
     assert "Success: no issues found" in done.stdout
 
 
@@ -62,6 +64,8 @@ def _lazy_and_checked_names() -> tuple[dict[str, tuple[str, str]], dict[str, tup
         if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
                 and node.test.id == "TYPE_CHECKING":
             for imp in node.body:
+                if isinstance(imp, ast.AnnAssign) and ast.unparse(imp.target) == "__version__":
+                    continue  # declared for checkers; __getattr__ reads it from the metadata
                 assert isinstance(imp, ast.ImportFrom) and imp.level == 1, ast.dump(imp)
                 for alias in imp.names:
                     # `X as X`: a re-export, also for checkers that require it (mypy --strict).
