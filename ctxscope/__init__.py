@@ -15,6 +15,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
     # What `__getattr__` loads on first use, for type checkers (`X as X` re-exports X).
     # Exactly the names in _LAZY (tests/test_types.py keeps the two the same).
+    from .context import Context as Context
     from .errors import CtxScopeError as CtxScopeError
     from .errors import ExitCode as ExitCode
     from .gate import ScopeCloudError as ScopeCloudError
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from .gate import ScopeUnauthorized as ScopeUnauthorized
     from .gate import ScopeUnresolved as ScopeUnresolved
     from .gate import require_scope as require_scope
-    from .resolver import Context as Context
     from .resolver import Resolution as Resolution
     from .resolver import resolve as resolve
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "resolve": ("ctxscope.resolver", "resolve"),
     "Resolution": ("ctxscope.resolver", "Resolution"),
-    "Context": ("ctxscope.resolver", "Context"),
+    "Context": ("ctxscope.context", "Context"),
     "ExitCode": ("ctxscope.errors", "ExitCode"),
     "CtxScopeError": ("ctxscope.errors", "CtxScopeError"),
     "require_scope": ("ctxscope.gate", "require_scope"),

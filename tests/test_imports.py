@@ -31,7 +31,7 @@ LAYERS: dict[str, set[str]] = {
                "fsutil", "tomledit"},
     # What a scope is read from or recorded in: settings and trust, the cloud clients and
     # their cache, the four sources, observed files, the drift log and its readers.
-    "sources": {"config", "trust", "cache", "cloud", "etcd", "sources", "sources.runtime",
+    "sources": {"config", "context", "trust", "cache", "cloud", "etcd", "sources", "sources.runtime",
                 "sources.local", "sources.cloud", "sources.fallback", "observe", "events",
                 "otel", "logview", "logstats", "metrics"},
     # The one chain and its plain-data views; the library gate; launching under a scope.

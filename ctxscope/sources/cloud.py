@@ -10,7 +10,7 @@ from . import Reading, Written, reading
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..resolver import Context
+    from ..context import Context
 
 NAME = "cloud"
 

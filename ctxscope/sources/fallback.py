@@ -9,7 +9,7 @@ from ..scope import display, normalise_identity, scope_problem
 from . import Reading, reading
 
 if TYPE_CHECKING:
-    from ..resolver import Context
+    from ..context import Context
 
 NAME = "fallback"
 

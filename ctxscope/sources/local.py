@@ -13,8 +13,8 @@ from . import Reading, Written, reading
 
 if TYPE_CHECKING:
     from ..config import ConfigFile
+    from ..context import Context
     from ..fsutil import Place
-    from ..resolver import Context
 
 NAME = "local"
 LOCK_TIMEOUT = 10.0
