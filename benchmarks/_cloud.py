@@ -21,7 +21,7 @@ class FakeCloud(BaseHTTPRequestHandler):
         if self.path == "/v1/scope":
             body = {"scope": self.scope, "revision": "1"}
         elif self.path.startswith("/v1/scopes/"):
-            name = unquote(self.path[len("/v1/scopes/"):])
+            name = unquote(self.path[len("/v1/scopes/") :])
             if self.visible is not None and name not in self.visible:
                 self.send_response(404)
                 self.end_headers()

@@ -74,11 +74,17 @@ def interpreter_of(command: str) -> str:
 
 def environment(base: str, url: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CTXSCOPE_", "CTX_SCOPE"))}
-    env.update(HOME=base, XDG_CONFIG_HOME=os.path.join(base, ".config"),
-               XDG_CACHE_HOME=os.path.join(base, ".cache"),
-               XDG_STATE_HOME=os.path.join(base, ".local", "state"),
-               NO_PROXY="*", CTXSCOPE_CLOUD_URL=url, CTXSCOPE_TOKEN="bench-token",
-               COLUMNS="120", TERM="dumb")
+    env.update(
+        HOME=base,
+        XDG_CONFIG_HOME=os.path.join(base, ".config"),
+        XDG_CACHE_HOME=os.path.join(base, ".cache"),
+        XDG_STATE_HOME=os.path.join(base, ".local", "state"),
+        NO_PROXY="*",
+        CTXSCOPE_CLOUD_URL=url,
+        CTXSCOPE_TOKEN="bench-token",
+        COLUMNS="120",
+        TERM="dumb",
+    )
     # Byte-code as an installed package has it: a PYTHONDONTWRITEBYTECODE inherited
     # from a CI or container environment would make every run compile the modules
     # changed since their last .pyc and time the compiler instead of ctxscope.
@@ -88,9 +94,11 @@ def environment(base: str, url: str) -> dict:
 
 
 def cases(command: str, python: str, completion_file: str) -> dict[str, list[str]]:
-    tab = (f"source {completion_file}; COMP_WORDS=(ctxscope sync --direction ''); "
-           "COMP_CWORD=3; COMP_LINE='ctxscope sync --direction '; COMP_POINT=${#COMP_LINE}; "
-           "_ctxscope; printf '%s\\n' \"${COMPREPLY[@]}\"")
+    tab = (
+        f"source {completion_file}; COMP_WORDS=(ctxscope sync --direction ''); "
+        "COMP_CWORD=3; COMP_LINE='ctxscope sync --direction '; COMP_POINT=${#COMP_LINE}; "
+        "_ctxscope; printf '%s\\n' \"${COMPREPLY[@]}\""
+    )
     return {
         "python -c pass": [python, "-c", "pass"],
         "resolve": [command, "resolve"],
@@ -99,8 +107,11 @@ def cases(command: str, python: str, completion_file: str) -> dict[str, list[str
         "hook": [command, "hook", "bash", "--run"],
         "prompt": [command, "prompt"],
         "completion": ["bash", "--norc", "--noprofile", "-c", tab],
-        "status-full-app": [python, "-c", "import sys; from ctxscope.cli import run; "
-                            "sys.stdout.flush(); sys.exit(run(['status']))"],
+        "status-full-app": [
+            python,
+            "-c",
+            "import sys; from ctxscope.cli import run; sys.stdout.flush(); sys.exit(run(['status']))",
+        ],
     }
 
 
@@ -112,12 +123,15 @@ def run_once(argv: list[str], cwd: str, env: dict) -> tuple[float, subprocess.Co
 
 def peak_rss_kib(argv: list[str], cwd: str, env: dict) -> int:
     """Max RSS of `argv` alone: a wrapper process runs it and reads RUSAGE_CHILDREN."""
-    wrapper = ("import resource, subprocess, sys; "
-               "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
-               "stderr=subprocess.DEVNULL); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", wrapper, *argv], cwd=cwd, env=env,
-                         capture_output=True, text=True, check=True).stdout
+    wrapper = (
+        "import resource, subprocess, sys; "
+        "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+        "stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", wrapper, *argv], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
     return int(out.strip())  # KiB on Linux
 
 
@@ -125,10 +139,13 @@ def check_output(name: str, done: subprocess.CompletedProcess) -> str | None:
     """What is wrong with a case's result, or None."""
     if done.returncode != 0:
         return f"exit {done.returncode}: {done.stderr.strip()[:200]}"
-    expect = {"resolve": "demo\n", "prompt": "demo\n", "hook": "",
-              "completion": "resolved-to-cloud\nruntime-to-local\n"}.get(name)
-    if expect is not None and done.stdout != expect and sorted(done.stdout.split()) != sorted(
-            expect.split()):
+    expect = {
+        "resolve": "demo\n",
+        "prompt": "demo\n",
+        "hook": "",
+        "completion": "resolved-to-cloud\nruntime-to-local\n",
+    }.get(name)
+    if expect is not None and done.stdout != expect and sorted(done.stdout.split()) != sorted(expect.split()):
         return f"unexpected stdout {done.stdout!r}"
     if name in ("status", "status-full-app") and "SYNCED" not in done.stdout:
         return f"unexpected stdout {done.stdout[:200]!r}"
@@ -140,8 +157,9 @@ def check_output(name: str, done: subprocess.CompletedProcess) -> str | None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rounds", type=int, default=40, help="timed rounds (default 40)")
-    parser.add_argument("--command", help="the ctxscope to time (default: beside this "
-                        "interpreter, else on PATH)")
+    parser.add_argument(
+        "--command", help="the ctxscope to time (default: beside this interpreter, else on PATH)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -192,23 +210,38 @@ def main() -> int:
         median_ms = statistics.median(samples[name]) * 1000
         ratio = median_ms / base_ms
         target = TARGETS.get(name)
-        results[name] = {"median_ms": round(median_ms, 1), "ratio": round(ratio, 2),
-                         "target": target, "met": None if target is None else ratio <= target,
-                         "peak_rss_mib": round(peaks[name] / 1024, 1)}
+        results[name] = {
+            "median_ms": round(median_ms, 1),
+            "ratio": round(ratio, 2),
+            "target": target,
+            "met": None if target is None else ratio <= target,
+            "peak_rss_mib": round(peaks[name] / 1024, 1),
+        }
         if target is not None and ratio > target:
             problems.append(f"{name}: {ratio:.1f}x is over its target of {target:g}x")
 
     if args.json:
-        print(json.dumps({"python": sys.version.split()[0], "command": command,
-                          "rounds": args.rounds, "cases": results, "problems": problems},
-                         indent=2))
+        print(
+            json.dumps(
+                {
+                    "python": sys.version.split()[0],
+                    "command": command,
+                    "rounds": args.rounds,
+                    "cases": results,
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"ctxscope start-up, {args.rounds} rounds, medians; interpreter {python}")
         print(f"  {'case':<16} {'median':>9} {'ratio':>7} {'target':>7} {'peak RSS':>9}")
         for name, r in results.items():
             target = f"<={r['target']:g}x" if r["target"] else ""
-            print(f"  {name:<16} {r['median_ms']:>6.1f} ms {r['ratio']:>6.2f}x {target:>7} "
-                  f"{r['peak_rss_mib']:>5.1f} MiB")
+            print(
+                f"  {name:<16} {r['median_ms']:>6.1f} ms {r['ratio']:>6.2f}x {target:>7} "
+                f"{r['peak_rss_mib']:>5.1f} MiB"
+            )
         for problem in problems:
             print(f"  problem: {problem}")
     return 1 if problems else 0

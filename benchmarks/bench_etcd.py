@@ -65,12 +65,30 @@ def start_etcd(data: str) -> tuple[subprocess.Popen, str]:
     client, peer = free_port(), free_port()
     url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
     proc = subprocess.Popen(
-        [shutil.which("etcd") or "etcd", "--name", "bench", "--data-dir", data,
-         "--listen-client-urls", url, "--advertise-client-urls", url,
-         "--listen-peer-urls", peer_url, "--initial-advertise-peer-urls", peer_url,
-         "--initial-cluster", f"bench={peer_url}", "--logger", "zap",
-         "--log-outputs", data + ".log"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            shutil.which("etcd") or "etcd",
+            "--name",
+            "bench",
+            "--data-dir",
+            data,
+            "--listen-client-urls",
+            url,
+            "--advertise-client-urls",
+            url,
+            "--listen-peer-urls",
+            peer_url,
+            "--initial-advertise-peer-urls",
+            peer_url,
+            "--initial-cluster",
+            f"bench={peer_url}",
+            "--logger",
+            "zap",
+            "--log-outputs",
+            data + ".log",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -88,16 +106,18 @@ def etcdctl(url: str, *args: str, root: bool = True) -> None:
     cmd = [shutil.which("etcdctl") or "etcdctl", "--endpoints", url]
     if root:
         cmd += ["--user", "root:root-password-1"]
-    subprocess.run([*cmd, *args], check=True, capture_output=True,
-                   env={**os.environ, "ETCDCTL_API": "3"})
+    subprocess.run([*cmd, *args], check=True, capture_output=True, env={**os.environ, "ETCDCTL_API": "3"})
 
 
 def handled(url: str) -> int:
     """etcd's count of gRPC calls handled so far (the gateway makes one per request)."""
     with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-               if line.startswith("grpc_server_handled_total{"))
+    return sum(
+        int(float(line.rsplit(" ", 1)[1]))
+        for line in text.splitlines()
+        if line.startswith("grpc_server_handled_total{")
+    )
 
 
 def main() -> int:
@@ -136,8 +156,12 @@ def main() -> int:
                     fh.write("[cloud]\ncache_ttl = 86400\ntimeout = 10\n")
                 env = environment(home, http_url)
                 if name == "etcd":
-                    env.update(CTXSCOPE_CLOUD_BACKEND="etcd", CTXSCOPE_CLOUD_URL=etcd_url,
-                               CTXSCOPE_ETCD_USER=USER, CTXSCOPE_ETCD_PASSWORD=PASSWORD)
+                    env.update(
+                        CTXSCOPE_CLOUD_BACKEND="etcd",
+                        CTXSCOPE_CLOUD_URL=etcd_url,
+                        CTXSCOPE_ETCD_USER=USER,
+                        CTXSCOPE_ETCD_PASSWORD=PASSWORD,
+                    )
                     env.pop("CTXSCOPE_TOKEN", None)
                 homes[name] = (os.path.join(home, "repo"), env)
 
@@ -172,8 +196,7 @@ def main() -> int:
                     cwd, env = homes[name.split()[1]]
                     elapsed, done = run_once([command, "resolve", "--refresh"], cwd, env)
                     if done.returncode != 0:
-                        problems.append(f"{name}: exit {done.returncode}: "
-                                        f"{done.stderr.strip()[:200]}")
+                        problems.append(f"{name}: exit {done.returncode}: {done.stderr.strip()[:200]}")
                     cold[name].append(elapsed)
             cold_requests = (handled(etcd_url) - before) / args.rounds
             http_cold_requests = (FakeCloud.hits - hits) / args.rounds
@@ -190,28 +213,31 @@ def main() -> int:
     results["resolve etcd cold"]["requests"] = round(cold_requests, 2)
     results["resolve http cold"]["requests"] = round(http_cold_requests, 2)
     results["resolve etcd cold"]["over_fresh_ms"] = round(
-        results["resolve etcd cold"]["median_ms"] - results["resolve etcd fresh"]["median_ms"], 1)
+        results["resolve etcd cold"]["median_ms"] - results["resolve etcd fresh"]["median_ms"], 1
+    )
     for name in ("resolve http fresh", "resolve etcd fresh"):
         results[name]["requests"] = fresh_requests[name.split()[1]]
     http_ratio = results["resolve http fresh"]["ratio"]
     etcd_ratio = results["resolve etcd fresh"]["ratio"]
     if etcd_ratio > http_ratio * SAME_RATIO:
-        problems.append(f"etcd fresh-cache ratio {etcd_ratio:.2f}x is not the http backend's "
-                        f"{http_ratio:.2f}x")
+        problems.append(
+            f"etcd fresh-cache ratio {etcd_ratio:.2f}x is not the http backend's {http_ratio:.2f}x"
+        )
 
     if args.json:
-        print(json.dumps({"rounds": args.rounds, "cases": results, "problems": problems},
-                         indent=2))
+        print(json.dumps({"rounds": args.rounds, "cases": results, "problems": problems}, indent=2))
     else:
         print(f"ctxscope resolve on etcd vs http, {args.rounds} rounds, medians")
         print(f"  {'case':<20} {'median':>9} {'ratio':>7} {'requests':>9}")
         for name, r in results.items():
             requests = "" if "requests" not in r else f"{r['requests']:g}"
             print(f"  {name:<20} {r['median_ms']:>6.1f} ms {r['ratio']:>6.2f}x {requests:>9}")
-        print(f"  a cold etcd resolve costs {results['resolve etcd cold']['over_fresh_ms']:.1f} ms "
-              f"more than a cached one, in {cold_requests:g} requests "
-              f"({results['resolve etcd cold']['median_ms'] - results['resolve http cold']['median_ms']:.1f}"
-              " ms more than a cold v1 resolve)")
+        print(
+            f"  a cold etcd resolve costs {results['resolve etcd cold']['over_fresh_ms']:.1f} ms "
+            f"more than a cached one, in {cold_requests:g} requests "
+            f"({results['resolve etcd cold']['median_ms'] - results['resolve http cold']['median_ms']:.1f}"
+            " ms more than a cold v1 resolve)"
+        )
         for problem in problems:
             print(f"  problem: {problem}")
     return 1 if problems else 0

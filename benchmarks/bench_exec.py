@@ -44,16 +44,20 @@ def cases(command: str, python: str, true: str) -> dict[str, list[str]]:
         "true": [true],
         "resolve": [command, "resolve"],
         "exec": [command, "exec", "--", true],
-        "exec-full-app": [python, "-c", "import sys; from ctxscope.cli import run; "
-                          f"sys.exit(run(['exec', '--', {true!r}]))"],
+        "exec-full-app": [
+            python,
+            "-c",
+            f"import sys; from ctxscope.cli import run; sys.exit(run(['exec', '--', {true!r}]))",
+        ],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--rounds", type=int, default=40, help="timed rounds (default 40)")
-    parser.add_argument("--command", help="the ctxscope to time (default: beside this "
-                        "interpreter, else on PATH)")
+    parser.add_argument(
+        "--command", help="the ctxscope to time (default: beside this interpreter, else on PATH)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
 
@@ -78,8 +82,10 @@ def main() -> int:
         for name, argv in table.items():  # warm-up: the cloud cache, the page cache, .pyc
             _, done = run_once(argv, repo, env)
             if done.returncode != 0 or done.stdout not in ("", "demo\n"):
-                problems.append(f"{name}: exit {done.returncode}, stdout {done.stdout[:80]!r}, "
-                                f"stderr {done.stderr.strip()[:200]!r}")
+                problems.append(
+                    f"{name}: exit {done.returncode}, stdout {done.stdout[:80]!r}, "
+                    f"stderr {done.stderr.strip()[:200]!r}"
+                )
         hits_before = FakeCloud.hits
         samples: dict[str, list[float]] = {name: [] for name in table}
         order = list(table)
@@ -99,25 +105,42 @@ def main() -> int:
     gate_ms = medians["exec"] - medians["true"]
     ratio_to_resolve = gate_ms / medians["resolve"]
     if ratio_to_resolve > TOLERANCE:
-        problems.append(f"exec adds {gate_ms:.1f} ms, {ratio_to_resolve:.2f}x what resolve "
-                        f"costs ({medians['resolve']:.1f} ms)")
-    results = {name: {"median_ms": round(ms, 1), "ratio": round(ms / base_ms, 2)}
-               for name, ms in medians.items()}
-    summary = {"exec_added_ms": round(gate_ms, 1),
-               "exec_added_ratio": round(gate_ms / base_ms, 2),
-               "exec_added_vs_resolve": round(ratio_to_resolve, 2),
-               "target_vs_resolve": TOLERANCE}
+        problems.append(
+            f"exec adds {gate_ms:.1f} ms, {ratio_to_resolve:.2f}x what resolve "
+            f"costs ({medians['resolve']:.1f} ms)"
+        )
+    results = {
+        name: {"median_ms": round(ms, 1), "ratio": round(ms / base_ms, 2)} for name, ms in medians.items()
+    }
+    summary = {
+        "exec_added_ms": round(gate_ms, 1),
+        "exec_added_ratio": round(gate_ms / base_ms, 2),
+        "exec_added_vs_resolve": round(ratio_to_resolve, 2),
+        "target_vs_resolve": TOLERANCE,
+    }
     if args.json:
-        print(json.dumps({"python": sys.version.split()[0], "command": command,
-                          "rounds": args.rounds, "cases": results, **summary,
-                          "problems": problems}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "python": sys.version.split()[0],
+                    "command": command,
+                    "rounds": args.rounds,
+                    "cases": results,
+                    **summary,
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"ctxscope exec, {args.rounds} rounds, medians; interpreter {python}")
         print(f"  {'case':<16} {'median':>9} {'ratio':>7}")
         for name, r in results.items():
             print(f"  {name:<16} {r['median_ms']:>6.1f} ms {r['ratio']:>6.2f}x")
-        print(f"  exec adds {gate_ms:.1f} ms ({gate_ms / base_ms:.2f}x python -c pass), "
-              f"{ratio_to_resolve:.2f}x resolve (target <= {TOLERANCE:g}x)")
+        print(
+            f"  exec adds {gate_ms:.1f} ms ({gate_ms / base_ms:.2f}x python -c pass), "
+            f"{ratio_to_resolve:.2f}x resolve (target <= {TOLERANCE:g}x)"
+        )
         for problem in problems:
             print(f"  problem: {problem}")
     return 1 if problems else 0

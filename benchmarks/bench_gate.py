@@ -43,8 +43,11 @@ def isolate(base: str) -> None:
         if name.startswith(("CTXSCOPE_", "CTX_SCOPE")):
             del os.environ[name]
     os.environ["HOME"] = base
-    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                     ("XDG_STATE_HOME", ".local/state")):
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+    ):
         os.environ[var] = os.path.join(base, sub)
     os.environ["NO_PROXY"] = "*"
 
@@ -83,8 +86,9 @@ def main() -> int:
             fh.write('scope = "zentygo"\n')
         cases = {
             "synced": dict(cwd=repo, env={"CTXSCOPE_CLOUD_URL": url, "CTXSCOPE_TOKEN": "t"}),
-            "drifted": dict(cwd=repo, env={"CTXSCOPE_CLOUD_URL": url, "CTXSCOPE_TOKEN": "t",
-                                           "CTX_SCOPE": "workout"}),
+            "drifted": dict(
+                cwd=repo, env={"CTXSCOPE_CLOUD_URL": url, "CTXSCOPE_TOKEN": "t", "CTX_SCOPE": "workout"}
+            ),
             "no-cloud": dict(cwd=repo, env={}),
         }
         for name, kwargs in cases.items():
@@ -103,9 +107,11 @@ def main() -> int:
     else:
         print(f"require_scope() per call, python {sys.version.split()[0]}, cloud answer cached")
         for name, r in results.items():
-            print(f"  {name:<9} median {r['median_us']:>8.1f} us   mean {r['mean_us']:>8.1f} us"
-                  f"   p95 {r['p95_us']:>8.1f} us   HTTP requests: "
-                  f"{r['http_requests']}")
+            print(
+                f"  {name:<9} median {r['median_us']:>8.1f} us   mean {r['mean_us']:>8.1f} us"
+                f"   p95 {r['p95_us']:>8.1f} us   HTTP requests: "
+                f"{r['http_requests']}"
+            )
     return 1 if any(r["http_requests"] for r in results.values()) else 0
 
 

@@ -40,8 +40,7 @@ def session(shell: str, rc: str, prompts: int, env: dict, cwd: str) -> float:
     """Seconds for an interactive `shell` reading `rc`, then `prompts` commands."""
     text = "true\n" * prompts + "exit\n"
     start = time.perf_counter()
-    subprocess.run(ARGV[shell](rc), input=text, capture_output=True, text=True, env=env,
-                   cwd=cwd)
+    subprocess.run(ARGV[shell](rc), input=text, capture_output=True, text=True, env=env, cwd=cwd)
     return time.perf_counter() - start
 
 
@@ -51,8 +50,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    real = shutil.which("ctxscope", path=os.path.dirname(sys.executable)) \
-        or shutil.which("ctxscope")
+    real = shutil.which("ctxscope", path=os.path.dirname(sys.executable)) or shutil.which("ctxscope")
     if not real:
         sys.exit("bench: no installed `ctxscope`")
 
@@ -73,17 +71,22 @@ def main() -> int:
             fh.write(f'#!/bin/sh\necho "$*" >> {calls}\nexec {real} "$@"\n')
         os.chmod(shim, 0o755)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("CTXSCOPE", "CTX_"))}
-        env.update(HOME=home, XDG_CONFIG_HOME=os.path.join(home, ".config"),
-                   XDG_CACHE_HOME=os.path.join(home, ".cache"),
-                   XDG_STATE_HOME=os.path.join(home, ".state"), TERM="dumb",
-                   PATH=bindir + os.pathsep + env.get("PATH", ""))
+        env.update(
+            HOME=home,
+            XDG_CONFIG_HOME=os.path.join(home, ".config"),
+            XDG_CACHE_HOME=os.path.join(home, ".cache"),
+            XDG_STATE_HOME=os.path.join(home, ".state"),
+            TERM="dumb",
+            PATH=bindir + os.pathsep + env.get("PATH", ""),
+        )
         empty = os.path.join(home, "rc.empty")
         open(empty, "w").close()
         for shell in ARGV:
             if shutil.which(shell) is None:
                 continue
-            snippet = subprocess.run([real, "hook", shell], capture_output=True, text=True,
-                                     check=True, env=env).stdout
+            snippet = subprocess.run(
+                [real, "hook", shell], capture_output=True, text=True, check=True, env=env
+            ).stdout
             rc = os.path.join(home, f"rc.{shell}")
             with open(rc, "w") as fh:
                 fh.write(snippet)
@@ -101,22 +104,37 @@ def main() -> int:
             with open(calls) as fh:
                 # Each session checks once at start; anything beyond that came from a prompt.
                 started = len(fh.read().splitlines()) - 2 * args.rounds
-            results[shell] = {"per_prompt_us": round(per_us, 1),
-                              "ratio_to_python_start": round(per_us / base_us, 4),
-                              "processes_started": started}
+            results[shell] = {
+                "per_prompt_us": round(per_us, 1),
+                "ratio_to_python_start": round(per_us / base_us, 4),
+                "processes_started": started,
+            }
             if started:
                 problems.append(f"{shell}: {started} processes started at unchanged prompts")
 
     if args.json:
-        print(json.dumps({"python_c_pass_us": round(base_us), "prompts": args.prompts,
-                          "shells": results, "problems": problems}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "python_c_pass_us": round(base_us),
+                    "prompts": args.prompts,
+                    "shells": results,
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
     else:
-        print(f"hook cost at a prompt in the same directory, {args.prompts} prompts; "
-              f"python -c pass: {base_us / 1000:.1f} ms")
+        print(
+            f"hook cost at a prompt in the same directory, {args.prompts} prompts; "
+            f"python -c pass: {base_us / 1000:.1f} ms"
+        )
         for shell, r in results.items():
-            print(f"  {shell:<5} {r['per_prompt_us']:>7.1f} us per prompt "
-                  f"({r['ratio_to_python_start']:.4f}x python -c pass), "
-                  f"{r['processes_started']} processes started")
+            print(
+                f"  {shell:<5} {r['per_prompt_us']:>7.1f} us per prompt "
+                f"({r['ratio_to_python_start']:.4f}x python -c pass), "
+                f"{r['processes_started']} processes started"
+            )
         for problem in problems:
             print(f"  problem: {problem}")
     return 1 if problems else 0

@@ -36,8 +36,16 @@ from collections import Counter
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIGURES = ("bad_inputs", "generated_bad_inputs", "faults", "writers", "kills", "leak_checks",
-           "leaks", "attacks")
+FIGURES = (
+    "bad_inputs",
+    "generated_bad_inputs",
+    "faults",
+    "writers",
+    "kills",
+    "leak_checks",
+    "leaks",
+    "attacks",
+)
 
 
 class Tally:
@@ -100,14 +108,19 @@ class Tally:
 def render(fig: dict) -> str:
     tests = fig["tests"]
     rows = [
-        ("tests", f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
-                  f"{tests.get('skipped', 0)} skipped"),
-        ("bad inputs tried", f"{fig['bad_inputs_tried']} cases ({fig['bad_inputs_handled']} "
-                             f"handled as documented) + {fig['generated_bad_inputs']} "
-                             "generated values"),
+        (
+            "tests",
+            f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
+            f"{tests.get('skipped', 0)} skipped",
+        ),
+        (
+            "bad inputs tried",
+            f"{fig['bad_inputs_tried']} cases ({fig['bad_inputs_handled']} "
+            f"handled as documented) + {fig['generated_bad_inputs']} "
+            "generated values",
+        ),
         ("faults survived", f"{fig['faults_survived']} of {fig['faults_tried']}"),
-        ("writers", f"{fig['writers_at_once_max']} at once at most, {fig['writers_total']} "
-                    "in all"),
+        ("writers", f"{fig['writers_at_once_max']} at once at most, {fig['writers_total']} in all"),
         ("kills (SIGKILL)", str(fig["kills"])),
         ("attacks held", f"{fig['attacks_held']} of {fig['attacks_tried']}"),
         ("leak checks", str(fig["leak_checks"])),
@@ -129,9 +142,21 @@ def main(argv: list[str] | None = None) -> int:
     tally = Tally()
     started = time.monotonic()
     os.chdir(ROOT)
-    code = pytest.main(["-m", "hardening or attack", "-q", "-p", "no:cacheprovider",
-                        "--no-header", "-o", "console_output_style=classic",
-                        os.path.join(ROOT, "tests"), *args.pytest_args], plugins=[tally])
+    code = pytest.main(
+        [
+            "-m",
+            "hardening or attack",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--no-header",
+            "-o",
+            "console_output_style=classic",
+            os.path.join(ROOT, "tests"),
+            *args.pytest_args,
+        ],
+        plugins=[tally],
+    )
     fig = tally.figures(time.monotonic() - started)
     print()
     print(json.dumps(fig, indent=2) if args.json else render(fig))

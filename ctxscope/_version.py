@@ -35,7 +35,7 @@ def _from_dist_info() -> str | None:
             continue
         for name in names:
             if name.startswith(prefix) and name.endswith(suffix):
-                found = name[len(prefix):-len(suffix)]
+                found = name[len(prefix) : -len(suffix)]
                 if found and "-" not in found:  # not another project named ctxscope-*
                     return found
     return None

@@ -73,6 +73,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
 def _version(value: bool) -> None:
     if value:
         print(f"ctxscope {version()}")
@@ -83,8 +84,7 @@ def _version(value: bool) -> None:
 def _main(
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", callback=_version, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
 ) -> None:
     """Resolve AI-agent project scope from one strict precedence chain."""
@@ -96,28 +96,48 @@ def status(
     json_out: JsonOpt = False,
     check: Annotated[
         bool,
-        typer.Option("--check", help="Exit with the state's code: INVALID 1, DRIFTED 3, "
-                     "UNAUTHORIZED 4, UNRESOLVED 5, DEGRADED 6; 0 when SYNCED."),
+        typer.Option(
+            "--check",
+            help="Exit with the state's code: INVALID 1, DRIFTED 3, "
+            "UNAUTHORIZED 4, UNRESOLVED 5, DEGRADED 6; 0 when SYNCED.",
+        ),
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
     watch: Annotated[
         bool,
-        typer.Option("--watch", help="Keep the table on screen and redraw it when a source "
-                     "changes (files at once, the cloud at its cache TTL), until Ctrl-C "
-                     "(exit 0). With --json: one JSON object per line per change."),
+        typer.Option(
+            "--watch",
+            help="Keep the table on screen and redraw it when a source "
+            "changes (files at once, the cloud at its cache TTL), until Ctrl-C "
+            "(exit 0). With --json: one JSON object per line per change.",
+        ),
     ] = False,
     interval: Annotated[
         float,
-        typer.Option("--interval", min=0.1, max=86400.0, metavar="SECONDS",
-                     help="With --watch: how often to look for changes."),
+        typer.Option(
+            "--interval",
+            min=0.1,
+            max=86400.0,
+            metavar="SECONDS",
+            help="With --watch: how often to look for changes.",
+        ),
     ] = 1.0,
 ) -> None:
     """Show every source, its value, origin and state, which one wins, and how to fix drift."""
     from .commands.status import status as body
 
-    raise typer.Exit(body(scope=scope, json_out=json_out, check=check, offline=offline,
-                          refresh=refresh, watch=watch, interval=interval))
+    raise typer.Exit(
+        body(
+            scope=scope,
+            json_out=json_out,
+            check=check,
+            offline=offline,
+            refresh=refresh,
+            watch=watch,
+            interval=interval,
+        )
+    )
 
 
 @app.command()
@@ -125,7 +145,8 @@ def resolve(
     scope: ScopeOpt = None,
     json_out: JsonOpt = False,
     explain: Annotated[
-        bool, typer.Option("--explain", help="Show the whole chain on stderr."),
+        bool,
+        typer.Option("--explain", help="Show the whole chain on stderr."),
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
@@ -139,8 +160,7 @@ def resolve(
     """
     from .commands.resolve import resolve as body
 
-    raise typer.Exit(body(scope=scope, json_out=json_out, explain=explain, offline=offline,
-                          refresh=refresh))
+    raise typer.Exit(body(scope=scope, json_out=json_out, explain=explain, offline=offline, refresh=refresh))
 
 
 @app.command()
@@ -168,8 +188,13 @@ def trust(
     ] = None,
     revoke: Annotated[bool, typer.Option("--revoke", help="Forget the trust instead.")] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Trust a file that changed since it was last "
-                           "trusted without asking (the diff is still printed)."),
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Trust a file that changed since it was last "
+            "trusted without asking (the diff is still printed).",
+        ),
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -203,18 +228,24 @@ def mcp() -> None:
 @app.command("ps")
 def ps(
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print a JSON list of the processes on stdout."),
+        bool,
+        typer.Option("--json", help="Print a JSON list of the processes on stdout."),
     ] = False,
     check: Annotated[
-        bool, typer.Option("--check", help="Exit 3 when any process holds a stale scope."),
+        bool,
+        typer.Option("--check", help="Exit 3 when any process holds a stale scope."),
     ] = False,
     pid: Annotated[
         list[int] | None,
         typer.Option("--pid", metavar="PID", help="Look only at this process (repeatable)."),
     ] = None,
     all_: Annotated[
-        bool, typer.Option("--all", help="Look at every process of this user on the machine, "
-                           "not only those working in the current repository."),
+        bool,
+        typer.Option(
+            "--all",
+            help="Look at every process of this user on the machine, "
+            "not only those working in the current repository.",
+        ),
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
@@ -235,48 +266,68 @@ def ps(
     """
     from .commands.ps import ps as body
 
-    raise typer.Exit(body(json_out=json_out, check=check, pid=pid, all_=all_, offline=offline,
-                          refresh=refresh))
+    raise typer.Exit(
+        body(json_out=json_out, check=check, pid=pid, all_=all_, offline=offline, refresh=refresh)
+    )
 
 
 @app.command("log")
 def log(
     since: Annotated[
         str | None,
-        typer.Option("--since", metavar="WHEN",
-                     help="Only events at or after WHEN: a time back from now (90s, 30m, 2h, "
-                     "7d, 1w) or an ISO time (2026-11-24T10:00:00Z; without a zone it is "
-                     "local time)."),
+        typer.Option(
+            "--since",
+            metavar="WHEN",
+            help="Only events at or after WHEN: a time back from now (90s, 30m, 2h, "
+            "7d, 1w) or an ISO time (2026-11-24T10:00:00Z; without a zone it is "
+            "local time).",
+        ),
     ] = None,
     event: Annotated[
         list[str] | None,
-        typer.Option("--event", metavar="NAME",
-                     help="Only events named NAME, e.g. scope_drift_detected (repeatable)."),
+        typer.Option(
+            "--event", metavar="NAME", help="Only events named NAME, e.g. scope_drift_detected (repeatable)."
+        ),
     ] = None,
     scope: Annotated[
         str | None,
-        typer.Option("--scope", metavar="NAME",
-                     help="Only events where NAME is the runtime, local, cloud or resolved "
-                     "scope, or a sync's target, before or after value."),
+        typer.Option(
+            "--scope",
+            metavar="NAME",
+            help="Only events where NAME is the runtime, local, cloud or resolved "
+            "scope, or a sync's target, before or after value.",
+        ),
     ] = None,
     tail: Annotated[
         int | None,
-        typer.Option("--tail", "-n", metavar="N", min=0,
-                     help="Only the last N matching events (read from the end of the log)."),
+        typer.Option(
+            "--tail",
+            "-n",
+            metavar="N",
+            min=0,
+            help="Only the last N matching events (read from the end of the log).",
+        ),
     ] = None,
     follow: Annotated[
         bool,
-        typer.Option("--follow", "-f",
-                     help="Keep running and show new events as they are written; Ctrl-C stops."),
+        typer.Option(
+            "--follow", "-f", help="Keep running and show new events as they are written; Ctrl-C stops."
+        ),
     ] = False,
     json_out: Annotated[
-        bool, typer.Option("--json", help="Print the matching events as raw JSON lines "
-                           "(with --stats: one JSON object of counts)."),
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the matching events as raw JSON lines (with --stats: one JSON object of counts).",
+        ),
     ] = False,
     stats: Annotated[
         bool,
-        typer.Option("--stats", help="Count the matching events by event, reason, scope and "
-                     "host, with a per-hour bar chart (UTC)."),
+        typer.Option(
+            "--stats",
+            help="Count the matching events by event, reason, scope and "
+            "host, with a per-hour bar chart (UTC).",
+        ),
     ] = False,
 ) -> None:
     """Show drift log events (rotated files included) as a table, newest last.
@@ -288,17 +339,20 @@ def log(
     """
     from .commands.log import log as body
 
-    raise typer.Exit(body(since=since, event=event, scope=scope, tail=tail, follow=follow,
-                          json_out=json_out, stats=stats))
+    raise typer.Exit(
+        body(since=since, event=event, scope=scope, tail=tail, follow=follow, json_out=json_out, stats=stats)
+    )
 
 
 @app.command(name="init")
 def init_command(
     scope: Annotated[
         str | None,
-        typer.Option("--scope", metavar="SCOPE",
-                     help="The scope to link (default: the repository file's, else the scope "
-                          "that resolves now)."),
+        typer.Option(
+            "--scope",
+            metavar="SCOPE",
+            help="The scope to link (default: the repository file's, else the scope that resolves now).",
+        ),
     ] = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -318,8 +372,7 @@ def init_command(
     """
     from .commands.init import init as body
 
-    raise typer.Exit(body(scope=scope, dry_run=dry_run, yes=yes, json_out=json_out,
-                          force=force))
+    raise typer.Exit(body(scope=scope, dry_run=dry_run, yes=yes, json_out=json_out, force=force))
 
 
 class _ConfigGroup(TyperGroup):
@@ -331,18 +384,29 @@ class _ConfigGroup(TyperGroup):
         return super().resolve_command(ctx, args)
 
 
-config_app = typer.Typer(cls=_ConfigGroup, name="config", add_completion=False,
-                         rich_markup_mode=None,
-                         context_settings={"help_option_names": ["-h", "--help"]})
+config_app = typer.Typer(
+    cls=_ConfigGroup,
+    name="config",
+    add_completion=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(config_app, name="config")
 
 UserFileOpt = Annotated[
-    bool, typer.Option("--user", help="Edit the user config (CTXSCOPE_CONFIG, else "
-                       "config.toml in the user config directory)."),
+    bool,
+    typer.Option(
+        "--user",
+        help="Edit the user config (CTXSCOPE_CONFIG, else config.toml in the user config directory).",
+    ),
 ]
 ProjectFileOpt = Annotated[
-    bool, typer.Option("--project", help="Edit the project file (the nearest .ctxscope.toml; "
-                       "a new one at the repository root when there is none)."),
+    bool,
+    typer.Option(
+        "--project",
+        help="Edit the project file (the nearest .ctxscope.toml; "
+        "a new one at the repository root when there is none).",
+    ),
 ]
 
 
@@ -383,10 +447,13 @@ def config_get(
 
 @config_app.command(name="set")
 def config_set(
-    key: Annotated[str, typer.Argument(metavar="KEY",
-                                       help="The setting, for example policy.mode.")],
-    value: Annotated[str, typer.Argument(metavar="VALUE", help="The value: text, a number, "
-                                         'true/false, or a list as A,B or ["A", "B"].')],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The setting, for example policy.mode.")],
+    value: Annotated[
+        str,
+        typer.Argument(
+            metavar="VALUE", help='The value: text, a number, true/false, or a list as A,B or ["A", "B"].'
+        ),
+    ],
     user: UserFileOpt = False,
     project: ProjectFileOpt = False,
     dry_run: DryRunOpt = False,
@@ -402,14 +469,16 @@ def config_set(
     """
     from .commands.config_edit import set_setting
 
-    raise typer.Exit(set_setting(key=key, value=value, where=_file_flag(user, project),
-                                 dry_run=dry_run, yes=yes, json_out=json_out))
+    raise typer.Exit(
+        set_setting(
+            key=key, value=value, where=_file_flag(user, project), dry_run=dry_run, yes=yes, json_out=json_out
+        )
+    )
 
 
 @config_app.command(name="unset")
 def config_unset(
-    key: Annotated[str, typer.Argument(metavar="KEY",
-                                       help="The setting, for example cloud.timeout.")],
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The setting, for example cloud.timeout.")],
     user: UserFileOpt = False,
     project: ProjectFileOpt = False,
     dry_run: DryRunOpt = False,
@@ -419,18 +488,22 @@ def config_unset(
     """Remove one setting from a config file, so the next file or the default applies."""
     from .commands.config_edit import unset_setting
 
-    raise typer.Exit(unset_setting(key=key, where=_file_flag(user, project), dry_run=dry_run,
-                                   yes=yes, json_out=json_out))
+    raise typer.Exit(
+        unset_setting(key=key, where=_file_flag(user, project), dry_run=dry_run, yes=yes, json_out=json_out)
+    )
 
 
 @app.command()
 def sync(
     direction: Annotated[
         Direction,
-        typer.Option("--direction", show_default=False,
-                     help="runtime-to-local: write the runtime scope (CTX_SCOPE or --scope) "
-                          "into the local file. resolved-to-cloud: PUT the resolved scope as "
-                          "the cloud default. Required; there is no default direction."),
+        typer.Option(
+            "--direction",
+            show_default=False,
+            help="runtime-to-local: write the runtime scope (CTX_SCOPE or --scope) "
+            "into the local file. resolved-to-cloud: PUT the resolved scope as "
+            "the cloud default. Required; there is no default direction.",
+        ),
     ],
     scope: ScopeOpt = None,
     dry_run: DryRunOpt = False,
@@ -449,22 +522,29 @@ def sync(
     """
     from .commands.sync import sync as body
 
-    raise typer.Exit(body(direction=direction, scope=scope, dry_run=dry_run, yes=yes,
-                          json_out=json_out, force=force))
+    raise typer.Exit(
+        body(direction=direction, scope=scope, dry_run=dry_run, yes=yes, json_out=json_out, force=force)
+    )
 
 
 @app.command()
 def repair(
     to: Annotated[
         str | None,
-        typer.Option("--to", metavar="SCOPE",
-                     help="The scope to bring every source to (default: the resolved scope; "
-                          "with an invalid CTX_SCOPE, what resolves without it)."),
+        typer.Option(
+            "--to",
+            metavar="SCOPE",
+            help="The scope to bring every source to (default: the resolved scope; "
+            "with an invalid CTX_SCOPE, what resolves without it).",
+        ),
     ] = None,
     shell: Annotated[
         Shell | None,
-        typer.Option("--shell", help="Print only shell code on stdout that fixes the runtime "
-                     "env, for eval \"$(ctxscope repair --shell bash)\" (fish: | source)."),
+        typer.Option(
+            "--shell",
+            help="Print only shell code on stdout that fixes the runtime "
+            'env, for eval "$(ctxscope repair --shell bash)" (fish: | source).',
+        ),
     ] = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -482,8 +562,7 @@ def repair(
     """
     from .commands.repair import repair as body
 
-    raise typer.Exit(body(to=to, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out,
-                          force=force))
+    raise typer.Exit(body(to=to, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out, force=force))
 
 
 @app.command()
@@ -494,15 +573,21 @@ def hook(
     ],
     run: Annotated[
         bool,
-        typer.Option("--run", help="Run the startup check instead of printing the snippet: one "
-                     "line on stderr when the scope needs attention, nothing otherwise; "
-                     "always exits 0."),
+        typer.Option(
+            "--run",
+            help="Run the startup check instead of printing the snippet: one "
+            "line on stderr when the scope needs attention, nothing otherwise; "
+            "always exits 0.",
+        ),
     ] = False,
     json_out: Annotated[
         bool,
-        typer.Option("--json", help='Print one JSON object on stdout: {"shell", "snippet"}; '
-                     'with --run, {"state", "warning"} (the line, or null) and nothing on '
-                     "stderr."),
+        typer.Option(
+            "--json",
+            help='Print one JSON object on stdout: {"shell", "snippet"}; '
+            'with --run, {"state", "warning"} (the line, or null) and nothing on '
+            "stderr.",
+        ),
     ] = False,
 ) -> None:
     """Print a snippet for ~/.bashrc, ~/.zshrc or config.fish that warns at shell start.
@@ -523,15 +608,21 @@ def hook(
 def prompt(
     fmt: Annotated[
         str,
-        typer.Option("--format", metavar="FORMAT",
-                     help="What to print: {scope} the resolved scope, {mark} '!' when the "
-                     "scope needs attention, {state} e.g. SYNCED, {source} e.g. local."),
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="What to print: {scope} the resolved scope, {mark} '!' when the "
+            "scope needs attention, {state} e.g. SYNCED, {source} e.g. local.",
+        ),
     ] = PROMPT_FORMAT,
     json_out: Annotated[
         bool,
-        typer.Option("--json", help='Print one JSON object on stdout: {"scope", "mark", '
-                     '"state", "source", "text"}, where text is what the prompt prints (null '
-                     "for nothing)."),
+        typer.Option(
+            "--json",
+            help='Print one JSON object on stdout: {"scope", "mark", '
+            '"state", "source", "text"}, where text is what the prompt prints (null '
+            "for nothing).",
+        ),
     ] = False,
 ) -> None:
     """Print a short scope marker for the shell prompt; nothing when no scope is set.
@@ -569,8 +660,11 @@ def completion(
 def exec_(
     scope: ScopeOpt = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the environment it would set and the "
-                           "command, shell-quoted, and start nothing."),
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Print the environment it would set and the command, shell-quoted, and start nothing.",
+        ),
     ] = False,
     offline: OfflineOpt = False,
     refresh: RefreshOpt = False,
@@ -578,9 +672,12 @@ def exec_(
     # Last, so the usage line and the man page show the options before COMMAND.
     command: Annotated[
         list[str],
-        typer.Argument(metavar="COMMAND", show_default=False,
-                       help="The command to start, with its arguments; options after "
-                       "COMMAND (or after --) are COMMAND's."),
+        typer.Argument(
+            metavar="COMMAND",
+            show_default=False,
+            help="The command to start, with its arguments; options after "
+            "COMMAND (or after --) are COMMAND's.",
+        ),
     ],
 ) -> None:
     """Resolve and authorize like `resolve`, then replace itself with COMMAND in that scope.
@@ -595,8 +692,7 @@ def exec_(
     """
     from .commands.exec import exec_ as body
 
-    raise typer.Exit(body(command=command, scope=scope, dry_run=dry_run, offline=offline,
-                          refresh=refresh))
+    raise typer.Exit(body(command=command, scope=scope, dry_run=dry_run, offline=offline, refresh=refresh))
 
 
 @app.command()
@@ -639,13 +735,23 @@ def undo(
 @app.command()
 def serve(
     host: Annotated[
-        str, typer.Option("--host", metavar="HOST",
-                          help="Address to listen on. Anything but loopback gets a warning: "
-                          "the endpoints have no authentication."),
+        str,
+        typer.Option(
+            "--host",
+            metavar="HOST",
+            help="Address to listen on. Anything but loopback gets a warning: "
+            "the endpoints have no authentication.",
+        ),
     ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", metavar="PORT", min=0, max=65535,
-                          help="Port to listen on (0: any free port, shown on stderr)."),
+        int,
+        typer.Option(
+            "--port",
+            metavar="PORT",
+            min=0,
+            max=65535,
+            help="Port to listen on (0: any free port, shown on stderr).",
+        ),
     ] = 9464,
 ) -> None:
     """Serve /healthz, /status and /metrics over HTTP on uvicorn, for probes and scrapes.
@@ -665,9 +771,13 @@ def serve(
 def metrics(
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="FILE",
-                     help="Replace FILE atomically instead of printing, e.g. "
-                     "ctxscope.prom in node_exporter's textfile directory."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Replace FILE atomically instead of printing, e.g. "
+            "ctxscope.prom in node_exporter's textfile directory.",
+        ),
     ] = None,
 ) -> None:
     """Print the Prometheus metrics: state, resolved scope, drift, cloud, drift-event counts.

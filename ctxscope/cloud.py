@@ -83,7 +83,9 @@ class CloudClient:
             # loaded above, so the environment is read only for proxies (and .netrc,
             # which never applies: the Authorization header is set).
             self._client = httpx.Client(
-                headers=headers, follow_redirects=False, verify=verify,
+                headers=headers,
+                follow_redirects=False,
+                verify=verify,
                 trust_env=not _is_loopback(urlsplit(self.url).hostname or ""),
             )
             from .deadline import bound
@@ -103,8 +105,9 @@ class CloudClient:
         assert self._deadline is not None
         return self._deadline
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                headers: dict | None = None) -> tuple[int, dict | None, str]:
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, dict | None, str]:
         """Make one call; return (status, parsed JSON body or None, URL)."""
         url = self.url + path
         if self.down:
@@ -119,8 +122,9 @@ class CloudClient:
             self.down.timed_out = True
             raise self.down
         try:
-            with client.stream(method, url, json=body, headers=headers,
-                               timeout=httpx.Timeout(remaining)) as response:
+            with client.stream(
+                method, url, json=body, headers=headers, timeout=httpx.Timeout(remaining)
+            ) as response:
                 chunks, size = [], 0
                 for chunk in response.iter_bytes():
                     size += len(chunk)
@@ -139,8 +143,10 @@ class CloudClient:
             reason = _reason(exc)
             hint = None
             if "CERTIFICATE_VERIFY_FAILED" in reason:
-                hint = ("to trust a private CA: ca_file = \"/path/to/ca.pem\" under [cloud] in "
-                        "the user config, or SSL_CERT_FILE=/path/to/ca.pem")
+                hint = (
+                    'to trust a private CA: ca_file = "/path/to/ca.pem" under [cloud] in '
+                    "the user config, or SSL_CERT_FILE=/path/to/ca.pem"
+                )
             self.down = CloudUnreachable(f"cloud {url}: cannot connect: {reason}", hint=hint)
             raise self.down from None
         except httpx.HTTPError as exc:
@@ -187,16 +193,18 @@ class CloudClient:
         if status in (403, 404):
             return None
         _expect_ok(status, url, self._token)
-        if not isinstance(data, dict) or data.get("access") not in ("read", "write") \
-                or data.get("scope") != scope:
+        if (
+            not isinstance(data, dict)
+            or data.get("access") not in ("read", "write")
+            or data.get("scope") != scope
+        ):
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, access}}")
         return data["access"]
 
     def whoami(self) -> str:
         status, data, url = self.request("GET", "/v1/whoami")
         _expect_ok(status, url, self._token)
-        if not isinstance(data, dict) or not isinstance(data.get("identity"), str) \
-                or not data["identity"]:
+        if not isinstance(data, dict) or not isinstance(data.get("identity"), str) or not data["identity"]:
             raise CloudError(f"cloud {url}: answer does not have the shape {{identity}}")
         return data["identity"]
 
@@ -205,13 +213,17 @@ class CloudClient:
         from .errors import ConflictError, UnauthorizedError
 
         status, data, url = self.request(
-            "PUT", "/v1/scope", body={"scope": scope}, headers={"If-Match": f'"{revision}"'},
+            "PUT",
+            "/v1/scope",
+            body={"scope": scope},
+            headers={"If-Match": f'"{revision}"'},
         )
         if status == 412:
             raise ConflictError(f"cloud {url}: someone changed the default scope since it was read")
         if status in (401, 403):
-            raise UnauthorizedError(f"cloud {url}: the token may not change the default scope "
-                                    f"(HTTP {status})")
+            raise UnauthorizedError(
+                f"cloud {url}: the token may not change the default scope (HTTP {status})"
+            )
         _expect_ok(status, url, self._token)
         if not isinstance(data, dict) or not isinstance(data.get("revision"), str):
             raise CloudError(f"cloud {url}: answer does not have the shape {{scope, revision}}")
@@ -246,16 +258,20 @@ def _trust_store(ca_file: str | None):
         raise ConfigError(f"{where}: cannot be loaded as CA certificates: {reason}") from None
 
 
-TOKEN_HINT = ("set it in the environment: export CTXSCOPE_TOKEN=... (never in a config "
-              "file); or remove [cloud] url to work without the cloud")
+TOKEN_HINT = (
+    "set it in the environment: export CTXSCOPE_TOKEN=... (never in a config "
+    "file); or remove [cloud] url to work without the cloud"
+)
 
 
 def _expect_ok(status: int, url: str, token: str | None = "") -> None:
     if status == 200:
         return
     if status in (401, 403) and not token:
-        exc = CloudError(f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the "
-                         "request carried no token", hint=TOKEN_HINT)
+        exc = CloudError(
+            f"cloud {url}: HTTP {status}: CTXSCOPE_TOKEN is not set, so the request carried no token",
+            hint=TOKEN_HINT,
+        )
         exc.status = status
         raise exc
     meaning = {401: "the token was refused", 403: "the token may not read this"}.get(status, "")
@@ -285,8 +301,11 @@ def _valid_cached(name: str, value: object) -> bool:
     if name == "scope":
         # An invalid scope string is a real answer (the cloud source reports it as
         # `cloud_invalid`), so it is cached like any other; only the shape is checked.
-        return (isinstance(value, dict) and isinstance(value.get("revision"), str)
-                and (value.get("scope") is None or isinstance(value["scope"], str)))
+        return (
+            isinstance(value, dict)
+            and isinstance(value.get("revision"), str)
+            and (value.get("scope") is None or isinstance(value["scope"], str))
+        )
     if name.startswith("access:"):
         return value in (None, "read", "write")
     if name == "whoami":
@@ -313,8 +332,17 @@ class Cloud:
 
     backend = "http"
 
-    def __init__(self, url: str, token: str | None, *, timeout: float, ttl: float,
-                 ca_file: str | None = None, offline: bool = False, refresh: bool = False):
+    def __init__(
+        self,
+        url: str,
+        token: str | None,
+        *,
+        timeout: float,
+        ttl: float,
+        ca_file: str | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+    ):
         self.url = url
         self.ttl = ttl
         self.offline = offline
@@ -381,7 +409,8 @@ class Cloud:
         raise CloudUnreachable(
             f"cloud {self.url}: unreachable, checked {hit[1]:.0f}s ago ({message}); not asked "
             f"again for {DOWN_MEMORY:g}s",
-            hint="ctxscope status --refresh asks again now")
+            hint="ctxscope status --refresh asks again now",
+        )
 
     def new_budget(self) -> None:
         """Give the next calls a fresh time budget (after waiting for a person at a prompt).

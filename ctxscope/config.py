@@ -24,8 +24,12 @@ from .errors import ConfigError
 # The tables a project file may hold that count only once the file is trusted.
 TRUSTED_ONLY = ("cloud", "runtime", "log", "observe")
 _ALWAYS = ("scope", "fallback", "policy")
-ENV_OVERRIDES = {"cloud.url": "CTXSCOPE_CLOUD_URL", "cloud.backend": "CTXSCOPE_CLOUD_BACKEND",
-                  "cloud.user": "CTXSCOPE_ETCD_USER", "log.path": "CTXSCOPE_LOG"}
+ENV_OVERRIDES = {
+    "cloud.url": "CTXSCOPE_CLOUD_URL",
+    "cloud.backend": "CTXSCOPE_CLOUD_BACKEND",
+    "cloud.user": "CTXSCOPE_ETCD_USER",
+    "log.path": "CTXSCOPE_LOG",
+}
 SECRET_KEYS = ("token", "api_key", "apikey", "secret", "password")
 
 
@@ -123,8 +127,17 @@ class Setting:
 class ConfigFile:
     """One parsed config file: its data, the line of each key, and any read error."""
 
-    __slots__ = ("changed_since_trust", "data", "digest", "error", "kind", "lines", "owner",
-                 "path", "trusted")
+    __slots__ = (
+        "changed_since_trust",
+        "data",
+        "digest",
+        "error",
+        "kind",
+        "lines",
+        "owner",
+        "path",
+        "trusted",
+    )
 
     def __init__(self, path: str, kind: str) -> None:
         self.path = path
@@ -146,8 +159,13 @@ class ConfigFile:
 class Config:
     """Everything read from config files and the environment for one command."""
 
-    def __init__(self, project: ConfigFile | None, user: ConfigFile | None,
-                 settings: dict[str, Setting], warnings: list[str]) -> None:
+    def __init__(
+        self,
+        project: ConfigFile | None,
+        user: ConfigFile | None,
+        settings: dict[str, Setting],
+        warnings: list[str],
+    ) -> None:
         self.project = project
         self.user = user
         self.settings = settings
@@ -207,7 +225,7 @@ def read_file(path: str, kind: str) -> ConfigFile:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        column = len(raw[line_start:exc.start].decode("utf-8", "replace")) + 1
+        column = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
         cf.error = ConfigError(f"{path}:{line}:{column}: is not valid UTF-8")
         return cf
     try:
@@ -268,18 +286,22 @@ def project_file_problem(cf: ConfigFile, safe: Safe) -> tuple[str | None, str | 
     real = os.path.realpath(cf.path)
     root = os.path.realpath(paths.project_root(cf.path))
     if not inside(real, root) and not any(inside(real, t) for t in safe.link_targets):
-        return (f"{cf.path}: is a link to {real}, outside the repository {root}; not used "
-                "(to allow it, add the target's directory to [safe] link_targets in the user "
-                "config)"), None
+        return (
+            f"{cf.path}: is a link to {real}, outside the repository {root}; not used "
+            "(to allow it, add the target's directory to [safe] link_targets in the user "
+            "config)"
+        ), None
     owners = {cf.owner}
     with contextlib.suppress(OSError):
         owners.add(os.lstat(cf.path).st_uid)
     strangers = sorted(o for o in owners if o is not None and o not in (euid(), 0))
     if strangers and not safe.allows_owner(os.path.dirname(os.path.abspath(cf.path))):
         directory = os.path.dirname(os.path.abspath(cf.path))
-        return None, (f"{cf.path}: ignored: it is owned by uid {strangers[0]}, not by you "
-                      f"(uid {euid()}); if you trust it, add {directory} to [safe] directories "
-                      f"in the user config, or to {SAFE_DIRECTORIES_VAR}")
+        return None, (
+            f"{cf.path}: ignored: it is owned by uid {strangers[0]}, not by you "
+            f"(uid {euid()}); if you trust it, add {directory} to [safe] directories "
+            f"in the user config, or to {SAFE_DIRECTORIES_VAR}"
+        )
     return None, None
 
 
@@ -302,8 +324,7 @@ def parse_toml(text: str, path: str) -> dict:
             line = text.count("\n") + 1
             column = len(text) - (text.rfind("\n") + 1) + 1
             reason = msg[: m.start()].strip()
-            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {reason} "
-                              "(at end of file)") from None
+            raise ConfigError(f"{path}:{line}:{column}: invalid TOML: {reason} (at end of file)") from None
         raise ConfigError(f"{path}: invalid TOML: {msg}") from None
 
 
@@ -343,7 +364,7 @@ def locate_keys(text: str) -> dict[str, int]:
             key = _dotted(assign[1])
             full = f"{table}.{key}" if table else key
             found.setdefault(full, number)
-            rest = line[assign.end():]
+            rest = line[assign.end() :]
             for quote in ('"""', "'''"):
                 if rest.count(quote) % 2 == 1:
                     in_multiline = quote
@@ -453,17 +474,14 @@ def load(cwd: str | None = None, env: Mapping[str, str] | None = None) -> Config
                 )
             flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in TRUSTED_ONLY}
         if cf.kind == "project" and any(k.split(".", 1)[0] in _USER_ONLY for k in flat):
-            warnings.append(f"{cf.where('safe')}: ignoring [safe]: it counts only in the user "
-                            "config")
+            warnings.append(f"{cf.where('safe')}: ignoring [safe]: it counts only in the user config")
             flat = {k: v for k, v in flat.items() if k.split(".", 1)[0] not in _USER_ONLY}
-        unknown = [k for k in flat
-                   if k not in SCHEMA and k != "scope" and k.split(".", 1)[0] != "observe"]
+        unknown = [k for k in flat if k not in SCHEMA and k != "scope" and k.split(".", 1)[0] != "observe"]
         for key in unknown[:_UNKNOWN_SHOWN]:
             warnings.append(f"{cf.where(key)}: unknown key `{key}` (ignored)")
         if len(unknown) > _UNKNOWN_SHOWN:
             # One line for the rest: a file of many thousand keys is one cause, not a flood.
-            warnings.append(f"{cf.path}: {len(unknown) - _UNKNOWN_SHOWN} more unknown keys "
-                            "(ignored)")
+            warnings.append(f"{cf.path}: {len(unknown) - _UNKNOWN_SHOWN} more unknown keys (ignored)")
         layers.append((cf, flat))
 
     settings: dict[str, Setting] = {}

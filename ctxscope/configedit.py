@@ -46,8 +46,15 @@ class ConfigEdit(NamedTuple):
         return "set" if os.path.lexists(self.path) else "create"
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "file": self.kind, "target": self.path, "before": self.before,
-                "after": self.after, "action": self.action, "note": self.note}
+        return {
+            "key": self.key,
+            "file": self.kind,
+            "target": self.path,
+            "before": self.before,
+            "after": self.after,
+            "action": self.action,
+            "note": self.note,
+        }
 
 
 class Edited(NamedTuple):
@@ -67,19 +74,25 @@ def check_key(key: str) -> None:
     """Refuse a key `config set` cannot write, saying what to do instead."""
     last = key.rsplit(".", 1)[-1].lower()
     if last in config_mod.SECRET_KEYS or key.lower() in ("cloud.token", "token"):
-        raise UsageError(f"{key!r} is a secret and never lives in a config file",
-                         hint="set it in the environment, e.g. export CTXSCOPE_TOKEN=...")
+        raise UsageError(
+            f"{key!r} is a secret and never lives in a config file",
+            hint="set it in the environment, e.g. export CTXSCOPE_TOKEN=...",
+        )
     if key == "scope":
-        raise UsageError("the scope is not a setting `config set` writes: it is checked with the "
-                         "cloud first",
-                         hint="ctxscope init --scope SCOPE (this repository), or ctxscope sync / "
-                              "ctxscope repair --to SCOPE")
+        raise UsageError(
+            "the scope is not a setting `config set` writes: it is checked with the cloud first",
+            hint="ctxscope init --scope SCOPE (this repository), or ctxscope sync / "
+            "ctxscope repair --to SCOPE",
+        )
     if key.split(".", 1)[0] == "observe":
-        raise UsageError(f"{key!r}: observed sources are tables; edit the file by hand",
-                         hint="see `ctxscope config` for the file that holds them")
+        raise UsageError(
+            f"{key!r}: observed sources are tables; edit the file by hand",
+            hint="see `ctxscope config` for the file that holds them",
+        )
     if key not in editable_keys():
-        raise UsageError(f"unknown setting {display(key)!r}",
-                         hint="run `ctxscope config` to list every setting")
+        raise UsageError(
+            f"unknown setting {display(key)!r}", hint="run `ctxscope config` to list every setting"
+        )
 
 
 def parse_value(key: str, text: str) -> object:
@@ -137,16 +150,19 @@ def choose_file(config, key: str, where: str | None, cwd: str) -> tuple[str, str
     return paths.user_config_file(), "user"
 
 
-def plan_edit(config, key: str, value: object, *, where: str | None = None,
-              cwd: str | None = None) -> ConfigEdit:
+def plan_edit(
+    config, key: str, value: object, *, where: str | None = None, cwd: str | None = None
+) -> ConfigEdit:
     """What `config set` (value) or `config unset` (value None) would change, and where."""
     check_key(key)
     cwd = cwd or paths.working_dir()
     path, kind = choose_file(config, key, where, cwd)
     cf = _file(config, kind, path)
     if cf is not None and cf.error is not None:
-        raise ConfigError(f"{cf.error.message}; not editing a file that cannot be parsed",
-                          hint=f"fix it by hand first ({path})")
+        raise ConfigError(
+            f"{cf.error.message}; not editing a file that cannot be parsed",
+            hint=f"fix it by hand first ({path})",
+        )
     before = get_key(cf.data, key) if cf is not None else None
     return ConfigEdit(key, path, kind, before, value, _note(config, key, kind, path, value))
 
@@ -178,13 +194,17 @@ def _note(config, key: str, kind: str, path: str, value: object) -> str | None:
     top = key.split(".", 1)[0]
     project = config.project
     if kind == "project" and top in config_mod.TRUSTED_ONLY and not (project and project.trusted):
-        return (f"[{top}] in a project file counts only once the file is trusted: review it, "
-                f"then run `ctxscope trust {path}`")
+        return (
+            f"[{top}] in a project file counts only once the file is trusted: review it, "
+            f"then run `ctxscope trust {path}`"
+        )
     if kind == "user" and project is not None and not project.error:
         honoured = project.trusted or top not in config_mod.TRUSTED_ONLY
         if honoured and get_key(project.data, key) is not None:
-            return (f"the project file sets {key} too ({project.where(key)}) and wins over "
-                    "the user config; use --project to change it there")
+            return (
+                f"the project file sets {key} too ({project.where(key)}) and wins over "
+                "the user config; use --project to change it there"
+            )
     return None
 
 
@@ -211,12 +231,18 @@ def apply_edit(edit: ConfigEdit, ctx, *, command: str = "config") -> Edited:
             new = set_value(text, edit.key, edit.after, path=path)
         if new == text:
             return Edited(path, before, edit.after, False, True)
-        trusted = edit.kind == "project" and raw is not None and \
-            config_mod.is_trusted(real, hashlib.sha256(raw).hexdigest())
+        trusted = (
+            edit.kind == "project"
+            and raw is not None
+            and config_mod.is_trusted(real, hashlib.sha256(raw).hexdigest())
+        )
         atomic_write_text(path, new, default_mode=0o600 if edit.kind == "user" else 0o644)
         found_raw = _read(real)
-        found = None if found_raw is None else \
-            get_key(config_mod.parse_toml(_decode(found_raw, path), path), edit.key)
+        found = (
+            None
+            if found_raw is None
+            else get_key(config_mod.parse_toml(_decode(found_raw, path), path), edit.key)
+        )
         if found != edit.after:
             raise VerificationError(
                 f"{path}: read-after-write mismatch for {edit.key}: wrote "
@@ -259,8 +285,9 @@ def _log(done: Edited, edit: ConfigEdit, ctx, command: str) -> None:
 
     res = resolve(context=ctx, log=False)
     event = base_event("config_changed", res, command)
-    event.update(key=edit.key, target=done.target, before=done.before, after=done.after,
-                 verified=done.verified)
+    event.update(
+        key=edit.key, target=done.target, before=done.before, after=done.after, verified=done.verified
+    )
     warning = append(event, ctx.config)
     if warning:
         from .output import err

@@ -23,10 +23,17 @@ __all__ = ["Context"]
 class Context:
     """What one command run knows: where it runs, its env, its flags, its config, its cloud."""
 
-    def __init__(self, *, cwd: str | None = None, env: Mapping[str, str] | None = None,
-                 scope: str | None = None,
-                 offline: bool = False, refresh: bool = False, command: str = "api",
-                 config: config_mod.Config | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+        scope: str | None = None,
+        offline: bool = False,
+        refresh: bool = False,
+        command: str = "api",
+        config: config_mod.Config | None = None,
+    ) -> None:
         self.cwd = os.path.abspath(cwd or paths.working_dir())
         self.env = os.environ if env is None else env
         self.flag_scope = scope
@@ -46,8 +53,7 @@ class Context:
             if self.config["cloud.backend"] == "etcd":
                 from .etcd import make_cloud
 
-                self._cloud = make_cloud(self.config, self.env, offline=self.offline,
-                                         refresh=self.refresh)
+                self._cloud = make_cloud(self.config, self.env, offline=self.offline, refresh=self.refresh)
                 return self._cloud
             from .cloud import Cloud, check_url
             from .sanitize import read_token
@@ -56,15 +62,18 @@ class Context:
                 if len(url) != 1:
                     raise ConfigError(
                         f"{self.config.origin('cloud.url')}: a list of URLs needs "
-                        "[cloud] backend = \"etcd\"; the http backend takes one URL")
+                        '[cloud] backend = "etcd"; the http backend takes one URL'
+                    )
                 url = url[0]
             url = check_url(url, self.config.origin("cloud.url"))
             self._cloud = Cloud(
-                url, read_token(self.env),
+                url,
+                read_token(self.env),
                 timeout=float(self.config["cloud.timeout"]),
                 ttl=float(self.config["cloud.cache_ttl"]),
                 ca_file=self.config["cloud.ca_file"],
-                offline=self.offline, refresh=self.refresh,
+                offline=self.offline,
+                refresh=self.refresh,
             )
         return self._cloud
 

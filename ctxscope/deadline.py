@@ -47,14 +47,18 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         stream = self._inner.connect_tcp(
-            host, port, timeout=self.clamp(timeout, httpcore.ConnectTimeout),
-            local_address=local_address, socket_options=socket_options,
+            host,
+            port,
+            timeout=self.clamp(timeout, httpcore.ConnectTimeout),
+            local_address=local_address,
+            socket_options=socket_options,
         )
         return DeadlineStream(stream, self)
 
     def connect_unix_socket(self, path, timeout=None, socket_options=None):
         stream = self._inner.connect_unix_socket(
-            path, timeout=self.clamp(timeout, httpcore.ConnectTimeout),
+            path,
+            timeout=self.clamp(timeout, httpcore.ConnectTimeout),
             socket_options=socket_options,
         )
         return DeadlineStream(stream, self)
@@ -79,7 +83,8 @@ class DeadlineStream(httpcore.NetworkStream):
 
     def start_tls(self, ssl_context, server_hostname=None, timeout=None):
         stream = self._inner.start_tls(
-            ssl_context, server_hostname=server_hostname,
+            ssl_context,
+            server_hostname=server_hostname,
             timeout=self._backend.clamp(timeout, httpcore.ConnectTimeout),
         )
         return DeadlineStream(stream, self._backend)

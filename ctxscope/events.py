@@ -49,7 +49,8 @@ def log_path(config) -> str:
                 raise UnsafeWriteError(
                     f"[log] path {given!r} at {origin} resolves to {real}, outside the "
                     f"repository {root}; not logging there",
-                    hint="use a path inside the repository, or set CTXSCOPE_LOG")
+                    hint="use a path inside the repository, or set CTXSCOPE_LOG",
+                )
     return path
 
 
@@ -57,8 +58,11 @@ def base_event(event: str, res, command: str) -> dict:
     """The fields every event has, filled from a Resolution."""
     invalid = {r.source: display(r.raw) for r in res.sources if r.raw is not None}
     unreadable = {r.source: r.problem for r in res.sources if r.state == "unreadable"}
-    snapshot: dict = {"source_precedence": list(PRECEDENCE), "state": res.state,
-                      "authorization": res.authorization}
+    snapshot: dict = {
+        "source_precedence": list(PRECEDENCE),
+        "state": res.state,
+        "authorization": res.authorization,
+    }
     if invalid:
         snapshot["invalid"] = invalid
     if unreadable:
@@ -86,8 +90,9 @@ def base_event(event: str, res, command: str) -> dict:
     }
 
 
-def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
-                 cwd: str | None = None) -> dict:
+def exec_refused(
+    res, *, refusal: str, exit_code: int, program: str, error: str, cwd: str | None = None
+) -> dict:
     """`scope_exec_refused`: `ctxscope exec` did not start `program`.
 
     `res` is the Resolution that was refused, or None when none could be made (a
@@ -103,11 +108,18 @@ def exec_refused(res, *, refusal: str, exit_code: int, program: str, error: str,
             "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "event": "scope_exec_refused",
             **dict.fromkeys(SCOPE_FIELDS),
-            "resolved_from": None, "authorized": None, "reason": None, "reasons": [],
-            "action_required": None, "actions": [],
+            "resolved_from": None,
+            "authorized": None,
+            "reason": None,
+            "reasons": [],
+            "action_required": None,
+            "actions": [],
             "drift_snapshot": {"source_precedence": list(PRECEDENCE)},
-            "command": "exec", "pid": os.getpid(), "host": host_name(),
-            "cwd": cwd or paths.working_dir(), "version": version(),
+            "command": "exec",
+            "pid": os.getpid(),
+            "host": host_name(),
+            "cwd": cwd or paths.working_dir(),
+            "version": version(),
         }
     from .kinds import ACTIONS
 
@@ -191,8 +203,11 @@ def append(event: dict, config, *, dedupe: bool = False) -> str | None:
 
 def _export_otlp(event: dict, config) -> str | None:
     env = os.environ
-    if not (env.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-            or (config is not None and config["log.otlp_endpoint"])):
+    if not (
+        env.get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or (config is not None and config["log.otlp_endpoint"])
+    ):
         return None  # the common case: no import, no cost
     try:
         from .otel import export

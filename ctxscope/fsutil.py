@@ -97,8 +97,9 @@ def is_pseudo_file(st: os.stat_result, real: str | None = None) -> bool:
     return st.st_dev in _pseudo_devices()
 
 
-def check_regular(path: str, st: os.stat_result, *, cap: int | None = MAX_READ_BYTES,
-                  owner: bool = False) -> None:
+def check_regular(
+    path: str, st: os.stat_result, *, cap: int | None = MAX_READ_BYTES, owner: bool = False
+) -> None:
     """Raise UnsafeFile unless `st` is a size-capped regular file (owned by the user if asked)."""
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a directory", path)
@@ -116,14 +117,16 @@ def _size_text(cap: int) -> str:
     return MAX_READ_TEXT if cap == MAX_READ_BYTES else f"{cap} bytes"
 
 
-def read_regular(path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True,
-                 owner: bool = False) -> bytes:
+def read_regular(
+    path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True, owner: bool = False
+) -> bytes:
     """The bytes of `path` (see `read_regular_stat`)."""
     return read_regular_stat(path, cap=cap, follow=follow, owner=owner)[0]
 
 
-def read_regular_stat(path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True,
-                      owner: bool = False) -> tuple[bytes, os.stat_result]:
+def read_regular_stat(
+    path: str, *, cap: int | None = MAX_READ_BYTES, follow: bool = True, owner: bool = False
+) -> tuple[bytes, os.stat_result]:
     """The bytes and status of `path`: a regular file of at most `cap` bytes, or an OSError.
 
     Opened non-blocking (a FIFO would otherwise wait for a writer for ever) and
@@ -140,8 +143,9 @@ def read_regular_stat(path: str, *, cap: int | None = MAX_READ_BYTES, follow: bo
         fd = os.open(path, flags)
     except OSError as exc:
         if not follow and exc.errno == errno.ELOOP and os.path.islink(path):
-            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
-                                   "for this file") from None
+            raise UnsafeFile(
+                path, "is a symbolic link, and ctxscope does not follow links for this file"
+            ) from None
         raise
     try:
         st = os.fstat(fd)
@@ -171,8 +175,9 @@ def open_own_read(path: str) -> io.BufferedReader:
         fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         if exc.errno == errno.ELOOP and os.path.islink(path):
-            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
-                                   "for its own files") from None
+            raise UnsafeFile(
+                path, "is a symbolic link, and ctxscope does not follow links for its own files"
+            ) from None
         raise
     try:
         check_regular(path, os.fstat(fd), cap=None, owner=True)
@@ -224,8 +229,9 @@ def open_own_file(path: str, flags: int, mode: int = 0o600) -> tuple[int, bool]:
         fd, created = _open_new_or_existing(path, flags | _NOFOLLOW | _NONBLOCK, mode)
     except OSError as exc:
         if exc.errno == errno.ELOOP and os.path.islink(path):
-            raise UnsafeFile(path, "is a symbolic link, and ctxscope does not follow links "
-                                   "for its own files") from None
+            raise UnsafeFile(
+                path, "is a symbolic link, and ctxscope does not follow links for its own files"
+            ) from None
         raise
     try:
         check_regular(path, os.fstat(fd), cap=None, owner=True)
@@ -246,8 +252,15 @@ class Place:
 
     __slots__ = ("force", "hint", "others_ok", "roots", "where")
 
-    def __init__(self, roots: Iterable[str], where: str, *, hint: str | None = None,
-                 force: bool = False, others_ok: bool = False) -> None:
+    def __init__(
+        self,
+        roots: Iterable[str],
+        where: str,
+        *,
+        hint: str | None = None,
+        force: bool = False,
+        others_ok: bool = False,
+    ) -> None:
         self.roots = tuple(roots)
         self.where = where
         self.hint = hint
@@ -279,8 +292,9 @@ def check_write_target(path: str, place: Place) -> str:
     real = os.path.realpath(path)
     shown = path if real == os.path.abspath(path) else f"{path} (a link to {real})"
     if not any(inside(real, root) for root in place.roots):
-        raise UnsafeWriteError(f"refusing to write {shown}: it is outside {place.where}; "
-                               "nothing was written", hint=place.hint)
+        raise UnsafeWriteError(
+            f"refusing to write {shown}: it is outside {place.where}; nothing was written", hint=place.hint
+        )
     try:
         st = os.stat(real)
     except FileNotFoundError:
@@ -290,16 +304,18 @@ def check_write_target(path: str, place: Place) -> str:
     try:
         check_regular(real, st, cap=None)
     except OSError as exc:
-        raise UnsafeWriteError(f"refusing to write {shown}: it {_reason(exc)}; "
-                               "nothing was written") from None
+        raise UnsafeWriteError(f"refusing to write {shown}: it {_reason(exc)}; nothing was written") from None
     if st.st_uid != euid() and not place.others_ok:
         raise UnsafeWriteError(
             f"refusing to write {shown}: it is owned by uid {st.st_uid}, not by you "
-            f"(uid {euid()}); nothing was written", hint=place.hint)
+            f"(uid {euid()}); nothing was written",
+            hint=place.hint,
+        )
     if not place.force and is_read_only(st, real):
         raise UnsafeWriteError(
             f"refusing to write {shown}: the file is read-only; nothing was written",
-            hint="make it writable, or pass --force to replace it anyway")
+            hint="make it writable, or pass --force to replace it anyway",
+        )
     return real
 
 
@@ -316,11 +332,12 @@ def check_own_file(path: str) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise UnsafeWriteError(f"refusing to write {path}: {exc.filename}: "
-                               f"{_reason(exc)}") from None
+        raise UnsafeWriteError(f"refusing to write {path}: {exc.filename}: {_reason(exc)}") from None
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafeWriteError(f"refusing to write {path}: it is a symbolic link, and "
-                               "ctxscope never follows links for its own files")
+        raise UnsafeWriteError(
+            f"refusing to write {path}: it is a symbolic link, and "
+            "ctxscope never follows links for its own files"
+        )
     try:
         check_regular(path, st, cap=None, owner=True)
     except OSError as exc:
@@ -488,8 +505,9 @@ def _create_temp_beside(target: str) -> tuple[int, str]:
     raise FileExistsError(f"no free temporary name beside {target}")
 
 
-def atomic_write_text(path: str, text: str, *, default_mode: int = 0o644,
-                      place: Place | None = None, own: bool = False) -> None:
+def atomic_write_text(
+    path: str, text: str, *, default_mode: int = 0o644, place: Place | None = None, own: bool = False
+) -> None:
     """Replace the content of `path` with `text` (UTF-8) atomically.
 
     A symlink is written through: the real target is replaced and the link stays
@@ -596,8 +614,11 @@ def backup_file(path: str, place: Place | None = None) -> str:
     if place is not None:
         directory = os.path.realpath(os.path.dirname(os.path.abspath(path)))
         if not any(inside(directory, root) for root in place.roots):
-            raise UnsafeWriteError(f"refusing to back up {path}: its directory {directory} is "
-                                   f"outside {place.where}; nothing was written", hint=place.hint)
+            raise UnsafeWriteError(
+                f"refusing to back up {path}: its directory {directory} is "
+                f"outside {place.where}; nothing was written",
+                hint=place.hint,
+            )
     try:
         src = os.open(path, os.O_RDONLY | _NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
@@ -607,8 +628,7 @@ def backup_file(path: str, place: Place | None = None) -> str:
         try:
             check_regular(path, st, cap=MAX_READ_BYTES)
         except IsADirectoryError:
-            raise CtxScopeError(f"cannot back up {path}: not a regular file (a directory)") \
-                from None
+            raise CtxScopeError(f"cannot back up {path}: not a regular file (a directory)") from None
         except OSError as exc:
             raise CtxScopeError(f"cannot back up {path}: it {_reason(exc)}") from None
         if is_pseudo_file(st, os.path.realpath(path)):
@@ -616,8 +636,7 @@ def backup_file(path: str, place: Place | None = None) -> str:
         for attempt in range(1, 1000):
             backup = base if attempt == 1 else f"{base}-{attempt}"
             try:
-                dst = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                              _BACKUP_MODE)
+                dst = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _BACKUP_MODE)
             except FileExistsError:
                 continue
             break

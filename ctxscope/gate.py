@@ -42,16 +42,21 @@ class ScopeError(CtxScopeError):
     of the matching ctxscope.errors class, so `except UnauthorizedError` works too.
     """
 
-    def __init__(self, message: str, *, hint: str | None = None, reason: str,
-                 resolution: Resolution | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, reason: str, resolution: Resolution | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.reason = reason
         self.resolution = resolution
 
     def to_dict(self) -> dict[str, Any]:
         """The structured error (used by the MCP server): no traceback, no secrets."""
-        return {"reason": self.reason, "message": self.message, "hint": self.hint,
-                "exit_code": int(self.exit_code)}
+        return {
+            "reason": self.reason,
+            "message": self.message,
+            "hint": self.hint,
+            "exit_code": int(self.exit_code),
+        }
 
 
 class ScopeInvalid(ScopeError, InvalidScopeError):
@@ -88,24 +93,34 @@ def scope_failure(res: Resolution) -> ScopeError | None:
         if res.drifted:
             from .report import fix_command
 
-            return ScopeDrifted(f"enforce mode: drift ({', '.join(res.reasons)})",
-                                hint=f"fix: {fix_command(res)}", reason="drift", resolution=res)
+            return ScopeDrifted(
+                f"enforce mode: drift ({', '.join(res.reasons)})",
+                hint=f"fix: {fix_command(res)}",
+                reason="drift",
+                resolution=res,
+            )
         if res.authorization == "not_enforced":
             return ScopeUnauthorized(
-                "enforce mode: authorization not enforced by the store (etcd authentication "
-                "is off)", hint="enable authentication in etcd (etcdctl auth enable), or set "
+                "enforce mode: authorization not enforced by the store (etcd authentication is off)",
+                hint="enable authentication in etcd (etcdctl auth enable), or set "
                 "[policy] mode to 'cloud' to allow unenforced scopes",
-                reason="authorization_not_checked", resolution=res)
+                reason="authorization_not_checked",
+                resolution=res,
+            )
         if res.authorization == "not_checked":
             return ScopeUnauthorized(
-                "enforce mode: authorization not checked because no cloud is configured "
-                "([cloud] url)", hint="configure [cloud] url, or set [policy] mode to 'cloud' "
-                "to allow unchecked scopes", reason="authorization_not_checked", resolution=res)
+                "enforce mode: authorization not checked because no cloud is configured ([cloud] url)",
+                hint="configure [cloud] url, or set [policy] mode to 'cloud' to allow unchecked scopes",
+                reason="authorization_not_checked",
+                resolution=res,
+            )
         if res.authorization == "unknown":
             return ScopeCloudError(
                 "enforce mode: authorization unknown: the cloud is unreachable",
                 hint="check the network and [cloud] url, then retry",
-                reason="authorization_unknown", resolution=res)
+                reason="authorization_unknown",
+                resolution=res,
+            )
     return None
 
 
@@ -113,8 +128,10 @@ def soft_warnings(res: Resolution) -> list[str]:
     """What is not right about a scope that may still be used (resolve's stderr warnings)."""
     found = []
     if res.resolved_scope is not None and res.authorization == "unknown":
-        found.append(f"authorization of {res.resolved_scope!r} unknown: the cloud could not "
-                     "be asked and no fresh answer is cached")
+        found.append(
+            f"authorization of {res.resolved_scope!r} unknown: the cloud could not "
+            "be asked and no fresh answer is cached"
+        )
     if res.drifted:
         found.append(f"drift: {', '.join(res.reasons)} (run `ctxscope status`)")
     return found
@@ -144,10 +161,15 @@ def _blocker_reason(res: Resolution, failure: CtxScopeError) -> str:
     return "cloud_error" if isinstance(failure, CloudError) else "invalid"
 
 
-def require_scope(*, scope: str | None = None, cwd: str | None = None,
-                  env: Mapping[str, str] | None = None,
-                  offline: bool = False, refresh: bool = False,
-                  command: str = "require_scope") -> str:
+def require_scope(
+    *,
+    scope: str | None = None,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    offline: bool = False,
+    refresh: bool = False,
+    command: str = "require_scope",
+) -> str:
     """Resolve and authorize the scope for `cwd`; return it, or raise a ScopeError.
 
     Call it right before every scoped operation (a memory write, a retrieval):
@@ -168,8 +190,7 @@ def require_scope(*, scope: str | None = None, cwd: str | None = None,
     """
     from .resolver import resolve
 
-    res = resolve(scope=scope, cwd=cwd, env=env, offline=offline, refresh=refresh,
-                  command=command)
+    res = resolve(scope=scope, cwd=cwd, env=env, offline=offline, refresh=refresh, command=command)
     failure = scope_failure(res)
     if failure is not None:
         raise failure

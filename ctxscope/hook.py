@@ -155,13 +155,11 @@ def _first_time_for(project) -> bool:
 def for_shell(line: str, shell: str) -> str:
     """Say the fixing commands the way `shell` runs them (the summary is written for bash)."""
     if shell == "fish":
-        return re.sub(r'eval "\$\((ctxscope repair [^)]*?)--shell bash\)"', r"\1--shell fish | source",
-                      line)
+        return re.sub(r'eval "\$\((ctxscope repair [^)]*?)--shell bash\)"', r"\1--shell fish | source", line)
     return line.replace("--shell bash", f"--shell {shell}")
 
 
-def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE,
-              json_out: bool = False) -> int:
+def run_check(shell: str = "bash", *, deadline: float | None = DEADLINE, json_out: bool = False) -> int:
     """`ctxscope hook SHELL --run`: the startup check. Always exits 0.
 
     One line on stderr when the scope needs attention, nothing otherwise. The
@@ -230,8 +228,12 @@ def prompt_fields() -> dict:
             ctx.close()
     except CtxScopeError:
         return {"scope": "", "mark": "!", "state": "ERROR", "source": ""}
-    return {"scope": res.resolved_scope or "", "mark": "!" if warning(res) else "",
-            "state": res.state, "source": res.resolved_from or ""}
+    return {
+        "scope": res.resolved_scope or "",
+        "mark": "!" if warning(res) else "",
+        "state": res.state,
+        "source": res.resolved_from or "",
+    }
 
 
 class _Deadline(BaseException):
@@ -352,8 +354,14 @@ def _spawn_detached(argv: list[str]) -> None:
     if not hasattr(os, "fork"):
         import subprocess
 
-        subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True)
+        subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+        )
         return
     # fork + exec rather than subprocess: importing subprocess costs the hook more
     # than the fork. The child gets a new session and /dev/null for 0, 1 and 2, and

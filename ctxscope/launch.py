@@ -101,13 +101,14 @@ def child_environment(res, base: Mapping[str, str], at: int) -> Child:
             continue
         tool_id = obs.map.get(scope, scope)
         if "\0" in tool_id:
-            warnings.append(f"observer {obs.name}: its id for {scope!r} holds a NUL byte; "
-                            "not set")
+            warnings.append(f"observer {obs.name}: its id for {scope!r} holds a NUL byte; not set")
             continue
         for name in obs.env:
             if name in assigned and assigned[name] != tool_id:
-                warnings.append(f"observer {obs.name}: {name} is already set to "
-                                f"{assigned[name]!r}; not changed to {tool_id!r}")
+                warnings.append(
+                    f"observer {obs.name}: {name} is already set to "
+                    f"{assigned[name]!r}; not changed to {tool_id!r}"
+                )
                 continue
             assigned[name] = tool_id
         done.append(obs.name)
@@ -124,8 +125,7 @@ def remaining_problems(res, child: Child) -> tuple:
     problems; a file observer's mismatch, the local file and the cloud still are.
     """
     settled = {f"observed:{name}" for name in child.observers}
-    return tuple(p for p in res.problems
-                 if p.reason != "runtime_mismatch" and p.source not in settled)
+    return tuple(p for p in res.problems if p.reason != "runtime_mismatch" and p.source not in settled)
 
 
 def dry_run_lines(env: Mapping[str, str], names: list[str], command: list[str]) -> list[str]:

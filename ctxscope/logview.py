@@ -24,10 +24,16 @@ from .fsutil import open_own_read
 
 BLOCK = 65536
 TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-EVENTS = ("scope_drift_detected", "scope_synced", "scope_sync_failed", "scope_repaired",
-          "scope_unauthorized", "scope_unresolved", "scope_exec_refused")
-SCOPE_KEYS = ("runtime_scope", "local_scope", "cloud_scope", "resolved_scope", "target",
-              "before", "after")
+EVENTS = (
+    "scope_drift_detected",
+    "scope_synced",
+    "scope_sync_failed",
+    "scope_repaired",
+    "scope_unauthorized",
+    "scope_unresolved",
+    "scope_exec_refused",
+)
+SCOPE_KEYS = ("runtime_scope", "local_scope", "cloud_scope", "resolved_scope", "target", "before", "after")
 # Events are stamped just before the writer takes the log lock (which waits at most
 # a few seconds), so lines can be a little out of time order. A backward scan for
 # `--since` stops only once it is this far past the limit.
@@ -56,8 +62,7 @@ def parse_since(text: str, now: float | None = None) -> str:
         try:
             when = datetime.fromisoformat(value)
         except ValueError:
-            raise UsageError(f"--since {text!r}: not a duration or an ISO time",
-                             hint=hint) from None
+            raise UsageError(f"--since {text!r}: not a duration or an ISO time", hint=hint) from None
     try:
         if duration:
             amount, unit = duration.groups()
@@ -79,14 +84,12 @@ class Filters:
     def __init__(self, *, since: str | None = None, events=None, scope: str | None = None) -> None:
         self.since = since  # a ts string, compared as text: the format sorts by time
         # The table shows names without their "scope_" prefix; accept them either way.
-        self.events = {e if e.startswith("scope_") else "scope_" + e for e in events} \
-            if events else None
+        self.events = {e if e.startswith("scope_") else "scope_" + e for e in events} if events else None
         self.scope = scope
         if self.events:
             unknown = sorted(self.events - set(EVENTS))
             if unknown:
-                raise UsageError(f"--event {unknown[0]!r}: no such event",
-                                 hint="one of " + ", ".join(EVENTS))
+                raise UsageError(f"--event {unknown[0]!r}: no such event", hint="one of " + ", ".join(EVENTS))
 
     def match(self, event: dict) -> bool:
         if self.since is not None and not _at_or_after(event.get("ts"), self.since):
@@ -169,8 +172,12 @@ class Reader:
                     if not line.strip():
                         continue
                     # Lines the log writes start with {"ts": "...": skip old ones unparsed.
-                    if (quick_since and line.startswith(_TS_PREFIX) and line[28:30] == b'",'
-                            and line[8:28] < quick_since):
+                    if (
+                        quick_since
+                        and line.startswith(_TS_PREFIX)
+                        and line[28:30] == b'",'
+                        and line[8:28] < quick_since
+                    ):
                         continue
                     event = _parse(line)
                     if event is None:
@@ -255,8 +262,7 @@ def log_files(config) -> tuple[str, list[str]]:
     return path, rotated_files(path)
 
 
-def follow(path: str, filters: Filters, start: tuple[str, int, int] | None,
-           poll: float = 0.25):
+def follow(path: str, filters: Filters, start: tuple[str, int, int] | None, poll: float = 0.25):
     """Yield matching (line, event) appended to `path` from `start` on, forever.
 
     Follows the name, like `tail -F`: when the log is rotated (a new inode) the
@@ -341,9 +347,7 @@ def malformed_warning(malformed: dict[str, list]) -> str | None:
     parts = []
     for path, numbers in malformed.items():
         known = [n for n in numbers if n is not None]
-        where = f" (line {', '.join(map(str, known[:3]))}{', …' if len(known) > 3 else ''})" \
-            if known else ""
+        where = f" (line {', '.join(map(str, known[:3]))}{', …' if len(known) > 3 else ''})" if known else ""
         parts.append(f"{len(numbers)} in {path}{where}")
     noun = "line" if total == 1 else "lines"
     return f"skipped {total} malformed {noun} of the drift log: " + "; ".join(parts)
-

@@ -60,6 +60,7 @@ def _sdk():
 
 # ---- the tools' answers as plain data (no SDK types: tested and reused as is) ----
 
+
 def _resolve(scope, cwd, offline, refresh):
     from .resolver import resolve
 
@@ -115,8 +116,9 @@ def resolve_answer(scope=None, cwd=None, offline=False, refresh=False) -> tuple[
 def error_answer(exc: CtxScopeError) -> tuple[dict, bool]:
     """A failure that stopped the tool itself (a broken config, a bad argument)."""
     reason = {ExitCode.USAGE: "usage"}.get(exc.exit_code, _snake(type(exc).__name__))
-    return {"error": {"reason": reason, "message": exc.message, "hint": exc.hint,
-                      "exit_code": int(exc.exit_code)}}, True
+    return {
+        "error": {"reason": reason, "message": exc.message, "hint": exc.hint, "exit_code": int(exc.exit_code)}
+    }, True
 
 
 def _snake(name: str) -> str:
@@ -157,48 +159,65 @@ def answer(func, **kwargs) -> tuple[dict, bool]:
 
 # ---- the server ----
 
+
 def build_server():
     """The MCPServer with the three read-only tools (raises McpUnavailable without the SDK)."""
     MCPServer, CallToolResult, TextContent, ToolAnnotations = _sdk()
 
-    server = MCPServer("ctxscope", version=version(), instructions=INSTRUCTIONS,
-                       log_level="WARNING")
-    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False,
-                                open_world_hint=False)
+    server = MCPServer("ctxscope", version=version(), instructions=INSTRUCTIONS, log_level="WARNING")
+    read_only = ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False)
 
     def result(func, **kwargs):
         obj, is_error = answer(func, **kwargs)
         text = json.dumps(obj, indent=2, ensure_ascii=False)
-        return CallToolResult(content=[TextContent(type="text", text=text)],
-                              structured_content=obj, is_error=is_error)
+        return CallToolResult(
+            content=[TextContent(type="text", text=text)], structured_content=obj, is_error=is_error
+        )
 
-    @server.tool(title="Scope status", annotations=read_only, description=(
-        "Every scope source (runtime, local, cloud, fallback) with value, origin and state, "
-        "which one wins, the overall state (SYNCED, DRIFTED, UNAUTHORIZED, UNRESOLVED, "
-        "INVALID, DEGRADED), reasons, actions and the command that fixes it: the same "
-        "object as `ctxscope status --json`. " + _COMMON_ARGS))
-    def scope_status(scope: str | None = None, cwd: str | None = None,
-                     offline: bool = False, refresh: bool = False):
+    @server.tool(
+        title="Scope status",
+        annotations=read_only,
+        description=(
+            "Every scope source (runtime, local, cloud, fallback) with value, origin and state, "
+            "which one wins, the overall state (SYNCED, DRIFTED, UNAUTHORIZED, UNRESOLVED, "
+            "INVALID, DEGRADED), reasons, actions and the command that fixes it: the same "
+            "object as `ctxscope status --json`. " + _COMMON_ARGS
+        ),
+    )
+    def scope_status(
+        scope: str | None = None, cwd: str | None = None, offline: bool = False, refresh: bool = False
+    ):
         return result(status_answer, scope=scope, cwd=cwd, offline=offline, refresh=refresh)
 
-    @server.tool(title="Resolve the scope", annotations=read_only, description=(
-        "The scope to use now, where it came from and whether the token may use it: "
-        "{scope, source, authorization, authorized, state, mode, exit_code, warnings, fix}. "
-        "When there is no scope that may be used (invalid, unauthorized, unresolved, cloud "
-        "needed but down, or drift in enforce mode) it is an error result whose `error` "
-        "holds {reason, message, hint, exit_code}, exit_code being `ctxscope resolve`'s. "
-        + _COMMON_ARGS))
-    def scope_resolve(scope: str | None = None, cwd: str | None = None,
-                      offline: bool = False, refresh: bool = False):
+    @server.tool(
+        title="Resolve the scope",
+        annotations=read_only,
+        description=(
+            "The scope to use now, where it came from and whether the token may use it: "
+            "{scope, source, authorization, authorized, state, mode, exit_code, warnings, fix}. "
+            "When there is no scope that may be used (invalid, unauthorized, unresolved, cloud "
+            "needed but down, or drift in enforce mode) it is an error result whose `error` "
+            "holds {reason, message, hint, exit_code}, exit_code being `ctxscope resolve`'s. " + _COMMON_ARGS
+        ),
+    )
+    def scope_resolve(
+        scope: str | None = None, cwd: str | None = None, offline: bool = False, refresh: bool = False
+    ):
         return result(resolve_answer, scope=scope, cwd=cwd, offline=offline, refresh=refresh)
 
-    @server.tool(title="Scope drift", annotations=read_only, description=(
-        "Which sources differ from the resolved scope and why: the `ctxscope diff --json` "
-        "object plus `exit_code` (0 in sync, 3 drift, 1/4/5/6 for other states). Fixing "
-        "drift is a write, which this server never does: `fix` names the command for the "
-        "user. " + _COMMON_ARGS))
-    def scope_diff(scope: str | None = None, cwd: str | None = None,
-                   offline: bool = False, refresh: bool = False):
+    @server.tool(
+        title="Scope drift",
+        annotations=read_only,
+        description=(
+            "Which sources differ from the resolved scope and why: the `ctxscope diff --json` "
+            "object plus `exit_code` (0 in sync, 3 drift, 1/4/5/6 for other states). Fixing "
+            "drift is a write, which this server never does: `fix` names the command for the "
+            "user. " + _COMMON_ARGS
+        ),
+    )
+    def scope_diff(
+        scope: str | None = None, cwd: str | None = None, offline: bool = False, refresh: bool = False
+    ):
         return result(diff_answer, scope=scope, cwd=cwd, offline=offline, refresh=refresh)
 
     return server

@@ -48,49 +48,85 @@ class Preset(NamedTuple):
 # `doc`. Environment variables are listed in the tool's own order of precedence.
 PRESETS: dict[str, Preset] = {
     "langsmith": Preset(
-        ("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT"), None, None, "LangSmith tracing project",
-        "https://docs.smith.langchain.com/how_to_guides/tracing/log_traces_to_project"),
+        ("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT"),
+        None,
+        None,
+        "LangSmith tracing project",
+        "https://docs.smith.langchain.com/how_to_guides/tracing/log_traces_to_project",
+    ),
     "openai": Preset(
-        ("OPENAI_PROJECT_ID",), None, None, "OpenAI API project (openai SDK)",
-        "https://github.com/openai/openai-python/blob/main/src/openai/_client.py"),
+        ("OPENAI_PROJECT_ID",),
+        None,
+        None,
+        "OpenAI API project (openai SDK)",
+        "https://github.com/openai/openai-python/blob/main/src/openai/_client.py",
+    ),
     "wandb": Preset(
-        ("WANDB_PROJECT",), None, None, "Weights & Biases project",
-        "https://docs.wandb.ai/guides/track/environment-variables/"),
+        ("WANDB_PROJECT",),
+        None,
+        None,
+        "Weights & Biases project",
+        "https://docs.wandb.ai/guides/track/environment-variables/",
+    ),
     "phoenix": Preset(
-        ("PHOENIX_PROJECT", "PHOENIX_PROJECT_NAME"), None, None, "Arize Phoenix project",
-        "https://arize.com/docs/phoenix/tracing/how-to-tracing/setup-tracing/setup-projects"),
+        ("PHOENIX_PROJECT", "PHOENIX_PROJECT_NAME"),
+        None,
+        None,
+        "Arize Phoenix project",
+        "https://arize.com/docs/phoenix/tracing/how-to-tracing/setup-tracing/setup-projects",
+    ),
     "google-cloud": Preset(
-        ("GOOGLE_CLOUD_PROJECT",), None, None, "Google Cloud project (Gen AI SDK on Vertex AI)",
-        "https://github.com/googleapis/python-genai#create-a-client"),
+        ("GOOGLE_CLOUD_PROJECT",),
+        None,
+        None,
+        "Google Cloud project (Gen AI SDK on Vertex AI)",
+        "https://github.com/googleapis/python-genai#create-a-client",
+    ),
     "sentry": Preset(
-        ("SENTRY_PROJECT",), None, None, "Sentry project (sentry-cli)",
-        "https://docs.sentry.io/cli/configuration/"),
+        ("SENTRY_PROJECT",),
+        None,
+        None,
+        "Sentry project (sentry-cli)",
+        "https://docs.sentry.io/cli/configuration/",
+    ),
     "vercel": Preset(
-        None, ".vercel/project.json", "projectId", "Vercel linked project (vercel link)",
-        "https://vercel.com/docs/cli"),
+        None,
+        ".vercel/project.json",
+        "projectId",
+        "Vercel linked project (vercel link)",
+        "https://vercel.com/docs/cli",
+    ),
     # Memory systems. Each was checked against the tool's own source at the version named.
     # basic-memory 0.22.1: the MCP server's project constraint beats everything
     # (src/basic_memory/project_resolver.py); BASIC_MEMORY_DEFAULT_PROJECT is the
     # pydantic-settings override of `default_project` (env_prefix "BASIC_MEMORY_" in
     # src/basic_memory/config.py, used in docs/Docker.md).
     "basic-memory-env": Preset(
-        ("BASIC_MEMORY_MCP_PROJECT", "BASIC_MEMORY_DEFAULT_PROJECT"), None, None,
+        ("BASIC_MEMORY_MCP_PROJECT", "BASIC_MEMORY_DEFAULT_PROJECT"),
+        None,
+        None,
         "basic-memory project (MCP server constraint, default project override)",
-        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/"
-        "project_resolver.py"),
+        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/project_resolver.py",
+    ),
     # basic-memory 0.22.1: `default_project` in config.json of its data dir, which is
     # ~/.basic-memory unless BASIC_MEMORY_CONFIG_DIR or XDG_CONFIG_HOME is set
     # (resolve_data_dir in src/basic_memory/config.py). A file: `exec` cannot set it.
     "basic-memory": Preset(
-        None, "~/.basic-memory/config.json", "default_project",
+        None,
+        "~/.basic-memory/config.json",
+        "default_project",
         "basic-memory default project (config.json)",
-        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/"
-        "config.py"),
+        "https://github.com/basicmachines-co/basic-memory/blob/v0.22.1/src/basic_memory/config.py",
+    ),
     # Graphiti MCP server 1.0.2: `group_id: ${GRAPHITI_GROUP_ID:main}` in
     # mcp_server/config/config.yaml (a --group-id argument beats it).
     "graphiti": Preset(
-        ("GRAPHITI_GROUP_ID",), None, None, "Graphiti MCP server group id",
-        "https://github.com/getzep/graphiti/blob/mcp-v1.0.2/mcp_server/config/config.yaml"),
+        ("GRAPHITI_GROUP_ID",),
+        None,
+        None,
+        "Graphiti MCP server group id",
+        "https://github.com/getzep/graphiti/blob/mcp-v1.0.2/mcp_server/config/config.yaml",
+    ),
 }
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -104,10 +140,15 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # `auths.<host>.auth` in ~/.docker/config.json, `db.password`, `gcp.private_key`.
 _SECRET_ENV = re.compile(
     r"TOKEN|SECRET|PASSW|PASSPHRASE|API_?KEY|CREDENTIAL|PRIVATE"
-    r"|(?:^|_)(?:DSN|AUTH|COOKIE|SESSION)(?:_|$)", re.IGNORECASE)
+    r"|(?:^|_)(?:DSN|AUTH|COOKIE|SESSION)(?:_|$)",
+    re.IGNORECASE,
+)
 _SECRET_KEY = re.compile(
     r"token|secret|passw|passphrase|api[_-]?key|credential|private[_-]?key|cookie"
-    r"|(?:^|[_-])(?:auths?|dsn|session)$|^(?:auth|dsn)[_-]", re.IGNORECASE)
+    r"|(?:^|[_-])(?:auths?|dsn|session)$|^(?:auth|dsn)[_-]",
+    re.IGNORECASE,
+)
+
 
 class Observer(NamedTuple):
     """One configured observer. `problem` set means it is misconfigured and is shown
@@ -140,8 +181,13 @@ class Observation(NamedTuple):
     extra: Mapping[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        row = {"name": self.name, "value": self.value, "expected": self.expected,
-               "origin": self.origin, "state": self.state}
+        row = {
+            "name": self.name,
+            "value": self.value,
+            "expected": self.expected,
+            "origin": self.origin,
+            "state": self.state,
+        }
         if self.problem:
             row["problem"] = self.problem
         if self.extra.get("preset"):
@@ -173,28 +219,37 @@ def observers(config, cwd: str) -> tuple[list[Observer], list[str], list[str]]:
         elif isinstance(section, dict):
             for key in section:
                 if key not in ("sources", "allow_paths"):
-                    warnings.append(f"{cf.where('observe.' + key)}: unknown key "
-                                    f"`observe.{key}` (ignored)")
+                    warnings.append(f"{cf.where('observe.' + key)}: unknown key `observe.{key}` (ignored)")
             entries = section.get("sources", [])
             if not isinstance(entries, list):
-                warnings.append(f"{cf.where('observe.sources')}: `observe.sources` must be "
-                                "an array of tables ([[observe.sources]]); ignored")
+                warnings.append(
+                    f"{cf.where('observe.sources')}: `observe.sources` must be "
+                    "an array of tables ([[observe.sources]]); ignored"
+                )
                 entries = []
-            where = [f"{cf.path}:{headers[i]}" if i < len(headers)
-                     else cf.where("observe.sources") for i in range(len(entries))]
+            where = [
+                f"{cf.path}:{headers[i]}" if i < len(headers) else cf.where("observe.sources")
+                for i in range(len(entries))
+            ]
             if "allow_paths" in section:
                 paths = section["allow_paths"]
                 if cf.kind != "user":
-                    warnings.append(f"{cf.where('observe.allow_paths')}: `observe.allow_paths` "
-                                    "counts only in the user config (ignored)")
+                    warnings.append(
+                        f"{cf.where('observe.allow_paths')}: `observe.allow_paths` "
+                        "counts only in the user config (ignored)"
+                    )
                 elif not (isinstance(paths, list) and all(isinstance(p, str) for p in paths)):
-                    warnings.append(f"{cf.where('observe.allow_paths')}: `observe.allow_paths` "
-                                    "must be a list of paths (ignored)")
+                    warnings.append(
+                        f"{cf.where('observe.allow_paths')}: `observe.allow_paths` "
+                        "must be a list of paths (ignored)"
+                    )
                 else:
                     allow.extend(paths)
         else:
-            warnings.append(f"{cf.where('observe')}: `observe` must be a list of preset names "
-                            "or an [observe] table; ignored")
+            warnings.append(
+                f"{cf.where('observe')}: `observe` must be a list of preset names "
+                "or an [observe] table; ignored"
+            )
             continue
         for index, entry in enumerate(entries):
             obs = _parse_entry(entry, where[index], base, index)
@@ -233,29 +288,32 @@ def _parse_entry(entry, declared: str, base: str, index: int) -> Observer:
         return bad(f"observer #{index + 1}", "must be a preset name or a table")
     name = entry.get("name")
     preset = entry.get("preset")
-    label = name if isinstance(name, str) and name else (
-        preset if isinstance(preset, str) and preset else f"observer #{index + 1}")
+    label = (
+        name
+        if isinstance(name, str) and name
+        else (preset if isinstance(preset, str) and preset else f"observer #{index + 1}")
+    )
     commands = [k for k in entry if k in _COMMAND_KEYS]
     if commands:
-        return bad(label, f"`{commands[0]}`: observers never run commands; "
-                          "read an env var or a file instead")
+        return bad(label, f"`{commands[0]}`: observers never run commands; read an env var or a file instead")
     unknown = [k for k in entry if k not in _ENTRY_KEYS]
     if unknown:
         return bad(label, f"unknown key `{unknown[0]}` (known: {', '.join(_ENTRY_KEYS)})")
     if "name" in entry and not (isinstance(name, str) and name.strip()):
         return bad(label, "`name` must be a non-empty string")
     mapping = entry.get("map", {})
-    if not isinstance(mapping, dict) or not all(
-            isinstance(v, str) and v for v in mapping.values()):
-        return bad(label, "`map` must be a table of scope = \"tool id\" strings")
+    if not isinstance(mapping, dict) or not all(isinstance(v, str) and v for v in mapping.values()):
+        return bad(label, '`map` must be a table of scope = "tool id" strings')
 
     if preset is not None:
         if not isinstance(preset, str) or preset not in PRESETS:
             return bad(label, f"unknown preset {preset!r} (known: {', '.join(PRESETS)})")
         extra = [k for k in ("env", "file", "key") if k in entry]
         if extra:
-            return bad(label, f"`{extra[0]}` cannot be combined with a preset; "
-                              "use name + env/file for a custom observer")
+            return bad(
+                label,
+                f"`{extra[0]}` cannot be combined with a preset; use name + env/file for a custom observer",
+            )
         p = PRESETS[preset]
         return Observer(label, preset, p.env, p.file, p.key, mapping, declared, base, None)
 
@@ -266,8 +324,11 @@ def _parse_entry(entry, declared: str, base: str, index: int) -> Observer:
         return bad(label, "needs exactly one of `env` or `file`")
     if env is not None:
         names = [env] if isinstance(env, str) else env
-        if not (isinstance(names, list) and names
-                and all(isinstance(n, str) and _ENV_NAME.match(n) for n in names)):
+        if not (
+            isinstance(names, list)
+            and names
+            and all(isinstance(n, str) and _ENV_NAME.match(n) for n in names)
+        ):
             return bad(label, "`env` must be a variable name or a list of them")
         secret = next((n for n in names if _SECRET_ENV.search(n)), None)
         if secret:
@@ -278,7 +339,7 @@ def _parse_entry(entry, declared: str, base: str, index: int) -> Observer:
     if not isinstance(file, str) or not file.strip():
         return bad(label, "`file` must be a path")
     if not isinstance(key, str) or not key or any(not part for part in key.split(".")):
-        return bad(label, "`file` needs `key`, a dotted key path such as \"project.id\"")
+        return bad(label, '`file` needs `key`, a dotted key path such as "project.id"')
     if any(_SECRET_KEY.search(part) for part in key.split(".")):
         return bad(label, f"key `{key}` looks like a secret; observers read project ids only")
     return Observer(label, None, None, file, key, mapping, declared, base, None)
@@ -296,10 +357,12 @@ def read(obs: Observer, env, allowed_roots: list[str]) -> Observation:
         for var in obs.env:
             value = env.get(var)
             if value:
-                return _with_value(Observation(obs.name, None, None, f"env {var}", "set", None,
-                                               {**extra, "env": var}), value)
-        return Observation(obs.name, None, None, "env " + " / ".join(obs.env), "unset", None,
-                           {**extra, "env": obs.env[0]})
+                return _with_value(
+                    Observation(obs.name, None, None, f"env {var}", "set", None, {**extra, "env": var}), value
+                )
+        return Observation(
+            obs.name, None, None, "env " + " / ".join(obs.env), "unset", None, {**extra, "env": obs.env[0]}
+        )
     return _read_file(obs, allowed_roots, extra)
 
 
@@ -314,7 +377,7 @@ def file_path(obs: Observer) -> str | None:
 def _shown(path: str) -> str:
     home = os.path.expanduser("~")
     if home not in ("", "/") and (path == home or path.startswith(home + os.sep)):
-        return "~" + path[len(home):]
+        return "~" + path[len(home) :]
     return path
 
 
@@ -337,8 +400,11 @@ def _read_file(obs: Observer, allowed_roots: list[str], extra: dict[str, Any]) -
     real = os.path.realpath(path)
     if not any(_inside(real, root) for root in allowed_roots):
         via = f" (a link to {real})" if real != path else ""
-        return row("not_allowed", f"outside your home and the repository{via}; allow it with "
-                                  "[observe] allow_paths in the user config")
+        return row(
+            "not_allowed",
+            f"outside your home and the repository{via}; allow it with "
+            "[observe] allow_paths in the user config",
+        )
     from .fsutil import UnsafeFile, read_regular
 
     try:
@@ -352,8 +418,7 @@ def _read_file(obs: Observer, allowed_roots: list[str], extra: dict[str, Any]) -
         return row("unreadable", "not a regular file")
     except UnsafeFile as exc:
         reason = exc.strerror or ""
-        return row("unreadable", "larger than 1 MiB" if "larger" in reason
-                   else "not a regular file")
+        return row("unreadable", "larger than 1 MiB" if "larger" in reason else "not a regular file")
     except OSError as exc:
         return row("unreadable", exc.strerror or str(exc))
     except UnicodeDecodeError:
@@ -380,8 +445,9 @@ def _with_value(row: Observation, value: str) -> Observation:
     from .sanitize import TOKEN_VAR, mask_url_credentials
 
     if "PRIVATE KEY-----" in value or value.lstrip().startswith("-----BEGIN"):
-        return row._replace(state="invalid", problem="holds a key or certificate, not a "
-                                                     "project id (not shown)")
+        return row._replace(
+            state="invalid", problem="holds a key or certificate, not a project id (not shown)"
+        )
     token = os.environ.get(TOKEN_VAR)
     if token and len(token.strip()) >= 6 and token.strip() in value:
         return row._replace(state="invalid", problem="holds the cloud token (not shown)")
@@ -447,11 +513,11 @@ def compare(row: Observation, mapping: dict, resolved: str | None) -> Observatio
         return row._replace(state="in_sync")
     other = next((s for s, tool_id in mapping.items() if tool_id == row.value), None)
     if other is not None:
-        return row._replace(state="drifted", problem=f"expected {expected!r}",
-                            extra={**row.extra, "belongs_to": other})
+        return row._replace(
+            state="drifted", problem=f"expected {expected!r}", extra={**row.extra, "belongs_to": other}
+        )
     if mapping and resolved not in mapping:
-        return row._replace(state="unmapped",
-                            problem=f"map has no entry for scope {resolved!r}")
+        return row._replace(state="unmapped", problem=f"map has no entry for scope {resolved!r}")
     return row._replace(state="drifted", problem=f"expected {expected!r}")
 
 
@@ -489,17 +555,21 @@ def apply(res, ctx):
     for row in rows:
         if row.state != "drifted":
             continue
-        detail = (f"{row.name}: {row.value!r} ({row.origin}) differs from the expected "
-                  f"{row.expected!r} for scope {res.resolved_scope!r}")
+        detail = (
+            f"{row.name}: {row.value!r} ({row.origin}) differs from the expected "
+            f"{row.expected!r} for scope {res.resolved_scope!r}"
+        )
         if row.extra.get("belongs_to"):
             detail += f"; it is the id of scope {row.extra['belongs_to']!r}"
-        problems.append(Problem("observed_mismatch", ACTIONS["observed_mismatch"],
-                                f"observed:{row.name}", detail))
+        problems.append(
+            Problem("observed_mismatch", ACTIONS["observed_mismatch"], f"observed:{row.name}", detail)
+        )
     state = res.state
     if state == "SYNCED" and len(problems) > len(res.problems):
         state = "DRIFTED"
-    return res._replace(observed=tuple(rows), problems=tuple(problems), state=state,
-                        warnings=(*res.warnings, *warnings))
+    return res._replace(
+        observed=tuple(rows), problems=tuple(problems), state=state, warnings=(*res.warnings, *warnings)
+    )
 
 
 def fix_hint(row: Observation) -> str:

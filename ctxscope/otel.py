@@ -139,9 +139,7 @@ def _provider(url: str, timeout: float, host: str) -> tuple[Any, _Recorder]:
         pass
 
     recorder = Exporter(OTLPLogExporter(endpoint=url, timeout=timeout))
-    resource = Resource.create(
-        {"service.name": "ctxscope", "service.version": version(), "host.name": host}
-    )
+    resource = Resource.create({"service.name": "ctxscope", "service.version": version(), "host.name": host})
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
     provider.add_log_record_processor(SimpleLogRecordProcessor(recorder))
     _state["providers"][key] = (provider, recorder)

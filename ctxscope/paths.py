@@ -41,8 +41,9 @@ def working_dir() -> str:
     except FileNotFoundError:
         from .errors import ConfigError
 
-        raise ConfigError("the working directory no longer exists",
-                          hint="cd to an existing directory") from None
+        raise ConfigError(
+            "the working directory no longer exists", hint="cd to an existing directory"
+        ) from None
 
 
 def config_dir() -> str:

@@ -67,8 +67,21 @@ class Proc:
                   never dropped, because it might be exactly the stale one
     """
 
-    __slots__ = ("command", "cwd", "expected", "expected_from", "launched", "pid", "problem",
-                 "resolution", "scope", "scope_problem", "started", "state", "variable")
+    __slots__ = (
+        "command",
+        "cwd",
+        "expected",
+        "expected_from",
+        "launched",
+        "pid",
+        "problem",
+        "resolution",
+        "scope",
+        "scope_problem",
+        "started",
+        "state",
+        "variable",
+    )
 
     def __init__(self, pid: int, command: str, started: str | None) -> None:
         self.pid = pid
@@ -76,14 +89,14 @@ class Proc:
         self.started = started
         self.cwd: str | None = None
         self.variable: str | None = None
-        self.scope: str | None = None          # escaped and cut for display
+        self.scope: str | None = None  # escaped and cut for display
         self.scope_problem: str | None = None  # why the held value is not a valid scope
         self.expected: str | None = None
         self.expected_from: str | None = None
         self.state = "unknown"
         self.problem: str | None = None
         self.resolution: Resolution | None = None  # the Resolution for its cwd, for the event
-        self.launched: Launch | None = None    # set when `ctxscope exec` started it
+        self.launched: Launch | None = None  # set when `ctxscope exec` started it
 
     @property
     def stale(self) -> bool:
@@ -103,9 +116,13 @@ class Proc:
             "stale": self.stale,
             "state": self.state,
             "problem": self.problem,
-            "launched": None if self.launched is None else {
-                "scope": self.launched.scope, "from": self.launched.source,
-                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.launched.at))},
+            "launched": None
+            if self.launched is None
+            else {
+                "scope": self.launched.scope,
+                "from": self.launched.source,
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.launched.at)),
+            },
         }
 
 
@@ -125,8 +142,17 @@ class Scan:
         return [p for p in self.processes if p.state == "unreadable"]
 
 
-def scan(*, env=None, cwd: str | None = None, offline: bool = False, refresh: bool = False,
-         pids=None, exclude=(), proc: str = PROC, root: str | None = None) -> Scan:
+def scan(
+    *,
+    env=None,
+    cwd: str | None = None,
+    offline: bool = False,
+    refresh: bool = False,
+    pids=None,
+    exclude=(),
+    proc: str = PROC,
+    root: str | None = None,
+) -> Scan:
     """Find this user's processes that hold a runtime scope and judge each one.
 
     `env` is the command's environment (default os.environ): the runtime
@@ -240,8 +266,9 @@ def _is_shell(base: str) -> bool:
     return bool(names & SHELL_PROGRAMS)
 
 
-def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge, partners=(),
-             root: str | None = None) -> Proc | None:
+def _inspect(
+    proc: str, pid: int, uid: int, btime: float | None, judge, partners=(), root: str | None = None
+) -> Proc | None:
     base = f"{proc}/{pid}"
     status = _read_text(base + "/status")
     if status is None or _real_uid(status) != uid:
@@ -272,8 +299,7 @@ def _inspect(proc: str, pid: int, uid: int, btime: float | None, judge, partners
     variable = next((n for n in names if n in environ), None)
     if variable is None:
         return None
-    secrets = [v for v in (_env_value(raw_env, "CTXSCOPE_TOKEN"), judge.token)
-               if v and len(v) >= 4]
+    secrets = [v for v in (_env_value(raw_env, "CTXSCOPE_TOKEN"), judge.token) if v and len(v) >= 4]
     p = Proc(pid, _command(base, secrets), _started(base, btime))
     p.cwd = cwd
     p.variable = variable
@@ -321,9 +347,15 @@ class _SharedCloudContext(Context):
         url = self.config["cloud.url"]
         if not url:
             return None
-        key = (str(url), self.config["cloud.backend"], self.config["cloud.prefix"],
-               self.config["cloud.user"], self.config["cloud.timeout"], self.config["cloud.cache_ttl"],
-               self.config["cloud.ca_file"])
+        key = (
+            str(url),
+            self.config["cloud.backend"],
+            self.config["cloud.prefix"],
+            self.config["cloud.user"],
+            self.config["cloud.timeout"],
+            self.config["cloud.cache_ttl"],
+            self.config["cloud.ca_file"],
+        )
         if key not in self._pool:
             self._pool[key] = super().cloud
         return self._pool[key]
@@ -373,9 +405,15 @@ class _Judge:
             names = config["runtime.env"]
             env = {k: v for k, v in self.env.items() if k not in names}
             try:
-                ctx = _SharedCloudContext(self._clouds, cwd=cwd, env=env, config=config,
-                                          offline=self.offline, refresh=self.refresh,
-                                          command="ps")
+                ctx = _SharedCloudContext(
+                    self._clouds,
+                    cwd=cwd,
+                    env=env,
+                    config=config,
+                    offline=self.offline,
+                    refresh=self.refresh,
+                    command="ps",
+                )
                 res = resolve(context=ctx, log=False)
                 self._resolved[key] = (res, res.error.message if res.error else None)
             except CtxScopeError as exc:
@@ -443,7 +481,7 @@ def _env_value(raw: bytes, name: str) -> str | None:
         return None
     start += len(key)
     end = raw.find(b"\0", start)
-    return raw[start:end if end >= 0 else None].decode("utf-8", "surrogateescape")
+    return raw[start : end if end >= 0 else None].decode("utf-8", "surrogateescape")
 
 
 def _command(base: str, secrets) -> str:
@@ -518,8 +556,7 @@ def stale_event(p: Proc, command: str) -> dict:
     event["action_required"] = "restart_process"
     event["actions"] = list(dict.fromkeys(["restart_process", *res.actions]))
     event["cwd"] = p.cwd
-    event["process"] = {"pid": p.pid, "command": p.command, "started": p.started,
-                        "variable": p.variable}
+    event["process"] = {"pid": p.pid, "command": p.command, "started": p.started, "variable": p.variable}
     return event
 
 
@@ -568,8 +605,15 @@ def _recent_process_events(path: str, window: float) -> set:
             break
         proc_info = event.get("process")
         if event.get("reason") == "process_stale" and isinstance(proc_info, dict):
-            keys.add((proc_info.get("pid"), proc_info.get("started"), event.get("runtime_scope"),
-                      event.get("resolved_scope"), event.get("cwd")))
+            keys.add(
+                (
+                    proc_info.get("pid"),
+                    proc_info.get("started"),
+                    event.get("runtime_scope"),
+                    event.get("resolved_scope"),
+                    event.get("cwd"),
+                )
+            )
     return keys
 
 

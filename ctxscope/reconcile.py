@@ -39,6 +39,7 @@ __all__ = ["WRITTEN_SOURCES", "Direction", "Shell", "default_target", "only_unse
 EVENTS = {"sync": "scope_synced", "repair": "scope_repaired", "init": "scope_synced"}
 FAILED_EVENT = "scope_sync_failed"
 
+
 # One planned change. `action` is one of:
 #   create          a new local file holding only the scope
 #   write           set `scope` in an existing local file, in place
@@ -122,8 +123,14 @@ class Plan(NamedTuple):
 
 
 def change_to_dict(c: Change) -> dict[str, Any]:
-    out: dict[str, Any] = {"source": c.source, "target": c.target, "before": c.before, "after": c.after,
-           "action": c.action, "blocked": c.blocked}
+    out: dict[str, Any] = {
+        "source": c.source,
+        "target": c.target,
+        "before": c.before,
+        "after": c.after,
+        "action": c.action,
+        "blocked": c.blocked,
+    }
     if c.source == "local" and c.extra.get("real"):
         out["real_target"] = c.extra["real"]
     if c.source == "runtime":
@@ -135,8 +142,15 @@ def change_to_dict(c: Change) -> dict[str, Any]:
 # Planning
 
 
-def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
-         to: str | None = None, force: bool = False) -> Plan:
+def plan(
+    ctx,
+    res,
+    *,
+    command: str,
+    direction: Direction | str | None = None,
+    to: str | None = None,
+    force: bool = False,
+) -> Plan:
     """The changes `sync` (with `direction`), `repair` or `init` (with `to`) would make.
 
     `force`: a read-only local file may be replaced (`--force`); without it the
@@ -145,8 +159,7 @@ def plan(ctx, res, *, command: str, direction: Direction | str | None = None,
     """
     if command == "sync":
         if direction is None:
-            raise UsageError("sync needs a direction: "
-                             + " or ".join(d.value for d in Direction))
+            raise UsageError("sync needs a direction: " + " or ".join(d.value for d in Direction))
         return plan_sync(ctx, res, Direction(direction), force=force)
     if command == "repair":
         return plan_repair(ctx, res, to=to, force=force)
@@ -161,8 +174,7 @@ def plan_sync(ctx, res, direction: Direction, *, force: bool = False) -> Plan:
     if direction is Direction.RUNTIME_TO_LOCAL:
         runtime = res.source("runtime")
         if runtime.state == "invalid":
-            raise InvalidScopeError(runtime.error.message,
-                                    hint="fix or unset it; nothing to sync from")
+            raise InvalidScopeError(runtime.error.message, hint="fix or unset it; nothing to sync from")
         if runtime.value is None:
             raise CtxScopeError(
                 "the runtime scope is unset, so there is nothing to sync from",
@@ -172,8 +184,10 @@ def plan_sync(ctx, res, direction: Direction, *, force: bool = False) -> Plan:
         change = _local_change(ctx, res, scope, replace_broken=False, force=force)
     else:
         if ctx.cloud is None:
-            raise ConfigError("no cloud is configured, so there is nothing to sync to",
-                              hint="set [cloud] url in the user config, or CTXSCOPE_CLOUD_URL")
+            raise ConfigError(
+                "no cloud is configured, so there is nothing to sync to",
+                hint="set [cloud] url in the user config, or CTXSCOPE_CLOUD_URL",
+            )
         failure = res.error or (res.scope_error() if res.resolved_scope is None else None)
         if failure is not None:
             raise failure
@@ -195,14 +209,14 @@ def plan_repair(ctx, res, *, to: str | None = None, force: bool = False) -> Plan
         return Plan("repair", None, None, (_unset_invalid_runtime(ctx),), res)
     if scope is None:
         why = res.error.message if res.error else "no source sets a scope"
-        raise UsageError(f"there is no resolved scope to repair to ({why})",
-                         hint="name the target: ctxscope repair --to SCOPE")
+        raise UsageError(
+            f"there is no resolved scope to repair to ({why})",
+            hint="name the target: ctxscope repair --to SCOPE",
+        )
     problem = scope_problem(scope)
     if problem:
-        raise UsageError(f"flag --to {display(scope)!r} {problem}",
-                         hint="change the --to value")
-    cloud = _cloud_change(ctx, res, scope, skip_unset=True) \
-        if ctx.cloud is not None else None
+        raise UsageError(f"flag --to {display(scope)!r} {problem}", hint="change the --to value")
+    cloud = _cloud_change(ctx, res, scope, skip_unset=True) if ctx.cloud is not None else None
     local = _local_change(ctx, res, scope, replace_broken=True, force=force, create=False)
     # When the sources below the runtime give the target once this repair is done, the
     # runtime override is dropped (unset), not pinned to the same value: a pinned copy
@@ -213,8 +227,14 @@ def plan_repair(ctx, res, *, to: str | None = None, force: bool = False) -> Plan
         # An unset local scope is not drift: it is written only when, after this repair,
         # nothing else would make `scope` resolve (so a repair that only has to unset a
         # shell variable does not create a project file).
-        local = _local_change(ctx, res, scope, replace_broken=True, force=force,
-                              create=_projected(ctx, res, scope, cloud) != scope)
+        local = _local_change(
+            ctx,
+            res,
+            scope,
+            replace_broken=True,
+            force=force,
+            create=_projected(ctx, res, scope, cloud) != scope,
+        )
     changes = [c for c in (local, cloud) if c]
     if cloud is not None and not cloud.blocked:
         cache = ctx.cloud.cache
@@ -295,35 +315,55 @@ def mode_refusal(config, source: str) -> str | None:
     where = config.origin("policy.mode")
     where = "the default" if where == "default" else f"set at {where}"
     if mode == "observe":
-        return (f"[policy] mode is 'observe' ({where}): ctxscope writes nothing in this mode; "
-                "set [policy] mode = \"local\" to allow local writes, or \"cloud\" for both")
+        return (
+            f"[policy] mode is 'observe' ({where}): ctxscope writes nothing in this mode; "
+            'set [policy] mode = "local" to allow local writes, or "cloud" for both'
+        )
     if source == "cloud" and mode == "local":
-        return (f"[policy] mode is 'local' ({where}): cloud writes need "
-                "[policy] mode = \"cloud\" (or \"enforce\")")
+        return (
+            f'[policy] mode is \'local\' ({where}): cloud writes need [policy] mode = "cloud" (or "enforce")'
+        )
     return None
 
 
-def _local_change(ctx, res, scope: str, *, replace_broken: bool, create: bool = True,
-                  path: str | None = None, force: bool = False) -> Change | None:
+def _local_change(
+    ctx,
+    res,
+    scope: str,
+    *,
+    replace_broken: bool,
+    create: bool = True,
+    path: str | None = None,
+    force: bool = False,
+) -> Change | None:
     r = res.source("local")
     path = path or target_file(ctx)
     blocked = mode_refusal(ctx.config, "local")
     holds = r.extra.get("path") == path
     if holds and r.state == "unreadable":
         if not replace_broken:
-            raise ConfigError(f"{r.problem}; not writing into a file that cannot be parsed",
-                              hint=f"fix it, or run `ctxscope repair --to {scope}`, which "
-                                   "backs it up first")
-        return Change("local", path, None, scope, "replace_broken", blocked,
-                      {**_write_extra(ctx, path, force, blocked), "problem": r.problem})
+            raise ConfigError(
+                f"{r.problem}; not writing into a file that cannot be parsed",
+                hint=f"fix it, or run `ctxscope repair --to {scope}`, which backs it up first",
+            )
+        return Change(
+            "local",
+            path,
+            None,
+            scope,
+            "replace_broken",
+            blocked,
+            {**_write_extra(ctx, path, force, blocked), "problem": r.problem},
+        )
     before = (r.value if r.value is not None else r.raw) if holds else None
     if before == scope or (before is None and not create):
         return None
     import os
 
     action = "write" if os.path.lexists(path) else "create"
-    return Change("local", path, loggable(before), scope, action, blocked,
-                  _write_extra(ctx, path, force, blocked))
+    return Change(
+        "local", path, loggable(before), scope, action, blocked, _write_extra(ctx, path, force, blocked)
+    )
 
 
 def _write_extra(ctx, path: str, force: bool, blocked: str | None) -> dict:
@@ -354,8 +394,9 @@ def _cloud_change(ctx, res, scope: str, *, skip_unset: bool = False):
     if before is None and skip_unset:
         return None  # an unset cloud default is not drift
     blocked = mode_refusal(ctx.config, "cloud")
-    return Change("cloud", ctx.cloud.scope_origin, loggable(before), scope, "put", blocked,
-                  {"revision": revision})
+    return Change(
+        "cloud", ctx.cloud.scope_origin, loggable(before), scope, "put", blocked, {"revision": revision}
+    )
 
 
 def _runtime_change(ctx, res, scope: str, *, drop: bool = False) -> Change | None:
@@ -367,18 +408,39 @@ def _runtime_change(ctx, res, scope: str, *, drop: bool = False) -> Change | Non
     if not differ:
         return None
     if drop:
-        return Change("runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), None,
-                      "shell", None, {"export": None, "unset": differ, "drop": scope})
+        return Change(
+            "runtime",
+            "env " + ", ".join(differ),
+            loggable(values[differ[0]]),
+            None,
+            "shell",
+            None,
+            {"export": None, "unset": differ, "drop": scope},
+        )
     export = names[0] if names[0] in differ else None
     unset = [n for n in differ if n != names[0]]
-    return Change("runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), scope,
-                  "shell", None, {"export": export, "unset": unset})
+    return Change(
+        "runtime",
+        "env " + ", ".join(differ),
+        loggable(values[differ[0]]),
+        scope,
+        "shell",
+        None,
+        {"export": export, "unset": unset},
+    )
 
 
 def _unset_invalid_runtime(ctx) -> Change:
     names = [n for n in ctx.config["runtime.env"] if ctx.env.get(n) and scope_problem(ctx.env[n])]
-    return Change("runtime", "env " + ", ".join(names), loggable(ctx.env[names[0]]), None,
-                  "shell", None, {"export": None, "unset": names})
+    return Change(
+        "runtime",
+        "env " + ", ".join(names),
+        loggable(ctx.env[names[0]]),
+        None,
+        "shell",
+        None,
+        {"export": None, "unset": names},
+    )
 
 
 # Authorization
@@ -398,9 +460,10 @@ def authorize(plan: Plan, ctx) -> str:
     try:
         access = ctx.cloud.client.get_access(plan.scope)
     except CloudError as exc:
-        raise type(exc)(f"{exc.message}; cannot check that the cloud can see {plan.scope!r}, "
-                        "so nothing was written",
-                        hint=exc.hint or "retry when the cloud answers") from None
+        raise type(exc)(
+            f"{exc.message}; cannot check that the cloud can see {plan.scope!r}, so nothing was written",
+            hint=exc.hint or "retry when the cloud answers",
+        ) from None
     if access is None:
         raise UnauthorizedError(
             f"scope {plan.scope!r} is not visible to {ctx.cloud.principal} "
@@ -438,25 +501,44 @@ def apply(plan: Plan, ctx) -> Applied:
         assert change.after is not None  # a file or cloud write always writes a scope
         try:
             if change.source == "local":
-                written = LocalSource().write(ctx, change.after, path=change.target,
-                                              replace_broken=change.action == "replace_broken",
-                                              force=bool(change.extra.get("force")))
+                written = LocalSource().write(
+                    ctx,
+                    change.after,
+                    path=change.target,
+                    replace_broken=change.action == "replace_broken",
+                    force=bool(change.extra.get("force")),
+                )
             else:
-                written = CloudSource().write(ctx, change.after,
-                                              revision=change.extra["revision"],
-                                              before=change.before)
+                written = CloudSource().write(
+                    ctx, change.after, revision=change.extra["revision"], before=change.before
+                )
         except CtxScopeError as exc:
-            _log(plan, ctx, change, FAILED_EVENT, warnings, before=change.before,
-                 verified=False, error=exc.message)
+            _log(
+                plan,
+                ctx,
+                change,
+                FAILED_EVENT,
+                warnings,
+                before=change.before,
+                verified=False,
+                error=exc.message,
+            )
             outcomes.append(Outcome(change, "failed", False, change.before, None))
             return Applied(outcomes, exc, warnings)
         if not written.changed:
             outcomes.append(Outcome(change, "unchanged", True, written.before, None))
             continue
-        _log(plan, ctx, change, EVENTS[plan.command], warnings, before=written.before,
-             verified=written.verified, backup=written.backup)
-        outcomes.append(Outcome(change, "written", written.verified, written.before,
-                                written.backup))
+        _log(
+            plan,
+            ctx,
+            change,
+            EVENTS[plan.command],
+            warnings,
+            before=written.before,
+            verified=written.verified,
+            backup=written.backup,
+        )
+        outcomes.append(Outcome(change, "written", written.verified, written.before, written.backup))
     return Applied(outcomes, None, warnings)
 
 
@@ -485,17 +567,29 @@ def unfinished(plan: Plan, *, shell: bool, env) -> list[dict]:
     (a child process cannot change the shell that started it), with the exact
     command that finishes the job.
     """
-    items = [{"source": c.source, "target": c.target, "value": c.before, "wanted": c.after,
-              "reason": c.blocked, "fix": None} for c in plan.blocked]
+    items = [
+        {
+            "source": c.source,
+            "target": c.target,
+            "value": c.before,
+            "wanted": c.after,
+            "reason": c.blocked,
+            "fix": None,
+        }
+        for c in plan.blocked
+    ]
     runtime = plan.runtime
     if runtime is not None and not shell:
-        items.append({
-            "source": "runtime", "target": runtime.target, "value": runtime.before,
-            "wanted": runtime.after,
-            "reason": "a child process cannot change the environment of the shell that "
-                      "started it",
-            "fix": finish_command(plan.scope, guess_shell(env)),
-        })
+        items.append(
+            {
+                "source": "runtime",
+                "target": runtime.target,
+                "value": runtime.before,
+                "wanted": runtime.after,
+                "reason": "a child process cannot change the environment of the shell that started it",
+                "fix": finish_command(plan.scope, guess_shell(env)),
+            }
+        )
     return items
 
 

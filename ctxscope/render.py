@@ -20,14 +20,27 @@ from .report import fix_command, summary_line
 from .sanitize import clean, escape_controls
 
 _STATE_STYLE = {
-    "resolved": "bold green", "in_sync": "green", "drifted": "bold yellow",
-    "invalid": "bold red", "unreadable": "bold red", "error": "red",
-    "unset": "dim", "standby": "dim", "not_configured": "dim", "set": "",
-    "unmapped": "yellow", "not_allowed": "red", "ignored": "bold yellow",
+    "resolved": "bold green",
+    "in_sync": "green",
+    "drifted": "bold yellow",
+    "invalid": "bold red",
+    "unreadable": "bold red",
+    "error": "red",
+    "unset": "dim",
+    "standby": "dim",
+    "not_configured": "dim",
+    "set": "",
+    "unmapped": "yellow",
+    "not_allowed": "red",
+    "ignored": "bold yellow",
 }
 _OVERALL_STYLE = {
-    "SYNCED": "bold green", "DRIFTED": "bold yellow", "DEGRADED": "bold magenta",
-    "UNAUTHORIZED": "bold red", "UNRESOLVED": "bold red", "INVALID": "bold red",
+    "SYNCED": "bold green",
+    "DRIFTED": "bold yellow",
+    "DEGRADED": "bold magenta",
+    "UNAUTHORIZED": "bold red",
+    "UNRESOLVED": "bold red",
+    "INVALID": "bold red",
 }
 
 
@@ -62,8 +75,7 @@ def make_console(stderr: bool = False) -> Console:
     """
     stream = raw_stream(sys.stderr if stderr else sys.stdout)
     width = None if _is_tty(stream) else PIPE_WIDTH
-    return SafeConsole(file=stream, stderr=stderr, width=width, highlight=False, markup=False,
-                       emoji=False)
+    return SafeConsole(file=stream, stderr=stderr, width=width, highlight=False, markup=False, emoji=False)
 
 
 def safe_text(text: Text) -> Text:
@@ -76,8 +88,14 @@ def safe_text(text: Text) -> Text:
     else:
         cuts = sorted({offset for span in text.spans for offset in (span.start, span.end)})
         pieces = list(text.divide(cuts))
-    out = Text(style=text.style, justify=text.justify, overflow=text.overflow,
-               no_wrap=text.no_wrap, end=text.end, tab_size=text.tab_size)
+    out = Text(
+        style=text.style,
+        justify=text.justify,
+        overflow=text.overflow,
+        no_wrap=text.no_wrap,
+        end=text.end,
+        tab_size=text.tab_size,
+    )
     for piece in pieces:
         part = Text(clean(piece.plain))
         for span in piece.spans:
@@ -107,8 +125,7 @@ class SafeConsole(Console):
     rendering (a renderable of another kind) has it escaped in the segment.
     """
 
-    def render(self, renderable: RenderableType,
-               options: ConsoleOptions | None = None) -> Iterable[Segment]:
+    def render(self, renderable: RenderableType, options: ConsoleOptions | None = None) -> Iterable[Segment]:
         for segment in super().render(_safe(renderable), options):
             if segment.control is None and escape_controls(segment.text) != segment.text:
                 segment = Segment(escape_controls(segment.text), segment.style)
@@ -117,8 +134,7 @@ class SafeConsole(Console):
 
 def new_table(*, show_header: bool = True) -> Table:
     """Every table ctxscope draws has this look: no box, no edge, bold headers."""
-    return Table(box=None, pad_edge=False, show_edge=False, header_style="bold",
-                 show_header=show_header)
+    return Table(box=None, pad_edge=False, show_edge=False, header_style="bold", show_header=show_header)
 
 
 def value_text(r) -> Text:
@@ -157,8 +173,13 @@ def status_table(res) -> Table:
             if o.problem:
                 label += f": {o.problem}"
             value = Text(o.value) if o.value is not None else Text("-", style="dim")
-            table.add_row(Text(""), Text("  " + o.name), value, Text(o.origin or ""),
-                          Text(label, style=_STATE_STYLE.get(o.state, "")))
+            table.add_row(
+                Text(""),
+                Text("  " + o.name),
+                value,
+                Text(o.origin or ""),
+                Text(label, style=_STATE_STYLE.get(o.state, "")),
+            )
     return table
 
 
@@ -169,10 +190,13 @@ def summary(res) -> Text:
 
 
 def authorization_text(res) -> Text | None:
-    auth = {"authorized": "authorized by the cloud", "denied": "DENIED by the cloud",
-            "not_checked": "not checked (no cloud configured)",
-            "not_enforced": "not enforced by the store (etcd authentication is off)",
-            "unknown": "unknown (cloud unreachable, no fresh cached answer)"}[res.authorization]
+    auth = {
+        "authorized": "authorized by the cloud",
+        "denied": "DENIED by the cloud",
+        "not_checked": "not checked (no cloud configured)",
+        "not_enforced": "not enforced by the store (etcd authentication is off)",
+        "unknown": "unknown (cloud unreachable, no fresh cached answer)",
+    }[res.authorization]
     return Text(f"authorization: {auth}", style="dim") if res.resolved_scope else None
 
 
@@ -185,8 +209,13 @@ def print_status(res, console: Console) -> None:
 def print_diff(res, console: Console) -> None:
     """Each drifted source against the resolved scope, the way a diff reads."""
     if res.resolved_scope:
-        console.print(Text(f"resolved: {res.resolved_scope} (from {res.resolved_from}, "
-                           f"{res.source(res.resolved_from).origin})", style="bold"))
+        console.print(
+            Text(
+                f"resolved: {res.resolved_scope} (from {res.resolved_from}, "
+                f"{res.source(res.resolved_from).origin})",
+                style="bold",
+            )
+        )
     else:
         console.print(Text("resolved: nothing", style="bold"))
     shown = False
@@ -201,8 +230,7 @@ def print_diff(res, console: Console) -> None:
             last = r.extra.get("last_known")
             if last is not None:
                 age = r.extra.get("last_known_age")
-                before += f"; last known {last!r}" + (f", {age:.0f}s ago" if age is not None
-                                                      else "")
+                before += f"; last known {last!r}" + (f", {age:.0f}s ago" if age is not None else "")
         console.print(Text(f"--- {r.source}  {r.origin or ''}", style="bold"))
         console.print(Text(f"+++ {r.source}  (wanted)", style="bold"))
         console.print(Text(f"-{before}", style="red"))
@@ -217,8 +245,7 @@ def print_diff(res, console: Console) -> None:
         console.print(Text(f"+++ {o.name}  (wanted for {res.resolved_scope})", style="bold"))
         console.print(Text(f"-{o.value}", style="red"))
         console.print(Text(f"+{o.expected}", style="green"))
-        console.print(Text("  observed_mismatch: ctxscope never writes it -> update_observed",
-                           style="dim"))
+        console.print(Text("  observed_mismatch: ctxscope never writes it -> update_observed", style="dim"))
     if not shown and res.state == "SYNCED":
         console.print(Text("no drift: every set source agrees", style="green"))
     fix = fix_command(res)
@@ -226,8 +253,9 @@ def print_diff(res, console: Console) -> None:
         console.print(Text(f"fix: {fix}"), soft_wrap=True)
 
 
-def print_config(settings: list[tuple[str, str, str]], files: list[tuple[str, str, str]],
-                 console: Console) -> None:
+def print_config(
+    settings: list[tuple[str, str, str]], files: list[tuple[str, str, str]], console: Console
+) -> None:
     """`ctxscope config`: (key, value, origin) rows, then (file, path, state) rows.
 
     A setting whose origin is "default" is dimmed.

@@ -12,12 +12,21 @@ from rich.text import Text
 
 from .render import new_table
 
-_PROC_STYLE = {"stale": "bold yellow", "current": "green", "unknown": "dim",
-               "unreadable": "bold red", "shell": "dim"}
+_PROC_STYLE = {
+    "stale": "bold yellow",
+    "current": "green",
+    "unknown": "dim",
+    "unreadable": "bold red",
+    "shell": "dim",
+}
 _EVENT_STYLE = {
-    "scope_drift_detected": "yellow", "scope_synced": "green", "scope_repaired": "green",
-    "scope_sync_failed": "bold red", "scope_unauthorized": "bold red",
-    "scope_unresolved": "bold red", "scope_exec_refused": "bold red",
+    "scope_drift_detected": "yellow",
+    "scope_synced": "green",
+    "scope_repaired": "green",
+    "scope_sync_failed": "bold red",
+    "scope_unauthorized": "bold red",
+    "scope_unresolved": "bold red",
+    "scope_exec_refused": "bold red",
 }
 
 
@@ -34,8 +43,16 @@ def ps_table(processes, width: int | None = None) -> Table:
         if p.expected_from:
             expected.append(f" ({p.expected_from})", style="dim")
         started = (p.started or "").replace("T", " ").rstrip("Z")
-        rows.append([Text(str(p.pid)), _dash(started), scope, expected,
-                     Text(p.state, style=_PROC_STYLE.get(p.state, "")), _dash(p.cwd)])
+        rows.append(
+            [
+                Text(str(p.pid)),
+                _dash(started),
+                scope,
+                expected,
+                Text(p.state, style=_PROC_STYLE.get(p.state, "")),
+                _dash(p.cwd),
+            ]
+        )
     headers = ("pid", "started (UTC)", "scope", "expected", "state", "cwd")
     used = sum(max([len(h)] + [len(r[i].plain) for r in rows]) + 2 for i, h in enumerate(headers))
     budget = max(10, width - used - 1) if width else None
@@ -63,8 +80,9 @@ def print_ps(found, console: Console, names: list[str], *, root: str | None = No
     if not shown:
         where = f" working in {root}" if root else ""
         more = " (ctxscope ps --all: the whole machine)" if root else ""
-        console.print(Text(f"no process of this user{where} holds {variables}{more}",
-                           style="dim"), soft_wrap=True)
+        console.print(
+            Text(f"no process of this user{where} holds {variables}{more}", style="dim"), soft_wrap=True
+        )
         return
     # The command is the one value cut to fit: to the terminal's width, or in a pipe to
     # COLUMNS when it is set (else never).
@@ -86,8 +104,9 @@ def print_ps(found, console: Console, names: list[str], *, root: str | None = No
             "unset or set to the expected scope)",
         )
     else:
-        line = Text.assemble(("OK", "bold green"),
-                             ": no process holds a scope that differs from what resolves now")
+        line = Text.assemble(
+            ("OK", "bold green"), ": no process holds a scope that differs from what resolves now"
+        )
     console.print(line, soft_wrap=True)
     for p in shown:
         if p.problem and p.state in ("stale", "unknown"):
@@ -95,14 +114,15 @@ def print_ps(found, console: Console, names: list[str], *, root: str | None = No
         if p.launched is not None:
             console.print(Text(launched_line(p), style="dim"), soft_wrap=True)
 
-
     shells = [p for p in shown if p.state == "shell"]
     if shells:
         pids = ", ".join(str(p.pid) for p in shells)
         console.print(Text(f"pid {pids}: {SHELL_LINE}", style="dim"), soft_wrap=True)
     if root:
-        console.print(Text(f"(processes working in {root}; ctxscope ps --all for the whole "
-                           "machine)", style="dim"), soft_wrap=True)
+        console.print(
+            Text(f"(processes working in {root}; ctxscope ps --all for the whole machine)", style="dim"),
+            soft_wrap=True,
+        )
     unreadable = found.unreadable
     if unreadable:
         console.print(Text(_unreadable_line(unreadable), style="bold red"), soft_wrap=True)
@@ -119,8 +139,10 @@ def launched_line(p) -> str:
     return line
 
 
-SHELL_LINE = ("shell: environment at start, may have changed (/proc shows what a shell "
-              "started with, not what it exported or unset since); not counted as stale")
+SHELL_LINE = (
+    "shell: environment at start, may have changed (/proc shows what a shell "
+    "started with, not what it exported or unset since); not counted as stale"
+)
 
 
 def _unreadable_line(unreadable) -> str:
@@ -128,8 +150,10 @@ def _unreadable_line(unreadable) -> str:
     pids = ", ".join(str(p.pid) for p in unreadable[:10]) + (", …" if n > 10 else "")
     noun = "process" if n == 1 else "processes"
     why = "; ".join(sorted({p.problem for p in unreadable if p.problem})) or "not readable"
-    return (f"{n} {noun} of this user could not be inspected (pid {pids}: {why}); "
-            "any of them may hold a stale scope")
+    return (
+        f"{n} {noun} of this user could not be inspected (pid {pids}: {why}); "
+        "any of them may hold a stale scope"
+    )
 
 
 def unreadable_warning(unreadable) -> str | None:
@@ -141,14 +165,22 @@ def print_stale_note(summary: dict, console: Console) -> None:
     stale = summary["stale"]
     noun = "process holds" if len(stale) == 1 else "processes hold"
     console.print()
-    console.print(Text.assemble(
-        ("STALE PROCESSES", "bold yellow"),
-        f": {len(stale)} {noun} a scope that no longer resolves for its directory; "
-        f"restart {'it' if len(stale) == 1 else 'them'}. Details: ctxscope ps",
-    ), soft_wrap=True)
+    console.print(
+        Text.assemble(
+            ("STALE PROCESSES", "bold yellow"),
+            f": {len(stale)} {noun} a scope that no longer resolves for its directory; "
+            f"restart {'it' if len(stale) == 1 else 'them'}. Details: ctxscope ps",
+        ),
+        soft_wrap=True,
+    )
     for p in stale[:5]:
-        console.print(Text(f"  pid {p['pid']}  {p['scope']} (expected {p['expected']})  "
-                           f"{p['cwd']}  {p['command']}", style="dim"), soft_wrap=True)
+        console.print(
+            Text(
+                f"  pid {p['pid']}  {p['scope']} (expected {p['expected']})  {p['cwd']}  {p['command']}",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
     if len(stale) > 5:
         console.print(Text(f"  … and {len(stale) - 5} more", style="dim"))
 
@@ -161,11 +193,17 @@ _FOLLOW_WIDTHS = {"time (UTC)": 19, "event": 14, "resolved": 14, "reason": 18, "
 
 def log_table(events, *, header: bool = True, fixed: bool = False) -> Table:
     table = new_table(show_header=header)
-    for name, min_width in (("time (UTC)", None), ("event", 8), ("resolved", 8),
-                            ("reason", 8), ("action", 8)):
+    for name, min_width in (
+        ("time (UTC)", None),
+        ("event", 8),
+        ("resolved", 8),
+        ("reason", 8),
+        ("action", 8),
+    ):
         width = _FOLLOW_WIDTHS[name] if fixed else None
-        table.add_column(name, overflow="fold", width=width, min_width=min_width,
-                         no_wrap=name.startswith("time"))
+        table.add_column(
+            name, overflow="fold", width=width, min_width=min_width, no_wrap=name.startswith("time")
+        )
     table.add_column("command", overflow="fold", min_width=8)
     for event in events:
         table.add_row(*log_cells(event))

@@ -106,8 +106,7 @@ def fix_commands(res: Resolution) -> list[str]:
         fixes.extend(keep)
     invalid = [r for r in reasons if r.endswith("_invalid")]
     if drop_to is None and (invalid or "runtime_mismatch" in reasons):
-        fixes.append(repair_fix(res, res.resolved_scope or "SCOPE",
-                                shell="runtime_mismatch" in reasons))
+        fixes.append(repair_fix(res, res.resolved_scope or "SCOPE", shell="runtime_mismatch" in reasons))
     if "observed_mismatch" in reasons:
         from .observe import fix_hint
 
@@ -141,8 +140,7 @@ def repair_needs(res: Resolution, target: str) -> str | None:
     local, cloud = res.source("local"), res.source("cloud")
     if cloud.state == "invalid" or (cloud.value is not None and cloud.value != target):
         return "cloud"
-    if local.state in ("invalid", "unreadable") or (local.value is not None
-                                                     and local.value != target):
+    if local.state in ("invalid", "unreadable") or (local.value is not None and local.value != target):
         return "local"
     return None
 
@@ -152,8 +150,7 @@ def repair_fix(res: Resolution, target: str, *, shell: bool) -> str:
     need = repair_needs(res, target)
     prefix = needs_mode(res, need) if need else ""
     to = shlex.quote(target)
-    runtime_differs = any(v != target for v in
-                          res.source("runtime").extra.get("env_values", {}).values())
+    runtime_differs = any(v != target for v in res.source("runtime").extra.get("env_values", {}).values())
     if shell or runtime_differs:
         # With writes to make, --yes: `eval` hides the exit code of a run that stopped
         # to ask for a confirmation it could not get.
@@ -188,17 +185,21 @@ def _invalid_fix(res: Resolution) -> str:
             # Without --to, repair unsets the variable when the sources below give the
             # same scope, so the fix is the same command whatever they hold.
             yes = "--yes " if need else ""
-            return (prefix + f'eval "$(ctxscope repair {yes}--shell bash)"  # or fix '
-                    + (bad.origin or "the variable"))
+            return (
+                prefix
+                + f'eval "$(ctxscope repair {yes}--shell bash)"  # or fix '
+                + (bad.origin or "the variable")
+            )
         to = "" if only_unset(res) else "--to SCOPE "
-        return (f'eval "$(ctxscope repair {to}--shell bash)"  # or fix '
-                + (bad.origin or "the variable"))
+        return f'eval "$(ctxscope repair {to}--shell bash)"  # or fix ' + (bad.origin or "the variable")
     if bad.source == "local":
         where = bad.extra.get("path") or bad.origin
         cloud = res.source("cloud").value
         if cloud is not None:
-            return (needs_mode(res, "local")
-                    + f"ctxscope repair --to {shlex.quote(cloud)} --yes  # or fix {where}")
+            return (
+                needs_mode(res, "local")
+                + f"ctxscope repair --to {shlex.quote(cloud)} --yes  # or fix {where}"
+            )
         return f"fix {where}, or: ctxscope repair --to SCOPE"
     if bad.source == "cloud":
         return needs_mode(res, "cloud") + "ctxscope repair --to SCOPE --yes  # sets a valid cloud default"
@@ -241,14 +242,16 @@ def only_unset(res: Resolution) -> bool:
     """
     if res.source("runtime").state != "invalid":
         return False
-    return all(r.value is None and r.state not in ("invalid", "unreadable", "error")
-               for r in res.sources[1:])
+    return all(r.value is None and r.state not in ("invalid", "unreadable", "error") for r in res.sources[1:])
 
 
-_AUTH_SHORT = {"authorized": "authorized", "denied": "not authorized",
-               "not_checked": "authorization not checked: no cloud",
-               "not_enforced": "authorization not enforced by the store",
-               "unknown": "authorization unknown: cloud unreachable"}
+_AUTH_SHORT = {
+    "authorized": "authorized",
+    "denied": "not authorized",
+    "not_checked": "authorization not checked: no cloud",
+    "not_enforced": "authorization not enforced by the store",
+    "unknown": "authorization unknown: cloud unreachable",
+}
 
 
 def summary_line(res: Resolution, *, with_authorization: bool = False) -> str:
@@ -258,9 +261,12 @@ def summary_line(res: Resolution, *, with_authorization: bool = False) -> str:
     if with_authorization and res.resolved_scope and state not in ("SYNCED", "UNAUTHORIZED"):
         where += f" ({_AUTH_SHORT[res.authorization]})"
     if state == "SYNCED":
-        auth = {"authorized": "authorized", "not_checked": "authorization not checked (no cloud)",
-                "not_enforced": "authorization not enforced by the store",
-                "unknown": "authorization unknown"}[res.authorization]
+        auth = {
+            "authorized": "authorized",
+            "not_checked": "authorization not checked (no cloud)",
+            "not_enforced": "authorization not enforced by the store",
+            "unknown": "authorization unknown",
+        }[res.authorization]
         line = f"SYNCED: {where}; every set source agrees; {auth}"
         changed = [p.detail for p in res.problems if p.reason == "config_changed"]
         if changed:
@@ -270,8 +276,7 @@ def summary_line(res: Resolution, *, with_authorization: bool = False) -> str:
         "INVALID": res.error.message if res.error else "a source is invalid",
         "UNRESOLVED": "no source sets a scope and [fallback] policy is 'fail'",
         "UNAUTHORIZED": f"the token cannot see {res.resolved_scope!r}",
-        "DEGRADED": next((p.detail for p in res.problems
-                          if p.reason in CLOUD_PROBLEMS), "cloud error"),
+        "DEGRADED": next((p.detail for p in res.problems if p.reason in CLOUD_PROBLEMS), "cloud error"),
         "DRIFTED": ", ".join(res.reasons),
     }[state]
     return f"{state}: {where}; {detail}. Fix: {fix_command(res)}"

@@ -96,12 +96,11 @@ class Resolution(NamedTuple):
         if self.resolved_scope is None:
             return UnresolvedError(
                 "no source sets a scope and [fallback] policy is 'fail'",
-                hint="set one: export CTX_SCOPE=NAME, or add scope = \"NAME\" to .ctxscope.toml",
+                hint='set one: export CTX_SCOPE=NAME, or add scope = "NAME" to .ctxscope.toml',
             )
         if self.authorization == "denied":
             return UnauthorizedError(
-                f"scope {self.resolved_scope!r} (from {self.resolved_from}) is not visible "
-                "to the token",
+                f"scope {self.resolved_scope!r} (from {self.resolved_from}) is not visible to the token",
                 hint="ask for access, or choose another scope: ctxscope repair --to SCOPE",
             )
         return None
@@ -121,18 +120,24 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def resolve(*, scope: str | None = None, cwd: str | None = None,
-            env: Mapping[str, str] | None = None,
-            offline: bool = False, refresh: bool = False, command: str = "api",
-            log: bool = True, context: Context | None = None) -> Resolution:
+def resolve(
+    *,
+    scope: str | None = None,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    offline: bool = False,
+    refresh: bool = False,
+    command: str = "api",
+    log: bool = True,
+    context: Context | None = None,
+) -> Resolution:
     """Resolve the scope for `cwd` (default: the working directory).
 
     `scope` is the `--scope` flag; `env` defaults to os.environ. With `log`, a
     drift, unauthorized or unresolved outcome is appended to the drift log
     (de-duplicated). Raises ConfigError only for config that stops everything.
     """
-    ctx = context or Context(cwd=cwd, env=env, scope=scope, offline=offline,
-                             refresh=refresh, command=command)
+    ctx = context or Context(cwd=cwd, env=env, scope=scope, offline=offline, refresh=refresh, command=command)
     if ctx.flag_scope is not None:
         check_flag_scope(ctx.flag_scope)
     try:
@@ -161,15 +166,15 @@ def check_flag_scope(value: str, flag: str = "--scope") -> None:
 
     problem = scope_problem(value)
     if problem:
-        raise UsageError(f"flag {flag} {display(value)!r} {problem}",
-                         hint=f"change the {flag} value (or leave {flag} out)")
+        raise UsageError(
+            f"flag {flag} {display(value)!r} {problem}", hint=f"change the {flag} value (or leave {flag} out)"
+        )
 
 
 def _observing(config: config_mod.Config) -> bool:
     """Any `[observe]` in an honoured file? Checked here so that without one observe.py is
     never imported."""
-    return any(cf is not None and cf.trusted and "observe" in cf.data
-               for cf in (config.user, config.project))
+    return any(cf is not None and cf.trusted and "observe" in cf.data for cf in (config.user, config.project))
 
 
 def _resolve(ctx: Context) -> Resolution:
@@ -230,15 +235,21 @@ def _authorize(ctx: Context, resolved: str | None) -> str:
     return "denied" if access is None else "authorized"
 
 
-def _problems(readings: list[Reading], winner: Reading | None, blocker: Reading | None,
-              authorization: str, resolved: str | None) -> list[Problem]:
+def _problems(
+    readings: list[Reading],
+    winner: Reading | None,
+    blocker: Reading | None,
+    authorization: str,
+    resolved: str | None,
+) -> list[Problem]:
     problems: list[Problem] = []
     runtime = readings[0]
     env_values = runtime.extra.get("env_values", {})
     if len(set(env_values.values())) > 1:
         shown = ", ".join(f"{k}={v!r}" for k, v in env_values.items())
-        problems.append(Problem("runtime_mismatch", "repair", "runtime",
-                                f"configured variables disagree: {shown}"))
+        problems.append(
+            Problem("runtime_mismatch", "repair", "runtime", f"configured variables disagree: {shown}")
+        )
     for r in readings:
         if r.state in ("invalid", "unreadable"):
             problems.append(Problem(f"{r.source}_invalid", "repair", r.source, r.problem))
@@ -248,22 +259,47 @@ def _problems(readings: list[Reading], winner: Reading | None, blocker: Reading 
         elif r.state == "ignored":
             # Not drift (nothing disagrees), but never a silent SYNCED either.
             problems.append(Problem("config_changed", "trust", r.source, r.problem))
-        elif (r.usable and r is not winner and resolved is not None
-              and r.source in ("local", "cloud") and r.value != resolved):
+        elif (
+            r.usable
+            and r is not winner
+            and resolved is not None
+            and r.source in ("local", "cloud")
+            and r.value != resolved
+        ):
             reason = f"{r.source}_mismatch"
-            problems.append(Problem(reason, ACTIONS[reason], r.source,
-                                    f"{r.value!r} differs from the resolved {resolved!r}"))
+            problems.append(
+                Problem(
+                    reason, ACTIONS[reason], r.source, f"{r.value!r} differs from the resolved {resolved!r}"
+                )
+            )
     if blocker is None and resolved is None:
-        problems.append(Problem("scope_unresolved", "set_scope", "fallback",
-                                "no source is set and the fallback policy is 'fail'"))
+        problems.append(
+            Problem(
+                "scope_unresolved",
+                "set_scope",
+                "fallback",
+                "no source is set and the fallback policy is 'fail'",
+            )
+        )
     if authorization == "denied":
-        problems.append(Problem("scope_unauthorized", "request_access", winner.source if winner else None,
-                                f"the token cannot see {resolved!r}"))
+        problems.append(
+            Problem(
+                "scope_unauthorized",
+                "request_access",
+                winner.source if winner else None,
+                f"the token cannot see {resolved!r}",
+            )
+        )
     return problems
 
 
-def _state(readings: list[Reading], blocker: Reading | None, resolved: str | None,
-           authorization: str, problems: list[Problem]) -> str:
+def _state(
+    readings: list[Reading],
+    blocker: Reading | None,
+    resolved: str | None,
+    authorization: str,
+    problems: list[Problem],
+) -> str:
     if blocker is not None and blocker.state in ("invalid", "unreadable"):
         return "INVALID"
     if blocker is None and resolved is None:
@@ -277,8 +313,9 @@ def _state(readings: list[Reading], blocker: Reading | None, resolved: str | Non
     return "SYNCED"
 
 
-def _final_state(r: Reading, winner: Reading | None, blocker: Reading | None,
-                 reached_fallback: bool) -> Reading:
+def _final_state(
+    r: Reading, winner: Reading | None, blocker: Reading | None, reached_fallback: bool
+) -> Reading:
     if r is winner:
         return r._replace(state="resolved")
     if r.source == "fallback" and not reached_fallback and r.state in ("set", "unset"):

@@ -92,7 +92,7 @@ def read_token(env) -> str | None:
         raise ConfigError(
             f"{TOKEN_VAR} {problem}; it is not a valid HTTP header value, so it was not sent",
             hint=f'set it again without that character, e.g. export {TOKEN_VAR}="$(tr -d '
-                 "'\\r\\n' < token.txt)\"",
+            "'\\r\\n' < token.txt)\"",
         )
     return token
 
@@ -170,8 +170,11 @@ def _windows(secret: str) -> tuple[str, ...]:
     if cached is None:
         core = secret.strip()
         size = min(FRAGMENT, len(core))
-        cached = tuple({core[i:i + size] for i in range(len(core) - size + 1)}) \
-            if len(core) >= MIN_SECRET else ()
+        cached = (
+            tuple({core[i : i + size] for i in range(len(core) - size + 1)})
+            if len(core) >= MIN_SECRET
+            else ()
+        )
         _windows_cache[secret] = cached
     return cached
 
@@ -210,8 +213,7 @@ def redact(text: str, forms: tuple[str, ...] | None = None) -> str:
             return text
         windows = _windows(token)
         anchor = _anchor(token)
-        if anchor is not None and anchor not in text \
-                and not any(window in text for window in windows):
+        if anchor is not None and anchor not in text and not any(window in text for window in windows):
             # Every encoding keeps the token's longest run of letters and digits
             # whole, so text without it (and without a long run of the token) holds
             # no form of it: the common case, and it costs no import.
@@ -243,8 +245,7 @@ def scrub(obj, secret: str | None = None):
     """
     if secret is None:
         return _scrub(obj, None, ())
-    return _scrub(obj, secret, secret_forms(secret) if len(secret.strip()) >= MIN_SECRET
-                  else ())
+    return _scrub(obj, secret, secret_forms(secret) if len(secret.strip()) >= MIN_SECRET else ())
 
 
 def _scrub(obj, secret: str | None, forms: tuple[str, ...]):

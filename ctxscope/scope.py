@@ -76,5 +76,6 @@ def normalise_identity(prefix: str, identity: str) -> str | None:
 
 
 def _type_name(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {bool: "a boolean", int: "an integer", float: "a number", list: "an array", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )

@@ -112,8 +112,7 @@ def remove_key(text: str, dotted: str, *, path: str | None = None) -> str:
     try:
         after = _parse(result, where)
     except ConfigError:
-        raise ConfigError(f"{where}: removing {dotted} would produce invalid TOML; not written") \
-            from None
+        raise ConfigError(f"{where}: removing {dotted} would produce invalid TOML; not written") from None
     if not _same(after, expected):
         raise ConfigError(f"{where}: removing {dotted} would change other keys too; not written")
     return result

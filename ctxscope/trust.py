@@ -18,8 +18,7 @@ from .config import find_project_file
 from .errors import ConfigError
 
 
-def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None,
-               confirm=None) -> dict:
+def trust_file(path: str | None, *, revoke: bool = False, cwd: str | None = None, confirm=None) -> dict:
     """Trust (or with `revoke` forget) the project file at `path` (default: the nearest).
 
     When the file was trusted before with other content, `confirm(diff)` is called
@@ -69,12 +68,13 @@ def changes_since_trust(real: str, digest: str) -> str | None:
     lines = difflib.unified_diff(
         old.decode("utf-8", "replace").splitlines(keepends=True),
         new.decode("utf-8", "replace").splitlines(keepends=True),
-        fromfile=f"{real} (trusted)", tofile=f"{real} (now)")
+        fromfile=f"{real} (trusted)",
+        tofile=f"{real} (now)",
+    )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
-def record_trust(real_path: str, digest: str, *, revoke: bool = False,
-                 content: bytes | None = None) -> None:
+def record_trust(real_path: str, digest: str, *, revoke: bool = False, content: bytes | None = None) -> None:
     """Record (or forget) that the file at `real_path` with content `digest` is trusted,
     keeping `content` (the bytes with that digest) to diff against later."""
     from .fsutil import atomic_write_text, ensure_private_dir, file_lock, read_regular
@@ -101,14 +101,14 @@ def record_trust(real_path: str, digest: str, *, revoke: bool = False,
             if content is not None and hashlib.sha256(content).hexdigest() == digest:
                 try:
                     ensure_private_dir(os.path.dirname(kept))
-                    atomic_write_text(kept, content.decode("utf-8", "surrogateescape"),
-                                      default_mode=0o600, own=True)
+                    atomic_write_text(
+                        kept, content.decode("utf-8", "surrogateescape"), default_mode=0o600, own=True
+                    )
                     os.chmod(kept, 0o600)
                 except (OSError, UnicodeError):
                     pass  # without the copy, a later `trust` shows no diff; trust still holds
         # `own`: a store that is a link (or not the user's) is refused, never written through.
-        atomic_write_text(store, json.dumps(records, indent=2, sort_keys=True),
-                          default_mode=0o600, own=True)
+        atomic_write_text(store, json.dumps(records, indent=2, sort_keys=True), default_mode=0o600, own=True)
 
 
 def _content_path(real_path: str) -> str:

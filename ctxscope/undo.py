@@ -41,9 +41,16 @@ class Step(NamedTuple):
     blocked: str | None = None
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "target": self.target, "key": self.key,
-                "before": self.now, "after": self.restore, "undoes": self.command,
-                "written_at": self.ts, "blocked": self.blocked}
+        return {
+            "source": self.source,
+            "target": self.target,
+            "key": self.key,
+            "before": self.now,
+            "after": self.restore,
+            "undoes": self.command,
+            "written_at": self.ts,
+            "blocked": self.blocked,
+        }
 
 
 class NothingToUndo(CtxScopeError):
@@ -61,13 +68,15 @@ def last_write(config) -> list[dict]:
     for _line, event in iter_events_reverse(files):
         if not isinstance(event, dict):
             continue
-        if event.get("event") not in WRITE_EVENTS or event.get("host") != host \
-                or event.get("verified") is not True:
+        if (
+            event.get("event") not in WRITE_EVENTS
+            or event.get("host") != host
+            or event.get("verified") is not True
+        ):
             if run:
                 break
             continue
-        if run and (event.get("pid"), event.get("command")) != \
-                (run[-1].get("pid"), run[-1].get("command")):
+        if run and (event.get("pid"), event.get("command")) != (run[-1].get("pid"), run[-1].get("command")):
             break
         run.append(event)
     return list(reversed(run))
@@ -78,8 +87,10 @@ def plan(ctx, events: list[dict]) -> list[Step]:
     from .reconcile import mode_refusal
 
     if not events:
-        raise NothingToUndo("the drift log holds no write by ctxscope on this host; nothing "
-                            "to undo", hint="writes are sync, repair, init and config set")
+        raise NothingToUndo(
+            "the drift log holds no write by ctxscope on this host; nothing to undo",
+            hint="writes are sync, repair, init and config set",
+        )
     steps = []
     for event in reversed(events):  # undo the newest change first
         step = _step(event)
@@ -93,25 +104,29 @@ def _step(event: dict) -> Step:
     target, before, after = event.get("target"), event.get("before"), event.get("after")
     command, ts = str(event.get("command")), str(event.get("ts"))
     if not isinstance(target, str) or not target:
-        raise ConfigError(f"the last write ({command} at {ts}) names no target in the log; "
-                          "cannot undo it")
+        raise ConfigError(f"the last write ({command} at {ts}) names no target in the log; cannot undo it")
     if event.get("backup"):
         raise ConfigError(
             f"the last write ({command} at {ts}) replaced an unparseable file {target}; "
             "undo does not bring a broken file back",
-            hint=f"to restore it by hand: cp {event['backup']} {target}")
+            hint=f"to restore it by hand: cp {event['backup']} {target}",
+        )
     if event.get("event") == "config_changed":
         return Step("config", target, str(event.get("key")), after, before, ts, command)
     if before is not None and scope_problem(before) is not None:
-        raise ConfigError(f"the value before the last write ({command} at {ts}) was "
-                          f"{shown(before)}, not a valid scope; undo restores valid scopes only",
-                          hint="set the scope you want: ctxscope repair --to SCOPE")
+        raise ConfigError(
+            f"the value before the last write ({command} at {ts}) was "
+            f"{shown(before)}, not a valid scope; undo restores valid scopes only",
+            hint="set the scope you want: ctxscope repair --to SCOPE",
+        )
     if target.startswith(("http://", "https://")):
         if before is None:
-            raise ConfigError(f"the cloud default was unset before the last write ({command} "
-                              f"at {ts}); the cloud contract has no way to unset it",
-                              hint="set the default you want with `ctxscope sync "
-                                   "--direction resolved-to-cloud --scope SCOPE`")
+            raise ConfigError(
+                f"the cloud default was unset before the last write ({command} "
+                f"at {ts}); the cloud contract has no way to unset it",
+                hint="set the default you want with `ctxscope sync "
+                "--direction resolved-to-cloud --scope SCOPE`",
+            )
         return Step("cloud", target, "scope", after, before, ts, command)
     return Step("local", target, "scope", after, before, ts, command)
 
@@ -124,7 +139,8 @@ def check_unchanged(ctx, steps: list[Step]) -> None:
             raise ConfigError(
                 f"{step.target}: {step.key} changed since the {step.command} at {step.ts}: "
                 f"it holds {shown(current)}, that write left {shown(step.now)}; not undoing",
-                hint="run `ctxscope status` to see the current state")
+                hint="run `ctxscope status` to see the current state",
+            )
 
 
 def _current(ctx, step: Step) -> object:
@@ -132,8 +148,10 @@ def _current(ctx, step: Step) -> object:
         from .sources.cloud import CloudSource
 
         if ctx.cloud is None or not step.target.startswith(ctx.cloud.url):
-            raise ConfigError(f"the last write went to the cloud {step.target}, which is not "
-                              "the cloud configured now; not undoing")
+            raise ConfigError(
+                f"the last write went to the cloud {step.target}, which is not "
+                "the cloud configured now; not undoing"
+            )
         return CloudSource().read_fresh(ctx)[0]
     from . import config as config_mod
     from .configedit import get_key
@@ -155,12 +173,15 @@ def authorize(ctx, steps: list[Step]) -> None:
             continue
         access = ctx.cloud.client.get_access(str(step.restore))
         if access is None:
-            raise UnauthorizedError(f"scope {step.restore!r} is not visible to the token; "
-                                    "nothing was written")
+            raise UnauthorizedError(
+                f"scope {step.restore!r} is not visible to the token; nothing was written"
+            )
         if step.source == "cloud" and access != "write":
-            raise UnauthorizedError(f"the token has only {access} access to {step.restore!r}; "
-                                    "changing the cloud default needs write access; nothing "
-                                    "was written")
+            raise UnauthorizedError(
+                f"the token has only {access} access to {step.restore!r}; "
+                "changing the cloud default needs write access; nothing "
+                "was written"
+            )
 
 
 def apply(ctx, steps: list[Step]) -> list[dict]:
@@ -175,8 +196,7 @@ def apply(ctx, steps: list[Step]) -> list[dict]:
             from .sources.cloud import CloudSource
 
             _before, revision = CloudSource().read_fresh(ctx)
-            written = CloudSource().write(ctx, str(step.restore), revision=revision,
-                                          before=step.now)
+            written = CloudSource().write(ctx, str(step.restore), revision=revision, before=step.now)
             _log_scope(ctx, step, written.verified)
             verified = written.verified
         elif step.source == "local" and step.restore is not None:
@@ -187,8 +207,9 @@ def apply(ctx, steps: list[Step]) -> list[dict]:
             verified = written.verified
         else:
             kind = _kind(ctx, step.target)
-            edited = apply_edit(ConfigEdit(step.key, step.target, kind, step.now, step.restore),
-                                ctx, command=UNDO_COMMAND)
+            edited = apply_edit(
+                ConfigEdit(step.key, step.target, kind, step.now, step.restore), ctx, command=UNDO_COMMAND
+            )
             verified = edited.verified
         done.append({**step.to_dict(), "verified": verified})
     return done
@@ -206,8 +227,7 @@ def _log_scope(ctx, step: Step, verified: bool) -> None:
 
     res = resolve(context=ctx, log=False)
     event = base_event("scope_synced", res, UNDO_COMMAND)
-    event.update(direction="undo", target=step.target, before=step.now, after=step.restore,
-                 verified=verified)
+    event.update(direction="undo", target=step.target, before=step.now, after=step.restore, verified=verified)
     warning = append(event, ctx.config)
     if warning:
         err("warning", warning)

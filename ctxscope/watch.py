@@ -112,8 +112,13 @@ class Watcher:
 
     def _follow_store(self, config) -> None:
         """Start following the etcd key of the default scope (once, in a daemon thread)."""
-        if self._store_watch is not None or self.offline or config is None \
-                or config["cloud.backend"] != "etcd" or not config["cloud.url"]:
+        if (
+            self._store_watch is not None
+            or self.offline
+            or config is None
+            or config["cloud.backend"] != "etcd"
+            or not config["cloud.url"]
+        ):
             return
         from .errors import CtxScopeError
         from .etcd import make_cloud, watch_default
@@ -128,8 +133,10 @@ class Watcher:
             self._woken.set()
 
         self._store_watch = threading.Thread(
-            target=watch_default, args=(cloud, changed, self._stopped.is_set),
-            name="ctxscope-etcd-watch", daemon=True,
+            target=watch_default,
+            args=(cloud, changed, self._stopped.is_set),
+            name="ctxscope-etcd-watch",
+            daemon=True,
         )
         self._store_watch.start()
 
@@ -151,8 +158,9 @@ class Watcher:
         before = fingerprint(self.files)
         self.resolved_at = time.monotonic()
         try:
-            ctx = Context(cwd=self.cwd, scope=self.scope, offline=self.offline,
-                          refresh=self.refresh, command="status")
+            ctx = Context(
+                cwd=self.cwd, scope=self.scope, offline=self.offline, refresh=self.refresh, command="status"
+            )
         except CtxScopeError as exc:
             self.error, res, config = exc, None, None
         else:
@@ -193,8 +201,7 @@ def _view(res_or_error, cwd: str):
     from .errors import CtxScopeError
 
     stamp = time.strftime("%H:%M:%S")
-    header = Text(f"ctxscope status --watch  {cwd}  (changed {stamp}; Ctrl-C to stop)",
-                  style="dim")
+    header = Text(f"ctxscope status --watch  {cwd}  (changed {stamp}; Ctrl-C to stop)", style="dim")
     if isinstance(res_or_error, CtxScopeError):
         from .output import error_line
 
@@ -208,8 +215,7 @@ def _view(res_or_error, cwd: str):
     return Group(*parts)
 
 
-def watch_status(*, scope=None, json_out=False, offline=False, refresh=False,
-                 interval: float = 1.0) -> int:
+def watch_status(*, scope=None, json_out=False, offline=False, refresh=False, interval: float = 1.0) -> int:
     """Run until Ctrl-C; return 0."""
     from .render import make_console
 
@@ -259,8 +265,13 @@ def _live(watcher: Watcher, console, interval: float) -> None:
     from rich.live import Live
 
     found = watcher.poll()
-    with Live(_view(found, watcher.cwd), console=console, auto_refresh=False,
-              redirect_stdout=False, redirect_stderr=False) as live:
+    with Live(
+        _view(found, watcher.cwd),
+        console=console,
+        auto_refresh=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    ) as live:
         while True:
             watcher.wait(interval)
             found = watcher.poll()

@@ -38,8 +38,7 @@ MAN_DATE = "2026-11-25"
 
 # kind: "option" or "argument"; names: ("--tail", "-n") long first; value: whether it
 # takes a value; choices: tuple of strings or (); files: complete file names.
-Param = namedtuple("Param", "kind name names metavar help value choices files multiple required "
-                   "secondary")
+Param = namedtuple("Param", "kind name names metavar help value choices files multiple required secondary")
 Command = namedtuple("Command", "path name help short params commands")
 
 
@@ -65,26 +64,32 @@ def _command(cmd, ctx, path: tuple[str, ...]) -> Command:
     for name, sub in getattr(cmd, "commands", {}).items():
         if getattr(sub, "hidden", False):
             continue
-        sub_ctx = sub.context_class(sub, info_name=name, parent=ctx,
-                                    **(sub.context_settings or {}))
+        sub_ctx = sub.context_class(sub, info_name=name, parent=ctx, **(sub.context_settings or {}))
         subs.append(_command(sub, sub_ctx, (*path, name)))
-    return Command(path, path[-1] if path else PROG, help_text, short_help(help_text),
-                   params, tuple(subs))
+    return Command(path, path[-1] if path else PROG, help_text, short_help(help_text), params, tuple(subs))
 
 
 def _param(p) -> Param:
     kind = getattr(p, "param_type_name", "option")
     is_flag = bool(getattr(p, "is_flag", False)) or bool(getattr(p, "count", False))
-    names = sorted(p.opts, key=lambda n: (not n.startswith("--"), n)) if kind == "option" \
-        else [p.name]
+    names = sorted(p.opts, key=lambda n: (not n.startswith("--"), n)) if kind == "option" else [p.name]
     choices = _choices(p)
     name = (p.name or "").lower()
     files = not choices and (_is_path(p) or name.endswith(("path", "file")))
     metavar = p.metavar or (p.name or "value").upper()
-    return Param(kind, p.name, tuple(names), metavar, " ".join((p.help or "").split()),
-                 kind == "argument" or not is_flag, choices, files,
-                 bool(p.multiple) or p.nargs == -1, bool(p.required),
-                 tuple(getattr(p, "secondary_opts", ()) or ()))
+    return Param(
+        kind,
+        p.name,
+        tuple(names),
+        metavar,
+        " ".join((p.help or "").split()),
+        kind == "argument" or not is_flag,
+        choices,
+        files,
+        bool(p.multiple) or p.nargs == -1,
+        bool(p.required),
+        tuple(getattr(p, "secondary_opts", ()) or ()),
+    )
 
 
 def _choices(p) -> tuple[str, ...]:
@@ -147,18 +152,21 @@ def render_bash(tree: Command) -> str:
         spec_lines.append(
             f"        {_sq(key)}) _ctxscope_cmds={_sq(' '.join(c.name for c in cmd.commands))} "
             f"_ctxscope_opts={_sq(' '.join(opts))} _ctxscope_valued={_sq(' '.join(valued))} "
-            f"_ctxscope_nargs={len(args)} _ctxscope_variadic={variadic} ;;")
+            f"_ctxscope_nargs={len(args)} _ctxscope_variadic={variadic} ;;"
+        )
         targets = [(n, p) for p in _options(cmd) if p.value for n in p.names]
         targets += [(str(i), p) for i, p in enumerate(args, 1)]
         for target, p in targets:
             if p.choices:
-                value_lines.append(f"        {_sq(f'{key} {target}'.strip())}) _ctxscope_kind=words "
-                                   f"_ctxscope_words={_sq(' '.join(p.choices))} ;;")
+                value_lines.append(
+                    f"        {_sq(f'{key} {target}'.strip())}) _ctxscope_kind=words "
+                    f"_ctxscope_words={_sq(' '.join(p.choices))} ;;"
+                )
             elif p.files:
-                value_lines.append(f"        {_sq(f'{key} {target}'.strip())}) "
-                                   "_ctxscope_kind=files ;;")
-    return _BASH.format(generated=GENERATED, spec="\n".join(spec_lines),
-                        values="\n".join(value_lines) or "        *) ;;")
+                value_lines.append(f"        {_sq(f'{key} {target}'.strip())}) _ctxscope_kind=files ;;")
+    return _BASH.format(
+        generated=GENERATED, spec="\n".join(spec_lines), values="\n".join(value_lines) or "        *) ;;"
+    )
 
 
 _BASH = """\
@@ -290,8 +298,7 @@ def _zsh_option(p: Param) -> str:
         return f"'{star}{names[0]}{suffix}[{desc}]{value}'"
     group = " ".join(names + list(p.secondary))
     excl = "" if p.multiple else f"({group})"
-    spelled = ",".join(n + ("+" if p.value and not n.startswith("--") else suffix)
-                       for n in names)
+    spelled = ",".join(n + ("+" if p.value and not n.startswith("--") else suffix) for n in names)
     out = f"'{excl}{star}'{{{spelled}}}'[{desc}]{value}'"
     for n in p.secondary:
         out += f" \\\n        '({group}){n}[{desc}]'"
@@ -311,33 +318,35 @@ def _zsh_function(cmd: Command) -> list[str]:
     specs += [_zsh_argument(p, i) for i, p in enumerate(_positionals(cmd), 1)]
     lines = [f"{fname}() {{"]
     if cmd.commands:
-        lines += ['    local curcontext="$curcontext" state state_descr line ret=1',
-                  "    typeset -A opt_args",
-                  "    _arguments -C \\"]
+        lines += [
+            '    local curcontext="$curcontext" state state_descr line ret=1',
+            "    typeset -A opt_args",
+            "    _arguments -C \\",
+        ]
         lines += [f"        {s} \\" for s in specs]
-        lines += ["        '1:command:->command' \\",
-                  "        '*::argument:->argument' && ret=0",
-                  "    case $state in",
-                  "        command)",
-                  "            local -a commands",
-                  "            commands=("]
+        lines += [
+            "        '1:command:->command' \\",
+            "        '*::argument:->argument' && ret=0",
+            "    case $state in",
+            "        command)",
+            "            local -a commands",
+            "            commands=(",
+        ]
         for sub in cmd.commands:
             lines.append(f"                '{_zsq(sub.name)}:{_zsq(sub.short)}'")
         label = " ".join((PROG, *cmd.path))
-        lines += ["            )",
-                  f"            _describe -t commands '{label} command' commands && ret=0",
-                  "            ;;",
-                  "        argument)",
-                  f"            curcontext=${{curcontext%:*:*}}:{'-'.join((PROG, *cmd.path))}-$words[1]:",
-                  "            case $words[1] in"]
+        lines += [
+            "            )",
+            f"            _describe -t commands '{label} command' commands && ret=0",
+            "            ;;",
+            "        argument)",
+            f"            curcontext=${{curcontext%:*:*}}:{'-'.join((PROG, *cmd.path))}-$words[1]:",
+            "            case $words[1] in",
+        ]
         for sub in cmd.commands:
             sub_fname = "_" + "_".join((PROG, *sub.path))
             lines.append(f"                {sub.name}) {sub_fname} && ret=0 ;;")
-        lines += ["            esac",
-                  "            ;;",
-                  "    esac",
-                  "    return ret",
-                  "}"]
+        lines += ["            esac", "            ;;", "    esac", "    return ret", "}"]
     else:
         if specs:
             lines.append("    _arguments \\")
@@ -393,16 +402,16 @@ def render_fish(tree: Command) -> str:
     for cmd in walk(tree):
         key = " ".join(cmd.path)
         if cmd.commands:
-            subs_cases.append(f"        case {_fq(key)}\n            printf '%s\\n' "
-                              + " ".join(c.name for c in cmd.commands))
+            subs_cases.append(
+                f"        case {_fq(key)}\n            printf '%s\\n' "
+                + " ".join(c.name for c in cmd.commands)
+            )
         valued = [n for p in _options(cmd) if p.value for n in p.names]
         if valued:
-            valued_cases.append(f"        case {_fq(key)}\n            printf '%s\\n' "
-                                + " ".join(valued))
+            valued_cases.append(f"        case {_fq(key)}\n            printf '%s\\n' " + " ".join(valued))
         at = f'__ctxscope_at "{key}"'
         for sub in cmd.commands:
-            entries.append(f"complete -c ctxscope -n {_fq(at)} -a {_fq(sub.name)} "
-                           f"-d {_fq(sub.short)}")
+            entries.append(f"complete -c ctxscope -n {_fq(at)} -a {_fq(sub.name)} -d {_fq(sub.short)}")
         for p in _options(cmd):
             flags = []
             for n in (*p.names, *p.secondary):
@@ -422,8 +431,12 @@ def render_fish(tree: Command) -> str:
             if how:
                 desc = short_help(p.help) if p.help else p.metavar.lower()
                 entries.append(f"complete -c ctxscope -n {_fq(cond)} {how} -d {_fq(desc)}")
-    return _FISH.format(generated=GENERATED, subs="\n".join(subs_cases),
-                        valued="\n".join(valued_cases), entries="\n".join(entries))
+    return _FISH.format(
+        generated=GENERATED,
+        subs="\n".join(subs_cases),
+        valued="\n".join(valued_cases),
+        entries="\n".join(entries),
+    )
 
 
 _FISH = """\
@@ -535,52 +548,78 @@ def _option_item(p: Param) -> list[str]:
 
 
 _EXIT_TEXT = {
-    "OK": "Success; for checks (\\fBdiff\\fR, \\fBstatus \\-\\-check\\fR): every set source "
-          "agrees.",
+    "OK": "Success; for checks (\\fBdiff\\fR, \\fBstatus \\-\\-check\\fR): every set source agrees.",
     "ERROR": "Error: a bad config file, an invalid scope where one was needed, I/O, a write "
-             "that did not read back, a conflict; a write refused by the rollout mode or "
-             "declined at the prompt.",
+    "that did not read back, a conflict; a write refused by the rollout mode or "
+    "declined at the prompt.",
     "USAGE": "Usage error: an unknown command or option, a bad value; a write without a "
-             "terminal and without \\fB\\-\\-yes\\fR.",
-    "DRIFT": "Drift detected (\\fBdiff\\fR, \\fBstatus \\-\\-check\\fR, \\fBresolve\\fR in "
-             "enforce mode).",
+    "terminal and without \\fB\\-\\-yes\\fR.",
+    "DRIFT": "Drift detected (\\fBdiff\\fR, \\fBstatus \\-\\-check\\fR, \\fBresolve\\fR in enforce mode).",
     "UNAUTHORIZED": "Unauthorized: the token cannot see the scope; the command fails closed.",
     "UNRESOLVED": "Unresolved: no source sets a scope and the fallback policy is \\fBfail\\fR.",
     "CLOUD": "The cloud was needed and answered outside its contract or could not be reached.",
 }
 
 _FILES = [
-    (".ctxscope.toml", "The project file: the nearest one walking up from the working "
-     "directory. Its \\fBscope\\fR key is the local source. Until \\fBctxscope trust\\fR, only "
-     "\\fBscope\\fR, \\fB[fallback]\\fR and \\fB[policy]\\fR in it count."),
-    ("$XDG_CONFIG_HOME/ctxscope/config.toml", "The user config (default "
-     "\\fI~/.config/ctxscope/config.toml\\fR, or \\fBCTXSCOPE_CONFIG\\fR): settings and a "
-     "\\fBscope\\fR used when no project file sets one."),
-    ("$XDG_CACHE_HOME/ctxscope/", "Cached cloud answers (default \\fI~/.cache/ctxscope/\\fR), "
-     "one file per URL and token; never holds the token."),
-    ("$XDG_STATE_HOME/ctxscope/drift.jsonl", "The drift log, one JSON object per line (default "
-     "\\fI~/.local/state/ctxscope/drift.jsonl\\fR, or \\fB[log] path\\fR, or "
-     "\\fBCTXSCOPE_LOG\\fR); rotated by size."),
-    ("$XDG_STATE_HOME/ctxscope/trusted.json", "The project files trusted with "
-     "\\fBctxscope trust\\fR: path and content hash."),
+    (
+        ".ctxscope.toml",
+        "The project file: the nearest one walking up from the working "
+        "directory. Its \\fBscope\\fR key is the local source. Until \\fBctxscope trust\\fR, only "
+        "\\fBscope\\fR, \\fB[fallback]\\fR and \\fB[policy]\\fR in it count.",
+    ),
+    (
+        "$XDG_CONFIG_HOME/ctxscope/config.toml",
+        "The user config (default "
+        "\\fI~/.config/ctxscope/config.toml\\fR, or \\fBCTXSCOPE_CONFIG\\fR): settings and a "
+        "\\fBscope\\fR used when no project file sets one.",
+    ),
+    (
+        "$XDG_CACHE_HOME/ctxscope/",
+        "Cached cloud answers (default \\fI~/.cache/ctxscope/\\fR), "
+        "one file per URL and token; never holds the token.",
+    ),
+    (
+        "$XDG_STATE_HOME/ctxscope/drift.jsonl",
+        "The drift log, one JSON object per line (default "
+        "\\fI~/.local/state/ctxscope/drift.jsonl\\fR, or \\fB[log] path\\fR, or "
+        "\\fBCTXSCOPE_LOG\\fR); rotated by size.",
+    ),
+    (
+        "$XDG_STATE_HOME/ctxscope/trusted.json",
+        "The project files trusted with \\fBctxscope trust\\fR: path and content hash.",
+    ),
 ]
 
 _ENVIRONMENT = [
-    ("CTX_SCOPE", "The runtime scope, beaten only by \\fB\\-\\-scope\\fR. The names read are "
-     "the list \\fB[runtime] env\\fR; the first set one wins; an empty variable counts as "
-     "unset."),
-    ("CTXSCOPE_TOKEN", "The cloud token. Read only from the environment; a token in a config "
-     "file is an error. Never printed or logged."),
-    ("CTXSCOPE_CLOUD_URL", "The cloud's base URL; beats \\fB[cloud] url\\fR in either file. "
-     "For etcd, one or more endpoints, comma-separated."),
+    (
+        "CTX_SCOPE",
+        "The runtime scope, beaten only by \\fB\\-\\-scope\\fR. The names read are "
+        "the list \\fB[runtime] env\\fR; the first set one wins; an empty variable counts as "
+        "unset.",
+    ),
+    (
+        "CTXSCOPE_TOKEN",
+        "The cloud token. Read only from the environment; a token in a config "
+        "file is an error. Never printed or logged.",
+    ),
+    (
+        "CTXSCOPE_CLOUD_URL",
+        "The cloud's base URL; beats \\fB[cloud] url\\fR in either file. "
+        "For etcd, one or more endpoints, comma-separated.",
+    ),
     ("CTXSCOPE_CLOUD_BACKEND", "\\fBhttp\\fR or \\fBetcd\\fR; beats \\fB[cloud] backend\\fR."),
     ("CTXSCOPE_ETCD_USER", "The etcd user; beats \\fB[cloud] user\\fR."),
-    ("CTXSCOPE_ETCD_PASSWORD", "The etcd user's password. Read only from the environment; a "
-     "password in a config file is an error. Never printed or logged."),
+    (
+        "CTXSCOPE_ETCD_PASSWORD",
+        "The etcd user's password. Read only from the environment; a "
+        "password in a config file is an error. Never printed or logged.",
+    ),
     ("CTXSCOPE_CONFIG", "The user config file to read instead of the default."),
     ("CTXSCOPE_LOG", "The drift log file; beats \\fB[log] path\\fR."),
-    ("CTXSCOPE_IDENTITY", "The identity for \\fB[fallback] policy = \"identity\"\\fR, instead "
-     "of asking the cloud."),
+    (
+        "CTXSCOPE_IDENTITY",
+        'The identity for \\fB[fallback] policy = "identity"\\fR, instead of asking the cloud.',
+    ),
     ("HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE", "Honoured for cloud requests."),
     ("NO_COLOR, FORCE_COLOR", "Turn colour off or on; piped output never has colour."),
     ("XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_STATE_HOME", "Where the files above live."),
@@ -588,14 +627,17 @@ _ENVIRONMENT = [
 
 _EXAMPLES = [
     ("Show every source, which one wins, and how to fix drift:", "ctxscope status"),
-    ("Use the scope in a script; nothing on stdout when there is none:",
-     "scope=$(ctxscope resolve) || exit"),
-    ("Fail a CI step on drift and keep the state as an artifact:",
-     "ctxscope status \\-\\-json > scope\\-state.json; ctxscope diff"),
-    ("Make the project file follow the runtime override:",
-     "ctxscope sync \\-\\-direction runtime\\-to\\-local \\-\\-yes"),
+    ("Use the scope in a script; nothing on stdout when there is none:", "scope=$(ctxscope resolve) || exit"),
+    (
+        "Fail a CI step on drift and keep the state as an artifact:",
+        "ctxscope status \\-\\-json > scope\\-state.json; ctxscope diff",
+    ),
+    (
+        "Make the project file follow the runtime override:",
+        "ctxscope sync \\-\\-direction runtime\\-to\\-local \\-\\-yes",
+    ),
     ("Warn at every bash start when the scope drifted:", "ctxscope hook bash >> ~/.bashrc"),
-    ("Show the scope in the prompt:", "PS1='$(ctxscope prompt \\-\\-format \"[{scope}{mark}] \")'\"$PS1\""),
+    ("Show the scope in the prompt:", 'PS1=\'$(ctxscope prompt \\-\\-format "[{scope}{mark}] ")\'"$PS1"'),
 ]
 
 
@@ -626,16 +668,21 @@ def render_man(tree: Command) -> str:
         ".SH DESCRIPTION",
         *_roff_paragraphs(tree.help),
         ".PP",
-        _roff("Run `ctxscope COMMAND --help` for a command's options. Every command takes "
-              "--json for one stable JSON object on stdout; diagnostics go to stderr."),
+        _roff(
+            "Run `ctxscope COMMAND --help` for a command's options. Every command takes "
+            "--json for one stable JSON object on stdout; diagnostics go to stderr."
+        ),
         ".SH COMMANDS",
     ]
     commands = [c for c in walk(tree) if c.path]
     for cmd in commands:
         # A group (`config`) has its own section too: what it does without a subcommand.
-        out += [".SS " + _roff(" ".join(cmd.path)),
-                f"\\fB{_roff(' '.join((PROG, *cmd.path)))}\\fR {_synopsis(cmd)}",
-                ".PP", *_roff_paragraphs(cmd.help)]
+        out += [
+            ".SS " + _roff(" ".join(cmd.path)),
+            f"\\fB{_roff(' '.join((PROG, *cmd.path)))}\\fR {_synopsis(cmd)}",
+            ".PP",
+            *_roff_paragraphs(cmd.help),
+        ]
         items = [p for p in cmd.params if "--help" not in p.names]
         if items:
             out.append(".RS")
@@ -659,9 +706,14 @@ def render_man(tree: Command) -> str:
     out.append(".SH EXAMPLES")
     for i, (text, example) in enumerate(_EXAMPLES):
         out += ([".PP"] if i else []) + [_roff(text), ".PP", ".RS", ".EX", example, ".EE", ".RE"]
-    out += [".SH SEE ALSO", _roff("The docs/ directory of the ctxscope source: tutorials, "
-                                  "how-to guides, the configuration reference, the cloud "
-                                  "contract, the JSON output and the drift log.")]
+    out += [
+        ".SH SEE ALSO",
+        _roff(
+            "The docs/ directory of the ctxscope source: tutorials, "
+            "how-to guides, the configuration reference, the cloud "
+            "contract, the JSON output and the drift log."
+        ),
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -744,8 +796,13 @@ def render_markdown(tree: Command) -> str:
     for cmd in walk(tree):
         if not cmd.path:
             continue
-        out += ["", "#" * min(len(cmd.path) + 1, 4) + " " + " ".join((PROG, *cmd.path)), "",
-                f"```text\n{_md_usage(cmd)}\n```", ""]
+        out += [
+            "",
+            "#" * min(len(cmd.path) + 1, 4) + " " + " ".join((PROG, *cmd.path)),
+            "",
+            f"```text\n{_md_usage(cmd)}\n```",
+            "",
+        ]
         for para in _md_paragraphs(cmd.help):
             out += [para, ""]
         if cmd.commands:
@@ -776,10 +833,10 @@ def render_all(app=None) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python tools/docgen.py",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 and name the files that are out of date")
+    parser = argparse.ArgumentParser(prog="python tools/docgen.py", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 and name the files that are out of date"
+    )
     parser.add_argument("--root", default=ROOT, help="the repository root (default: %(default)s)")
     args = parser.parse_args(argv)
     stale = []

@@ -17,9 +17,21 @@ from ..scope import shown
 
 _BEFORE = {"create": "(no file)", "replace_broken": "(cannot be parsed)"}
 
-def run(*, command: str, direction=None, to: str | None = None, scope: str | None = None,
-        shell=None, dry_run: bool = False, yes: bool = False, json_out: bool = False,
-        log: bool = True, finish=None, force: bool = False) -> int:
+
+def run(
+    *,
+    command: str,
+    direction=None,
+    to: str | None = None,
+    scope: str | None = None,
+    shell=None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json_out: bool = False,
+    log: bool = True,
+    finish=None,
+    force: bool = False,
+) -> int:
     """Resolve, plan, check, confirm, apply; return the exit code (errors are raised).
 
     `log=False` resolves without logging what it finds (the write is still logged).
@@ -31,8 +43,7 @@ def run(*, command: str, direction=None, to: str | None = None, scope: str | Non
     from ..resolver import Context, resolve
 
     if shell is not None and json_out:
-        raise UsageError("--shell prints only shell code on stdout; it cannot be combined "
-                         "with --json")
+        raise UsageError("--shell prints only shell code on stdout; it cannot be combined with --json")
     report: dict = {"command": command, "direction": _value(direction), "dry_run": dry_run}
     ctx = None
     try:
@@ -40,11 +51,11 @@ def run(*, command: str, direction=None, to: str | None = None, scope: str | Non
         ctx = Context(scope=scope, refresh=True, command=command)
         res = resolve(context=ctx, log=log)
         warn_all(res.warnings)
-        plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to,
-                              force=force)
+        plan = reconcile.plan(ctx, res, command=command, direction=direction, to=to, force=force)
         report.update(plan.to_dict())
-        return _execute(plan, ctx, report, shell=shell, dry_run=dry_run, yes=yes,
-                        json_out=json_out, finish=finish)
+        return _execute(
+            plan, ctx, report, shell=shell, dry_run=dry_run, yes=yes, json_out=json_out, finish=finish
+        )
     except CtxScopeError as exc:
         if json_out:
             report.setdefault("changes", [])
@@ -62,11 +73,11 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out, finish=None) -
     applied = None
     if not plan.changes:
         if finish is not None:
-            finish(plan, ctx, report, result="in_sync", access="not_checked", applied=None,
-                   out=out, human=human)
+            finish(
+                plan, ctx, report, result="in_sync", access="not_checked", applied=None, out=out, human=human
+            )
         elif human:
-            out.write(f"in sync: {_subject(plan)} already holds {plan.scope!r}; "
-                      "nothing to write\n")
+            out.write(f"in sync: {_subject(plan)} already holds {plan.scope!r}; nothing to write\n")
         return _done(report, json_out, "in_sync", 0)
 
     if human:
@@ -75,8 +86,7 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out, finish=None) -
     code = plan.exit_code(shell=shell is not None)
     if dry_run:
         if finish is not None and code == 0:
-            finish(plan, ctx, report, result="planned", access=access, applied=None, out=out,
-                   human=human)
+            finish(plan, ctx, report, result="planned", access=access, applied=None, out=out, human=human)
         elif human:
             out.write("dry run: nothing was written\n")
         _report_unfinished(plan, report, shell, would=True, quiet=json_out)
@@ -100,18 +110,21 @@ def _execute(plan, ctx, report, *, shell, dry_run, yes, json_out, finish=None) -
     elif shell is not None and plan.runtime is not None:
         # `eval "$(...)"` hides the exit code: shell code from a repair that did not
         # finish would look like a fix. Print none, and say so.
-        err("error", "no shell code printed: the repair did not finish (see above); the "
-                     "runtime env was left as it is")
+        err(
+            "error",
+            "no shell code printed: the repair did not finish (see above); the runtime env was left as it is",
+        )
     _report_unfinished(plan, report, shell, would=False, quiet=json_out)
     if finish is not None and code == 0:
-        finish(plan, ctx, report, result="applied", access=access, applied=applied, out=out,
-               human=human)
+        finish(plan, ctx, report, result="applied", access=access, applied=applied, out=out, human=human)
     elif human and code == 0:
         tail = " (the shell's env once it evaluates the code)" if plan.runtime else ""
         if plan.runtime is not None and plan.runtime.after is None and plan.scope is not None:
             names = plan.runtime.target.removeprefix("env ")
-            tail = (f" (the override {names} is dropped once the shell evaluates the code, "
-                    "so the project file's value applies)")
+            tail = (
+                f" (the override {names} is dropped once the shell evaluates the code, "
+                "so the project file's value applies)"
+            )
         if plan.scope is None:
             out.write(f"done: {plan.runtime.target} unset{tail}\n")
         else:
@@ -154,8 +167,9 @@ def _print_plan(plan, out, shell) -> None:
         if c.blocked:
             line += f"  NOT ALLOWED: {c.blocked}"
         elif c.source == "runtime":
-            line += ("  (shell code on stdout)" if shell is not None
-                     else "  (your shell: " + _finish(plan) + ")")
+            line += (
+                "  (shell code on stdout)" if shell is not None else "  (your shell: " + _finish(plan) + ")"
+            )
         out.write(line + "\n")
 
 
@@ -202,8 +216,10 @@ def _print_outcomes(plan, applied, out) -> None:
             out.write(f"in sync  {c.source:<8} {c.target} (already {c.after!r})\n")
             continue
         was = _BEFORE.get(c.action) or shown(o.before)
-        out.write(f"written  {c.source:<8} {c.target}: {was} -> {c.after!r}, "
-                  f"read back: {'ok' if o.verified else 'NOT VERIFIED'}\n")
+        out.write(
+            f"written  {c.source:<8} {c.target}: {was} -> {c.after!r}, "
+            f"read back: {'ok' if o.verified else 'NOT VERIFIED'}\n"
+        )
         if o.backup:
             out.write(f"         the unparseable file was saved as {o.backup}\n")
         undo = undo_hint(c, o, plan.command)
@@ -228,12 +244,10 @@ def undo_hint(change, outcome, command: str = "sync") -> str | None:
         if scope_problem(before) is None and command == "init":
             return f"ctxscope init --scope {shlex.quote(before)} --yes"
         if scope_problem(before) is None:
-            return (f"ctxscope sync --direction runtime-to-local --scope {shlex.quote(before)} "
-                    "--yes")
+            return f"ctxscope sync --direction runtime-to-local --scope {shlex.quote(before)} --yes"
         return None
     if change.source == "cloud" and before is not None and scope_problem(before) is None:
-        return (f"ctxscope sync --direction resolved-to-cloud --scope {shlex.quote(before)} "
-                "--yes")
+        return f"ctxscope sync --direction resolved-to-cloud --scope {shlex.quote(before)} --yes"
     return None
 
 
@@ -244,8 +258,13 @@ def _changes_with_outcomes(plan, applied) -> list[dict]:
         row = reconcile.change_to_dict(c)
         o = by_change.get(id(c))
         if o is not None:
-            row.update(status=o.status, verified=o.verified, before=o.before, backup=o.backup,
-                       undo=undo_hint(c, o, plan.command))
+            row.update(
+                status=o.status,
+                verified=o.verified,
+                before=o.before,
+                backup=o.backup,
+                undo=undo_hint(c, o, plan.command),
+            )
         rows.append(row)
     return rows
 
@@ -261,8 +280,9 @@ def _report_unfinished(plan, report, shell, *, would: bool, quiet: bool) -> None
     for item in items:
         held = "would stay" if would else "still holds"
         wanted = "to be unset" if item["wanted"] is None else f"not {item['wanted']!r}"
-        message = (f"{item['source']} {item['target']} {held} {shown(item['value'])}, "
-                   f"{wanted}: {item['reason']}")
+        message = (
+            f"{item['source']} {item['target']} {held} {shown(item['value'])}, {wanted}: {item['reason']}"
+        )
         if item["fix"]:
             message += f"; finish with: {item['fix']}"
         err("error", message)

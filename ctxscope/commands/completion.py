@@ -14,8 +14,7 @@ from ..errors import CtxScopeError, ExitCode
 from ..kinds import Shell
 
 # The shipped file for each shell, under ctxscope/data/completions/.
-SCRIPTS: dict[Shell, str] = {Shell.BASH: "ctxscope.bash", Shell.ZSH: "_ctxscope",
-                             Shell.FISH: "ctxscope.fish"}
+SCRIPTS: dict[Shell, str] = {Shell.BASH: "ctxscope.bash", Shell.ZSH: "_ctxscope", Shell.FISH: "ctxscope.fish"}
 
 
 def script(shell: Shell | str) -> str:
@@ -23,12 +22,13 @@ def script(shell: Shell | str) -> str:
     shell = Shell(shell)
     name = SCRIPTS[shell]
     try:
-        return (resources.files("ctxscope") / "data" / "completions" / name).read_text(
-            encoding="utf-8")
+        return (resources.files("ctxscope") / "data" / "completions" / name).read_text(encoding="utf-8")
     except OSError as exc:
-        raise CtxScopeError(f"the {shell.value} completion script is missing from this installation "
-                            f"(ctxscope/data/completions/{name}: {exc.strerror or exc})",
-                            hint="reinstall ctxscope") from None
+        raise CtxScopeError(
+            f"the {shell.value} completion script is missing from this installation "
+            f"(ctxscope/data/completions/{name}: {exc.strerror or exc})",
+            hint="reinstall ctxscope",
+        ) from None
 
 
 def completion(*, shell: Shell | str) -> int:

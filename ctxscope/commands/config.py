@@ -43,11 +43,20 @@ def settings_rows(config, env) -> list[dict]:
         value = _redact_url(setting.value) if key == "cloud.url" else setting.value
         rows.append({"key": key, "value": value, "origin": setting.origin})
         if key == "cloud.key_file":
-            rows.append({"key": "cloud.token", "value": _token_state(env.get(TOKEN_VAR)),
-                         "origin": f"env {TOKEN_VAR}"})
-            rows.append({"key": "cloud.password",
-                         "value": "set" if env.get("CTXSCOPE_ETCD_PASSWORD") else "not set",
-                         "origin": "env CTXSCOPE_ETCD_PASSWORD"})
+            rows.append(
+                {
+                    "key": "cloud.token",
+                    "value": _token_state(env.get(TOKEN_VAR)),
+                    "origin": f"env {TOKEN_VAR}",
+                }
+            )
+            rows.append(
+                {
+                    "key": "cloud.password",
+                    "value": "set" if env.get("CTXSCOPE_ETCD_PASSWORD") else "not set",
+                    "origin": "env CTXSCOPE_ETCD_PASSWORD",
+                }
+            )
     if config.settings.get("log.path") is not None and config["log.path"] is None:
         from ..events import log_path
 
@@ -57,13 +66,15 @@ def settings_rows(config, env) -> list[dict]:
 
     found, allow, _warnings = observe.observers(config, paths.working_dir())
     allow_origin = "default"
-    if config.user is not None and isinstance(config.user.data.get("observe"), dict) \
-            and "allow_paths" in config.user.data["observe"]:
+    if (
+        config.user is not None
+        and isinstance(config.user.data.get("observe"), dict)
+        and "allow_paths" in config.user.data["observe"]
+    ):
         allow_origin = config.user.where("observe.allow_paths")
     rows.append({"key": "observe.allow_paths", "value": allow, "origin": allow_origin})
     for obs in found:
-        rows.append({"key": f"observe.{obs.name}", "value": _describe(obs),
-                     "origin": obs.declared})
+        rows.append({"key": f"observe.{obs.name}", "value": _describe(obs), "origin": obs.declared})
     return rows
 
 
@@ -90,24 +101,36 @@ def files_info(config) -> list[dict]:
     project = config.project
     if project is not None:
         ignored = [] if project.trusted else [t for t in TRUSTED_ONLY if t in project.data]
-        info.append({"kind": "project", "path": project.path, "exists": True,
-                     "trusted": project.trusted,
-                     "error": project.error.message if project.error else None,
-                     "ignored": ignored})
+        info.append(
+            {
+                "kind": "project",
+                "path": project.path,
+                "exists": True,
+                "trusted": project.trusted,
+                "error": project.error.message if project.error else None,
+                "ignored": ignored,
+            }
+        )
     else:
-        info.append({"kind": "project", "path": None, "exists": False, "trusted": None,
-                     "error": None, "ignored": []})
+        info.append(
+            {"kind": "project", "path": None, "exists": False, "trusted": None, "error": None, "ignored": []}
+        )
     user = config.user
-    info.append({"kind": "user", "path": user_path, "exists": user is not None,
-                 "trusted": True, "error": user.error.message if user and user.error else None,
-                 "origin": "env CTXSCOPE_CONFIG" if os.environ.get("CTXSCOPE_CONFIG")
-                 else "default"})
-    info.append({"kind": "trust_store", "path": paths.trust_file(),
-                 "exists": os.path.exists(paths.trust_file())})
-    info.append({"kind": "drift_log", "path": log_path(config),
-                 "exists": os.path.exists(log_path(config))})
-    info.append({"kind": "cache_dir", "path": paths.cache_dir(),
-                 "exists": os.path.isdir(paths.cache_dir())})
+    info.append(
+        {
+            "kind": "user",
+            "path": user_path,
+            "exists": user is not None,
+            "trusted": True,
+            "error": user.error.message if user and user.error else None,
+            "origin": "env CTXSCOPE_CONFIG" if os.environ.get("CTXSCOPE_CONFIG") else "default",
+        }
+    )
+    info.append(
+        {"kind": "trust_store", "path": paths.trust_file(), "exists": os.path.exists(paths.trust_file())}
+    )
+    info.append({"kind": "drift_log", "path": log_path(config), "exists": os.path.exists(log_path(config))})
+    info.append({"kind": "cache_dir", "path": paths.cache_dir(), "exists": os.path.isdir(paths.cache_dir())})
     return info
 
 
@@ -129,9 +152,11 @@ def _file_state(f: dict) -> str:
             return "trusted: every section counts"
         if not f["ignored"]:
             return "not trusted; nothing in it needs trust"
-        return ("NOT trusted: only scope, [fallback] and [policy] count; ignored: "
-                + ", ".join(f"[{t}]" for t in f["ignored"])
-                + f"; review it, then `ctxscope trust {f['path']}`")
+        return (
+            "NOT trusted: only scope, [fallback] and [policy] count; ignored: "
+            + ", ".join(f"[{t}]" for t in f["ignored"])
+            + f"; review it, then `ctxscope trust {f['path']}`"
+        )
     if f["kind"] == "user":
         where = f" (from {f['origin']})" if f.get("origin") != "default" else ""
         if not f["exists"]:
@@ -154,8 +179,7 @@ def config(*, key: str | None = None, json_out: bool = False) -> int:
     if key is not None:
         row = next((r for r in rows if r["key"] == key), None)
         if row is None:
-            raise UsageError(f"unknown setting {key!r}",
-                             hint="run `ctxscope config` to list every setting")
+            raise UsageError(f"unknown setting {key!r}", hint="run `ctxscope config` to list every setting")
         if json_out:
             print_json(row)
         elif row["value"] is not None:
@@ -177,10 +201,16 @@ def config(*, key: str | None = None, json_out: bool = False) -> int:
         if "effective" in row:
             value = f"- ({row['effective']})"
         settings.append((row["key"], value, row["origin"]))
-    names = {"project": "project file", "user": "user config", "trust_store": "trust store",
-             "drift_log": "drift log", "cache_dir": "cloud cache"}
-    print_config(settings, [(names[f["kind"]], f["path"] or "-", _file_state(f)) for f in files],
-                 make_console())
+    names = {
+        "project": "project file",
+        "user": "user config",
+        "trust_store": "trust store",
+        "drift_log": "drift log",
+        "cache_dir": "cloud cache",
+    }
+    print_config(
+        settings, [(names[f["kind"]], f["path"] or "-", _file_state(f)) for f in files], make_console()
+    )
     return 0
 
 

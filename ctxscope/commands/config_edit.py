@@ -16,15 +16,23 @@ from ..errors import CtxScopeError
 from ..output import err, print_json, warn_all
 
 
-def set_setting(*, key: str, value: str, where: str | None = None, dry_run: bool = False,
-                yes: bool = False, json_out: bool = False) -> int:
+def set_setting(
+    *,
+    key: str,
+    value: str,
+    where: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json_out: bool = False,
+) -> int:
     """`config set KEY VALUE [--user|--project]`; returns the exit code."""
     parsed = configedit.parse_value(key, value)
     return _run("set", key, parsed, where=where, dry_run=dry_run, yes=yes, json_out=json_out)
 
 
-def unset_setting(*, key: str, where: str | None = None, dry_run: bool = False,
-                  yes: bool = False, json_out: bool = False) -> int:
+def unset_setting(
+    *, key: str, where: str | None = None, dry_run: bool = False, yes: bool = False, json_out: bool = False
+) -> int:
     """`config unset KEY [--user|--project]`; returns the exit code."""
     configedit.check_key(key)
     return _run("unset", key, None, where=where, dry_run=dry_run, yes=yes, json_out=json_out)
@@ -39,8 +47,9 @@ def shown(value: object) -> str:
     return display(json.dumps(value, ensure_ascii=False), 200)
 
 
-def _run(verb: str, key: str, value: object, *, where: str | None, dry_run: bool, yes: bool,
-         json_out: bool) -> int:
+def _run(
+    verb: str, key: str, value: object, *, where: str | None, dry_run: bool, yes: bool, json_out: bool
+) -> int:
     from ..resolver import Context
 
     report: dict = {"command": f"config {verb}", "dry_run": dry_run}
@@ -68,8 +77,10 @@ def _run(verb: str, key: str, value: object, *, where: str | None, dry_run: bool
         edited = configedit.apply_edit(edit, ctx)
         report.update(verified=edited.verified, undo="ctxscope undo")
         if not json_out:
-            print(f"written  {edit.path}: {key} {shown(edited.before)} -> {shown(edited.after)}, "
-                  f"read back: {'ok' if edited.verified else 'NOT VERIFIED'}")
+            print(
+                f"written  {edit.path}: {key} {shown(edited.before)} -> {shown(edited.after)}, "
+                f"read back: {'ok' if edited.verified else 'NOT VERIFIED'}"
+            )
             print("         to undo: ctxscope undo")
         return done(report, json_out, "applied")
     except CtxScopeError as exc:
@@ -113,8 +124,7 @@ def confirm(writes: int) -> None:
             "planned) and there is no terminal to ask; pass --yes to write, or --dry-run to "
             "see the plan",
         )
-    sys.stderr.write(f"Write {'this change' if writes == 1 else f'these {writes} changes'}? "
-                     "[y/N] ")
+    sys.stderr.write(f"Write {'this change' if writes == 1 else f'these {writes} changes'}? [y/N] ")
     sys.stderr.flush()
     if sys.stdin.readline().strip().lower() not in ("y", "yes"):
         raise CtxScopeError("declined at the prompt; nothing was written")

@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from ..resolver import Resolution
 
 
-def diff(*, scope: str | None = None, json_out: bool = False, offline: bool = False,
-         refresh: bool = False) -> int:
+def diff(
+    *, scope: str | None = None, json_out: bool = False, offline: bool = False, refresh: bool = False
+) -> int:
     """Show each drifted source against the resolved scope; the exit code is the state's."""
     from ..resolver import resolve
 

@@ -38,9 +38,16 @@ _FALLBACK_HINTS = {
 USAGE = "ctxscope exec [--scope SCOPE] [--dry-run] [--] COMMAND [ARGS]..."
 
 
-def exec_(*, command: list[str], scope: str | None = None, dry_run: bool = False,
-          offline: bool = False, refresh: bool = False, env: Mapping[str, str] | None = None,
-          execvpe: Callable[..., object] = os.execvpe) -> int:
+def exec_(
+    *,
+    command: list[str],
+    scope: str | None = None,
+    dry_run: bool = False,
+    offline: bool = False,
+    refresh: bool = False,
+    env: Mapping[str, str] | None = None,
+    execvpe: Callable[..., object] = os.execvpe,
+) -> int:
     """Start `command` in the resolved scope, or refuse; returns only when it did not start.
 
     `env` (default os.environ) is the environment resolved from and handed on;
@@ -73,8 +80,7 @@ def exec_(*, command: list[str], scope: str | None = None, dry_run: bool = False
     return _become(command, child.env, execvpe)
 
 
-def _refuse(res, command: list[str], failure: CtxScopeError, refusal: str,
-            dry_run: bool) -> int:
+def _refuse(res, command: list[str], failure: CtxScopeError, refusal: str, dry_run: bool) -> int:
     """The one line, the event, the code. COMMAND is not started."""
     line = error_line(failure)
     if not failure.hint and failure.exit_code in _FALLBACK_HINTS:
@@ -83,8 +89,9 @@ def _refuse(res, command: list[str], failure: CtxScopeError, refusal: str,
     if not dry_run:
         from ..events import append, exec_refused
 
-        event = exec_refused(res, refusal=refusal, exit_code=int(failure.exit_code),
-                             program=command[0], error=line)
+        event = exec_refused(
+            res, refusal=refusal, exit_code=int(failure.exit_code), program=command[0], error=line
+        )
         warning = append(event, res.config if res is not None else None)
         if warning:
             err("warning", warning)

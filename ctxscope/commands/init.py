@@ -17,28 +17,45 @@ import os
 
 
 def next_steps(path: str, scope: str, trusted: bool, gated: list[str]) -> list[str]:
-    steps = ["Shell hook, a one-line warning at shell start on drift:  "
-             "ctxscope hook bash >> ~/.bashrc   (or zsh, fish)"]
+    steps = [
+        "Shell hook, a one-line warning at shell start on drift:  "
+        "ctxscope hook bash >> ~/.bashrc   (or zsh, fish)"
+    ]
     if gated and not trusted:
-        steps.append(f"Trust: {', '.join(f'[{t}]' for t in gated)} in the file count only "
-                     f"after you review it:  ctxscope trust {path}")
+        steps.append(
+            f"Trust: {', '.join(f'[{t}]' for t in gated)} in the file count only "
+            f"after you review it:  ctxscope trust {path}"
+        )
     elif trusted:
         steps.append("Trust: the file is trusted (ctxscope re-trusted its own scope edit)")
     else:
-        steps.append("Trust: not needed while the file holds only scope, [fallback] and "
-                     "[policy]")
+        steps.append("Trust: not needed while the file holds only scope, [fallback] and [policy]")
     steps.append("CI: a step that runs  ctxscope diff  fails the build on drift (exit 3)")
     steps.append(f"Commit {os.path.basename(path)} so every clone resolves {scope!r}")
     return steps
 
 
-def init(*, scope: str | None = None, dry_run: bool = False, yes: bool = False,
-         json_out: bool = False, force: bool = False) -> int:
+def init(
+    *,
+    scope: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    json_out: bool = False,
+    force: bool = False,
+) -> int:
     """Link this repository to `scope`: create or update .ctxscope.toml at its root."""
     from ._writes import run
 
-    return run(command="init", to=scope, dry_run=dry_run, yes=yes, json_out=json_out,
-               log=False, finish=_finish, force=force)
+    return run(
+        command="init",
+        to=scope,
+        dry_run=dry_run,
+        yes=yes,
+        json_out=json_out,
+        log=False,
+        finish=_finish,
+        force=force,
+    )
 
 
 def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
@@ -55,21 +72,23 @@ def _finish(plan, ctx, report, *, result, access, applied, out, human) -> None:
     gated = [t for t in TRUSTED_ONLY if after is not None and t in after.data]
     names = ctx.config["runtime.env"]
     checked = access in ("read", "write")
-    report.update({
-        "chosen_from": plan.origin,
-        "root": repository_root(ctx.cwd) or os.path.abspath(ctx.cwd),
-        "path": path,
-        "created": changed and change is not None and change.action == "create",
-        "changed": changed,
-        "before": (outcome.before if outcome is not None
-                   else change.before if change is not None else plan.scope),
-        "cloud": {"url": ctx.cloud.url, "access": access} if checked else None,
-        "authorization": "authorized" if checked else "not_checked",
-        "trusted": trusted,
-        "next_steps": next_steps(path, plan.scope, trusted, gated),
-        "runtime_override": {n: ctx.env[n] for n in names
-                             if ctx.env.get(n) and ctx.env[n] != plan.scope},
-    })
+    report.update(
+        {
+            "chosen_from": plan.origin,
+            "root": repository_root(ctx.cwd) or os.path.abspath(ctx.cwd),
+            "path": path,
+            "created": changed and change is not None and change.action == "create",
+            "changed": changed,
+            "before": (
+                outcome.before if outcome is not None else change.before if change is not None else plan.scope
+            ),
+            "cloud": {"url": ctx.cloud.url, "access": access} if checked else None,
+            "authorization": "authorized" if checked else "not_checked",
+            "trusted": trusted,
+            "next_steps": next_steps(path, plan.scope, trusted, gated),
+            "runtime_override": {n: ctx.env[n] for n in names if ctx.env.get(n) and ctx.env[n] != plan.scope},
+        }
+    )
     if human:
         _print(report, result, change, after, asked=ctx.cloud is not None, out=out)
 
@@ -112,8 +131,10 @@ def _print(report: dict, result: str, change, after, *, asked: bool, out) -> Non
     else:
         write("Cloud: not checked (no [cloud] url configured).\n")
     for name, value in report["runtime_override"].items():
-        write(f"Note: {name}={value!r} in this shell still wins over the file; "
-              "unset it, or see `ctxscope status`.\n")
+        write(
+            f"Note: {name}={value!r} in this shell still wins over the file; "
+            "unset it, or see `ctxscope status`.\n"
+        )
     write("\nNext steps:\n")
     for number, step in enumerate(report["next_steps"], 1):
         write(f"  {number}. {step}\n")

@@ -13,9 +13,16 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def log(*, since: str | None = None, event: list[str] | None = None, scope: str | None = None,
-        tail: int | None = None, follow: bool = False, json_out: bool = False,
-        stats: bool = False) -> int:
+def log(
+    *,
+    since: str | None = None,
+    event: list[str] | None = None,
+    scope: str | None = None,
+    tail: int | None = None,
+    follow: bool = False,
+    json_out: bool = False,
+    stats: bool = False,
+) -> int:
     """Show the matching drift log events; with `follow`, then new ones until Ctrl-C. Exits 0.
 
     With `stats`, count them instead (`log_stats`)."""
@@ -32,8 +39,10 @@ def log(*, since: str | None = None, event: list[str] | None = None, scope: str 
         from ..errors import UsageError
 
         if follow:
-            raise UsageError("--stats and --follow cannot be combined",
-                             hint="use --stats with --since to choose the window")
+            raise UsageError(
+                "--stats and --follow cannot be combined",
+                hint="use --stats with --since to choose the window",
+            )
         from .log_stats import print_stats_for
 
         return print_stats_for(reader, filters, tail=tail, json_out=json_out)

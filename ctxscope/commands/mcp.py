@@ -11,7 +11,8 @@ def mcp() -> int:
 
     server = build_server()  # McpUnavailable (exit 1, with the install hint) without the SDK
     if sys.stdin.isatty():
-        sys.stderr.write("ctxscope mcp: serving MCP over stdio; an MCP client starts this "
-                         "command (Ctrl-D to stop)\n")
+        sys.stderr.write(
+            "ctxscope mcp: serving MCP over stdio; an MCP client starts this command (Ctrl-D to stop)\n"
+        )
     server.run("stdio")
     return 0

@@ -8,8 +8,7 @@ import sys
 from ..hook import DEADLINE, PROMPT_FIELDS, PROMPT_FORMAT
 
 
-def prompt(*, fmt: str = PROMPT_FORMAT, json_out: bool = False,
-           deadline: float | None = DEADLINE) -> int:
+def prompt(*, fmt: str = PROMPT_FORMAT, json_out: bool = False, deadline: float | None = DEADLINE) -> int:
     """Print FORMAT for the shell prompt, or nothing when no scope is set. Exits 0.
 
     FORMAT has {scope} (the resolved scope), {mark} ("!" when the startup hook
@@ -48,8 +47,15 @@ def prompt(*, fmt: str = PROMPT_FORMAT, json_out: bool = False,
         from ..output import print_json
 
         found = found or {"scope": "", "mark": "", "state": None, "source": ""}
-        print_json({"scope": found["scope"] or None, "mark": found["mark"],
-                    "state": found["state"], "source": found["source"] or None, "text": text})
+        print_json(
+            {
+                "scope": found["scope"] or None,
+                "mark": found["mark"],
+                "state": found["state"],
+                "source": found["source"] or None,
+                "text": text,
+            }
+        )
     elif text is not None:
         sys.stdout.write(text + "\n")
     return 0

@@ -6,8 +6,15 @@ from ..errors import ExitCode
 from ..output import err, print_json, warn_all
 
 
-def ps(*, json_out: bool = False, check: bool = False, pid: list[int] | None = None,
-       all_: bool = False, offline: bool = False, refresh: bool = False) -> int:
+def ps(
+    *,
+    json_out: bool = False,
+    check: bool = False,
+    pid: list[int] | None = None,
+    all_: bool = False,
+    offline: bool = False,
+    refresh: bool = False,
+) -> int:
     """List the processes holding a runtime scope; with `check`, exit 3 when one is stale.
 
     Without `all_`, only the processes working in the current repository (see
@@ -26,9 +33,11 @@ def ps(*, json_out: bool = False, check: bool = False, pid: list[int] | None = N
         for missing in pid:
             if missing not in seen:
                 where = f" working in {root}" if root else ""
-                err("warning", f"pid {missing}: no process of this user{where} holding "
-                    f"{' or '.join(found.config['runtime.env'])}"
-                    + (" (--all: anywhere)" if root else ""))
+                err(
+                    "warning",
+                    f"pid {missing}: no process of this user{where} holding "
+                    f"{' or '.join(found.config['runtime.env'])}" + (" (--all: anywhere)" if root else ""),
+                )
     if json_out:
         print_json([p.to_dict() for p in found.processes])
         from ..render_forensics import unreadable_warning

@@ -16,8 +16,14 @@ if TYPE_CHECKING:
     from ..resolver import Resolution
 
 
-def resolve(*, scope: str | None = None, json_out: bool = False, explain: bool = False,
-            offline: bool = False, refresh: bool = False) -> int:
+def resolve(
+    *,
+    scope: str | None = None,
+    json_out: bool = False,
+    explain: bool = False,
+    offline: bool = False,
+    refresh: bool = False,
+) -> int:
     """Print the resolved scope alone on stdout; exit non-zero when there is none to use."""
     from ..report import resolution_to_dict, summary_line
     from ..resolver import resolve as resolve_scope

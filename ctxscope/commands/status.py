@@ -17,19 +17,28 @@ if TYPE_CHECKING:
     from ..resolver import Resolution
 
 
-def status(*, scope: str | None = None, json_out: bool = False, check: bool = False,
-           offline: bool = False, refresh: bool = False, watch: bool = False,
-           interval: float = 1.0) -> int:
+def status(
+    *,
+    scope: str | None = None,
+    json_out: bool = False,
+    check: bool = False,
+    offline: bool = False,
+    refresh: bool = False,
+    watch: bool = False,
+    interval: float = 1.0,
+) -> int:
     """Show every source and the state; the exit code is the state's with `check`, else 0."""
     if watch:
         from ..errors import UsageError
         from ..watch import watch_status
 
         if check:
-            raise UsageError("--watch and --check cannot be combined",
-                             hint="use --check alone in scripts and CI")
-        return watch_status(scope=scope, json_out=json_out, offline=offline, refresh=refresh,
-                            interval=interval)
+            raise UsageError(
+                "--watch and --check cannot be combined", hint="use --check alone in scripts and CI"
+            )
+        return watch_status(
+            scope=scope, json_out=json_out, offline=offline, refresh=refresh, interval=interval
+        )
     from ..resolver import resolve
 
     res = resolve(scope=scope, offline=offline, refresh=refresh, command="status")
@@ -56,8 +65,9 @@ def _processes() -> dict[str, Any] | None:
     return status_summary()
 
 
-def status_object(res: Resolution, processes: dict[str, Any] | None = None, *,
-                  scan: bool = True) -> dict[str, Any]:
+def status_object(
+    res: Resolution, processes: dict[str, Any] | None = None, *, scan: bool = True
+) -> dict[str, Any]:
     """The `status --json` object for a Resolution; the MCP tool scope_status and the health
     app's /status return it too.
 

@@ -8,23 +8,26 @@ import sys
 from ..output import print_json
 
 
-def trust(*, path: str | None = None, revoke: bool = False, yes: bool = False,
-          json_out: bool = False) -> int:
+def trust(*, path: str | None = None, revoke: bool = False, yes: bool = False, json_out: bool = False) -> int:
     """Trust the project file at `path` (default: the nearest .ctxscope.toml); print the record."""
     from ..trust import trust_file
 
     def confirm(diff: str) -> bool:
         out = sys.stderr if json_out else sys.stdout
-        out.write("changed since it was last trusted:\n" + (diff or "(the trusted content "
-                  "was not kept, so there is no diff; review the whole file)\n"))
+        out.write(
+            "changed since it was last trusted:\n"
+            + (diff or "(the trusted content was not kept, so there is no diff; review the whole file)\n")
+        )
         out.flush()
         if yes:
             return True
         if not sys.stdin.isatty():
             from ..errors import UsageError
 
-            raise UsageError("not trusting a changed file without confirmation and there is "
-                             "no terminal to ask; pass --yes after reviewing the diff")
+            raise UsageError(
+                "not trusting a changed file without confirmation and there is "
+                "no terminal to ask; pass --yes after reviewing the diff"
+            )
         sys.stderr.write("Trust this content? [y/N] ")
         sys.stderr.flush()
         return sys.stdin.readline().strip().lower() in ("y", "yes")

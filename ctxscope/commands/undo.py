@@ -45,9 +45,11 @@ def undo(*, dry_run: bool = False, yes: bool = False, json_out: bool = False) ->
         report["changes"] = core.apply(ctx, steps)
         if not json_out:
             for row in report["changes"]:
-                print(f"written  {row['source']:<7} {row['target']}: {shown(row['before'])} -> "
-                      f"{shown(row['after'])}, read back: "
-                      f"{'ok' if row['verified'] else 'NOT VERIFIED'}")
+                print(
+                    f"written  {row['source']:<7} {row['target']}: {shown(row['before'])} -> "
+                    f"{shown(row['after'])}, read back: "
+                    f"{'ok' if row['verified'] else 'NOT VERIFIED'}"
+                )
             print("         to undo this undo: ctxscope undo")
         return done(report, json_out, "applied", 0)
     except CtxScopeError as exc:
@@ -55,4 +57,3 @@ def undo(*, dry_run: bool = False, yes: bool = False, json_out: bool = False) ->
         raise
     finally:
         ctx.close()
-

@@ -17,8 +17,9 @@ from ..output import print_json, warn_all
 TOKEN_VAR = "CTXSCOPE_TOKEN"
 
 
-def whoami(*, scope: str | None = None, json_out: bool = False, refresh: bool = False,
-           offline: bool = False) -> int:
+def whoami(
+    *, scope: str | None = None, json_out: bool = False, refresh: bool = False, offline: bool = False
+) -> int:
     """Build the report, print it, and return its exit code."""
     from ..resolver import Context, resolve
 
@@ -38,15 +39,23 @@ def whoami(*, scope: str | None = None, json_out: bool = False, refresh: bool = 
 def _report(ctx, resolve) -> dict:
     token = ctx.env.get(TOKEN_VAR) or None
     report: dict = {
-        "cloud": None, "cloud_origin": None,
-        "token": "set" if token else "not set", "token_origin": f"env {TOKEN_VAR}",
-        "identity": None, "scope": None, "scope_from": None, "access": None,
-        "problem": None, "exit_code": int(ExitCode.OK),
+        "cloud": None,
+        "cloud_origin": None,
+        "token": "set" if token else "not set",
+        "token_origin": f"env {TOKEN_VAR}",
+        "identity": None,
+        "scope": None,
+        "scope_from": None,
+        "access": None,
+        "problem": None,
+        "exit_code": int(ExitCode.OK),
     }
     cloud = ctx.cloud  # None also for an empty `url = ""`
     if cloud is None:
-        report.update(problem="no cloud is configured: set [cloud] url in the user config, "
-                              "or CTXSCOPE_CLOUD_URL", exit_code=int(ExitCode.ERROR))
+        report.update(
+            problem="no cloud is configured: set [cloud] url in the user config, or CTXSCOPE_CLOUD_URL",
+            exit_code=int(ExitCode.ERROR),
+        )
         return report
     report.update(cloud=cloud.url, cloud_origin=ctx.config.origin("cloud.url"))
     try:
@@ -62,8 +71,9 @@ def _report(ctx, resolve) -> dict:
             return _failed(report, exc, token)
         report["access"] = access or "none"
         if access is None:
-            report.update(problem=f"the token cannot see {res.resolved_scope!r}",
-                          exit_code=int(ExitCode.UNAUTHORIZED))
+            report.update(
+                problem=f"the token cannot see {res.resolved_scope!r}", exit_code=int(ExitCode.UNAUTHORIZED)
+            )
     return report
 
 
@@ -72,8 +82,10 @@ def _failed(report: dict, exc: CtxScopeError, token: str | None) -> dict:
     if isinstance(exc, CloudError) and exc.status in (401, 403):
         code = ExitCode.UNAUTHORIZED
         if token is None:
-            message = (f"the cloud wants a token and {TOKEN_VAR} is not set: "
-                       f"export {TOKEN_VAR}=... (the token is read only from the environment)")
+            message = (
+                f"the cloud wants a token and {TOKEN_VAR} is not set: "
+                f"export {TOKEN_VAR}=... (the token is read only from the environment)"
+            )
         else:
             message = f"the cloud refused the token in {TOKEN_VAR} ({message})"
     report.update(problem=message, exit_code=int(code))
@@ -84,14 +96,22 @@ def _print(report: dict) -> None:
     from ..render import make_console, print_whoami
 
     rows = [
-        ("cloud", report["cloud"] or "not configured",
-         f"(from {report['cloud_origin']})" if report["cloud_origin"] else ""),
+        (
+            "cloud",
+            report["cloud"] or "not configured",
+            f"(from {report['cloud_origin']})" if report["cloud_origin"] else "",
+        ),
         ("token", report["token"], f"({report['token_origin']}; never shown)"),
         ("identity", report["identity"] or "unknown", ""),
     ]
     if report["scope"] is not None or report["cloud"]:
-        rows.append(("scope", report["scope"] or "(none resolves)",
-                     f"(from {report['scope_from']})" if report["scope_from"] else ""))
+        rows.append(
+            (
+                "scope",
+                report["scope"] or "(none resolves)",
+                f"(from {report['scope_from']})" if report["scope_from"] else "",
+            )
+        )
         rows.append(("access", report["access"] or "unknown", ""))
     print_whoami(rows, make_console())
     if report["problem"]:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PRECEDENCE", "Reading", "Written", "reading"]
 
+
 # What a read found. `state` is one of:
 #   set         a valid value
 #   unset       nothing there (an empty env var, no file, cloud default null, policy fail)
@@ -59,7 +60,14 @@ class Written(NamedTuple):
     backup: str | None = None
 
 
-def reading(source: str, value: str | None = None, origin: str | None = None,
-            state: str = "unset", problem: str | None = None, raw: object = None,
-            error: CtxScopeError | None = None, **extra: Any) -> Reading:
+def reading(
+    source: str,
+    value: str | None = None,
+    origin: str | None = None,
+    state: str = "unset",
+    problem: str | None = None,
+    raw: object = None,
+    error: CtxScopeError | None = None,
+    **extra: Any,
+) -> Reading:
     return Reading(source, value, origin, state, problem, raw, error, extra)

@@ -43,10 +43,17 @@ class CloudSource:
             answer, age = cloud.scope()
         except CloudError as exc:
             last = cloud.last_known("scope")
-            return reading(NAME, None, origin, "error", exc.message, error=exc,
-                           unreachable=exc.__class__.__name__ == "CloudUnreachable",
-                           last_known=last[0].get("scope") if last and isinstance(last[0], dict) else None,
-                           last_known_age=last[1] if last else None)
+            return reading(
+                NAME,
+                None,
+                origin,
+                "error",
+                exc.message,
+                error=exc,
+                unreachable=exc.__class__.__name__ == "CloudUnreachable",
+                last_known=last[0].get("scope") if last and isinstance(last[0], dict) else None,
+                last_known_age=last[1] if last else None,
+            )
         if age is not None:
             origin += f" (cached {age:.0f}s ago)"
         scope = answer.get("scope") if isinstance(answer, dict) else None
@@ -56,8 +63,9 @@ class CloudSource:
         problem = scope_problem(scope)
         if problem:
             error = CloudError(f"cloud {origin}: default scope {display(scope)!r} {problem}")
-            return reading(NAME, None, origin, "invalid", problem, raw=scope, error=error,
-                           revision=revision, age=age)
+            return reading(
+                NAME, None, origin, "invalid", problem, raw=scope, error=error, revision=revision, age=age
+            )
         return reading(NAME, scope, origin, "set", revision=revision, age=age)
 
     def read_fresh(self, ctx: Context) -> tuple[object, str]:
@@ -71,8 +79,7 @@ class CloudSource:
         answer = cloud.client.get_scope(allow_invalid=True)
         return answer["scope"], answer["revision"]
 
-    def write(self, ctx: Context, value: str, *, revision: str,
-              before: object = None) -> Written:
+    def write(self, ctx: Context, value: str, *, revision: str, before: object = None) -> Written:
         """`PUT /v1/scope` with `If-Match: "<revision>"`, then read it back past the cache.
 
         A 412 is a conflict, reported with both values and never retried. The
@@ -99,9 +106,8 @@ class CloudSource:
         now = read_back(answer) if read_back else self.read_fresh(ctx)[0]
         if now != value:
             raise VerificationError(
-                f"cloud {target}: read-after-write mismatch: wrote {value!r}, read back "
-                f"{shown(now)}",
+                f"cloud {target}: read-after-write mismatch: wrote {value!r}, read back {shown(now)}",
                 hint="something else changed the cloud default at the same moment; run "
-                     "`ctxscope status --refresh`",
+                "`ctxscope status --refresh`",
             )
         return Written(target, before, value, True, True)

@@ -30,8 +30,16 @@ class LocalSource:
         # cloud URL) are lost, and that must be seen rather than silently loosened.
         for cf in (project, user):
             if cf is not None and cf.error:
-                return reading(NAME, None, cf.path, "unreadable", cf.error.message,
-                               error=cf.error, path=cf.path, file_kind=cf.kind)
+                return reading(
+                    NAME,
+                    None,
+                    cf.path,
+                    "unreadable",
+                    cf.error.message,
+                    error=cf.error,
+                    path=cf.path,
+                    file_kind=cf.kind,
+                )
         for cf in (project, user):
             if cf is None:
                 continue
@@ -41,8 +49,15 @@ class LocalSource:
         origin = nearest.path if nearest else None
         return reading(NAME, origin=origin, path=origin, file_kind=nearest.kind if nearest else None)
 
-    def write(self, ctx: Context, value: str, *, path: str | None = None,
-              replace_broken: bool = False, force: bool = False) -> Written:
+    def write(
+        self,
+        ctx: Context,
+        value: str,
+        *,
+        path: str | None = None,
+        replace_broken: bool = False,
+        force: bool = False,
+    ) -> Written:
         """Set `scope = value` in the local file, keeping everything else in it.
 
         Under the file's lock (see `lock_path`): read it fresh, edit the one key in
@@ -80,12 +95,12 @@ class LocalSource:
                     data = parse_toml(text, path)
                 except (UnicodeDecodeError, ConfigError) as exc:
                     if not replace_broken:
-                        message = exc.message if isinstance(exc, ConfigError) \
-                            else f"{path}: is not valid UTF-8"
+                        message = (
+                            exc.message if isinstance(exc, ConfigError) else f"{path}: is not valid UTF-8"
+                        )
                         raise ConfigError(
                             f"{message}; not writing into a file that cannot be parsed",
-                            hint=f"fix it, or run `ctxscope repair --to {value}`, which backs "
-                                 "it up first",
+                            hint=f"fix it, or run `ctxscope repair --to {value}`, which backs it up first",
                         ) from None
                     backup = backup_file(path, place)
                     text = None
@@ -98,31 +113,33 @@ class LocalSource:
             if text is None:
                 header = ""
                 if backup:
-                    header = (f"# Written by `ctxscope repair`: the previous file could not be "
-                              f"parsed\n# and was saved as {os.path.basename(backup)}\n")
+                    header = (
+                        f"# Written by `ctxscope repair`: the previous file could not be "
+                        f"parsed\n# and was saved as {os.path.basename(backup)}\n"
+                    )
                 new = header + set_top_level_key("", "scope", value, path=path)
             else:
                 new = set_top_level_key(text, "scope", value, path=path)
             if parse_toml(new, path).get("scope") != value:
-                raise VerificationError(f"{path}: the edited text does not hold {value!r}; "
-                                        "nothing was written")
+                raise VerificationError(
+                    f"{path}: the edited text does not hold {value!r}; nothing was written"
+                )
             trusted = raw is not None and is_trusted(real, hashlib.sha256(raw).hexdigest())
             atomic_write_text(path, new, default_mode=0o644, place=place)
             found = _read_back(real, path)
             if found != value:
                 raise VerificationError(
-                    f"{path}: read-after-write mismatch: wrote {value!r}, read back "
-                    f"{shown(found)}",
-                    hint="something else changed the file at the same moment; run "
-                         "`ctxscope status`",
+                    f"{path}: read-after-write mismatch: wrote {value!r}, read back {shown(found)}",
+                    hint="something else changed the file at the same moment; run `ctxscope status`",
                 )
             if trusted:
                 # Only our own `scope` edit changed the file the user had reviewed: record
                 # the bytes just written, without reloading the whole config again.
                 from ..trust import record_trust
 
-                record_trust(real, hashlib.sha256(new.encode("utf-8")).hexdigest(),
-                             content=new.encode("utf-8"))
+                record_trust(
+                    real, hashlib.sha256(new.encode("utf-8")).hexdigest(), content=new.encode("utf-8")
+                )
         return Written(path, loggable(before), value, True, True, backup)
 
 
@@ -147,14 +164,22 @@ def write_place(ctx: Context, path: str, *, force: bool = False) -> Place:
         named = ctx.env.get("CTXSCOPE_CONFIG")
         if named:
             roots.append(os.path.realpath(os.path.dirname(os.path.abspath(named))))
-        return Place(roots, f"your home {home_dir()}", force=force,
-                     hint="the user config must be a file of yours in your home directory")
+        return Place(
+            roots,
+            f"your home {home_dir()}",
+            force=force,
+            hint="the user config must be a file of yours in your home directory",
+        )
     root = os.path.realpath(project_root(path))
     directory = os.path.dirname(os.path.abspath(path))
-    return Place([root, *safe.link_targets], f"the repository {root}", force=force,
-                 others_ok=safe.allows_owner(directory),
-                 hint="a project file stays inside its repository; to allow a link to your "
-                      "own file, add its directory to [safe] link_targets in the user config")
+    return Place(
+        [root, *safe.link_targets],
+        f"the repository {root}",
+        force=force,
+        others_ok=safe.allows_owner(directory),
+        hint="a project file stays inside its repository; to allow a link to your "
+        "own file, add its directory to [safe] link_targets in the user config",
+    )
 
 
 def lock_path(real: str) -> str:
@@ -229,8 +254,7 @@ def _read_back(real: str, path: str) -> object:
     try:
         return parse_toml(raw.decode("utf-8"), path).get("scope")
     except (UnicodeDecodeError, ConfigError) as exc:
-        raise VerificationError(f"{path}: read-after-write: the file does not parse: {exc}") \
-            from None
+        raise VerificationError(f"{path}: read-after-write: the file does not parse: {exc}") from None
 
 
 def _sweep_temporaries(real: str) -> None:
@@ -248,7 +272,7 @@ def _sweep_temporaries(real: str) -> None:
     for entry in entries:
         if not (entry.startswith(prefix) and entry.endswith(".tmp")):
             continue
-        pid = entry[len(prefix):].split(".", 1)[0]
+        pid = entry[len(prefix) :].split(".", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             with contextlib.suppress(OSError):
                 os.unlink(os.path.join(directory, entry))
@@ -275,5 +299,6 @@ def _check(cf: ConfigFile, value: object) -> Reading:
         f"{origin}: scope {display(value)!r} {problem}",
         hint=f"edit {cf.path}, or run `ctxscope repair --to SCOPE`",
     )
-    return reading(NAME, None, origin, "invalid", problem, raw=value, error=error,
-                   path=cf.path, file_kind=cf.kind)
+    return reading(
+        NAME, None, origin, "invalid", problem, raw=value, error=error, path=cf.path, file_kind=cf.kind
+    )

@@ -34,8 +34,7 @@ def _check(value: str, origin: str, env_values: dict[str, str]) -> Reading:
     if problem:
         error = InvalidScopeError(
             f"runtime scope from {origin} ({display(value)!r}) {problem}",
-            hint="fix or unset it: eval \"$(ctxscope repair --shell bash)\"",
+            hint='fix or unset it: eval "$(ctxscope repair --shell bash)"',
         )
-        return reading(NAME, None, origin, "invalid", problem, raw=value, error=error,
-                       env_values=env_values)
+        return reading(NAME, None, origin, "invalid", problem, raw=value, error=error, env_values=env_values)
     return reading(NAME, value, origin, "set", env_values=env_values)
