@@ -18,16 +18,16 @@ import os
 import signal
 import ssl
 import subprocess
-import sys
 import threading
 from pathlib import Path
+
+from _command import CTXSCOPE as CTXSCOPE
+from _command import Result, run_installed
 
 # The token every hardening test runs with. tests/conftest.py scans each test's
 # captured output and ctxscope's state/cache files for it (and for any
 # CTXSCOPE_TOKEN set in the environment), so a leak anywhere fails the test.
 CANARY = "ctxs-canary-Q7ZK2M9X4T"
-
-CTXSCOPE = str(Path(sys.executable).with_name("ctxscope"))
 
 # Generous bound for a command that must not hang: the cloud budget is 2 s by
 # default; nothing here should come near this, and no test asserts a tight time.
@@ -46,21 +46,12 @@ def env_with(**extra: str | None) -> dict[str, str]:
 
 
 def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str = ""):
-    """Run the installed command as pytest-console-scripts does (subprocess mode, the
-    script found on PATH, its output printed into the test's captured output); a hang
-    past `timeout` fails the test with a clear message. stdin is a pipe, empty by default."""
-    import io
-
-    from pytest_console_scripts import ScriptRunner
-
-    try:
-        return ScriptRunner.run_subprocess(
-            ["ctxscope", *map(str, args)], cwd=str(cwd),
-            env=env if env is not None else env_with(), stdin=io.StringIO(stdin),
-            timeout=timeout, print_result=True,
-        )
-    except subprocess.TimeoutExpired:
-        raise AssertionError(f"`ctxscope {' '.join(args)}` still running after {timeout}s") from None
+    """The installed command in a real process, as the `ctx` fixture runs it (tests/
+    _command.py), for the module-level helpers of these suites: `env` is the whole
+    environment (default: env_with()); a hang past `timeout` fails the test with a clear
+    message. stdin is a pipe, empty by default."""
+    return run_installed(args, cwd=cwd, env=env if env is not None else env_with(),
+                         input=stdin, timeout=timeout)
 
 
 def echo(args, result) -> None:
@@ -71,13 +62,6 @@ def echo(args, result) -> None:
         print(result.stdout.rstrip("\n"))
     if result.stderr:
         print("[stderr]", result.stderr.rstrip("\n"))
-
-
-class Result:
-    __slots__ = ("returncode", "stderr", "stdout")
-
-    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
-        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
 def call(args, *, cwd, env=None) -> Result:

@@ -1,5 +1,8 @@
 """What `ctxscope --help` lists, read from the help text itself (independently of
-tools/docgen.py), for the tests that check completions and the man page against it."""
+tools/docgen.py), for the tests that check completions and the man page against it.
+
+In-process (CliRunner), not the installed command: this reads what the Typer app itself
+declares and renders, the source the generated files are checked against."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _command import TIMEOUT, run_installed
 
 CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE", "OTEL_")
 CLEARED = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "LINES",
@@ -41,6 +42,36 @@ def isolated_home(tmp_path, monkeypatch):
     bindir = os.path.dirname(sys.executable)
     monkeypatch.setenv("PATH", bindir + os.pathsep + os.environ.get("PATH", ""))
     return home
+
+
+@pytest.fixture
+def ctx():
+    """Run the installed `ctxscope` console script in a subprocess, as a user would:
+    `ctx(*args, cwd=None, env=None, input=None, timeout=60)` returns a result with
+    `.returncode`, `.stdout`, `.stderr` and `.success`. `env` is the command's whole
+    environment (default: this test's, isolated by `isolated_home`); stdin is `input`
+    or /dev/null (bytes in, bytes out). See tests/_command.py.
+
+    The only other ways the tests start ctxscope, each for a reason:
+    - `subprocess.Popen` where a test needs the process itself: to signal or kill it,
+      read a stream as it comes, give it a terminal (pty, tmux), or have a shell run it
+      and evaluate what it prints;
+    - tests/_helptext.py renders the Typer app's own help in-process (CliRunner): it
+      reads what the app declares, the source the completions and man page are checked
+      against;
+    - `call` in tests/_hardening.py runs the entry point in-process for the large input
+      matrices, each of which also runs its key command through a real process;
+    - a test that replaces a module attribute first (monkeypatch.setattr), which a
+      subprocess would not see;
+    - tests/test_packaging.py runs the copy installed from the built wheel.
+
+    Module-level helpers that cannot take a fixture call `run_installed` (tests/
+    _command.py) directly, the function this fixture calls.
+    """
+    def run(*args, cwd=None, env=None, input=None, timeout=TIMEOUT):
+        return run_installed(args, cwd=cwd, env=env, input=input, timeout=timeout)
+
+    return run
 
 
 @pytest.fixture

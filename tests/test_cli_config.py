@@ -6,23 +6,14 @@ from __future__ import annotations
 import json
 import os
 
-from typer.testing import CliRunner
-
-from ctxscope.cli import app
 from ctxscope.trust import trust_file
-
-runner = CliRunner()
-
-
-def config(*args):
-    return runner.invoke(app, ["config", *args])
 
 
 def settings(result) -> dict:
     return {row["key"]: row for row in json.loads(result.stdout)["settings"]}
 
 
-def test_origin_of_every_layer(project, user_config, monkeypatch, tmp_path):
+def test_origin_of_every_layer(ctx, project, user_config, monkeypatch, tmp_path):
     user_config.write_text('# mine\n[cloud]\ntimeout = 5\ncache_ttl = 30\n\n'
                            '[log]\ndedupe_seconds = 10\n')
     (project / ".ctxscope.toml").write_text('scope = "workout"\n\n[cloud]\ncache_ttl = 7\n'
@@ -32,8 +23,8 @@ def test_origin_of_every_layer(project, user_config, monkeypatch, tmp_path):
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CTXSCOPE_LOG", str(tmp_path / "d.jsonl"))
 
-    result = config("--json")
-    assert result.exit_code == 0
+    result = ctx("config", "--json")
+    assert result.returncode == 0
     rows = settings(result)
     project_file = str(project / ".ctxscope.toml")
     assert rows["scope"] == {"key": "scope", "value": "workout", "origin": f"{project_file}:1"}
@@ -52,28 +43,28 @@ def test_origin_of_every_layer(project, user_config, monkeypatch, tmp_path):
     # Wide enough for the origin column to hold the path on one line, however long the
     # temporary directory's path is (it is longer under pytest-xdist).
     monkeypatch.setenv("COLUMNS", str(200 + 2 * len(project_file)))
-    table = config().stdout
+    table = ctx("config").stdout
     line = next(x for x in table.splitlines() if x.startswith("cloud.cache_ttl"))
     assert "7" in line and f"{project_file}:4" in line
     line = next(x for x in table.splitlines() if x.startswith("cloud.url"))
     assert "env CTXSCOPE_CLOUD_URL" in line
 
 
-def test_token_is_only_set_or_not_set(project, monkeypatch):
-    assert settings(config("--json"))["cloud.token"]["value"] == "not set"
+def test_token_is_only_set_or_not_set(ctx, project, monkeypatch):
+    assert settings(ctx("config", "--json"))["cloud.token"]["value"] == "not set"
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok-VERY-SECRET")
-    result = config("--json")
+    result = ctx("config", "--json")
     row = settings(result)["cloud.token"]
     assert row == {"key": "cloud.token", "value": "set", "origin": "env CTXSCOPE_TOKEN"}
-    for out in (result.stdout, config().stdout, config("cloud.token").stdout):
+    for out in (result.stdout, ctx("config").stdout, ctx("config", "cloud.token").stdout):
         assert "tok-VERY-SECRET" not in out
-    assert config("cloud.token").stdout == "set\n"
+    assert ctx("config", "cloud.token").stdout == "set\n"
 
 
-def test_files_and_trust(project, user_config):
+def test_files_and_trust(ctx, project, user_config):
     path = project / ".ctxscope.toml"
     path.write_text('scope = "workout"\n[cloud]\nurl = "https://evil.example"\n')
-    result = config("--json")
+    result = ctx("config", "--json")
     data = json.loads(result.stdout)
     files = {f["kind"]: f for f in data["files"]}
     assert files["project"]["path"] == str(path)
@@ -81,25 +72,25 @@ def test_files_and_trust(project, user_config):
     assert files["user"]["exists"] is False
     assert settings(result)["cloud.url"]["value"] is None  # ignored until trusted
     assert any("ignoring [cloud]" in w for w in data["warnings"])
-    text = config().stdout
+    text = ctx("config").stdout
     assert "NOT trusted" in text and "ignored: [cloud]" in text and "ctxscope trust" in text
 
     trust_file(str(path))
     user_config.write_text('scope = "fallback-scope"\n')
-    data = json.loads(config("--json").stdout)
+    data = json.loads(ctx("config", "--json").stdout)
     files = {f["kind"]: f for f in data["files"]}
     assert files["project"]["trusted"] is True and files["user"]["exists"] is True
-    assert settings(config("--json"))["cloud.url"]["origin"] == f"{path}:3"
-    assert "trusted: every section counts" in config().stdout
+    assert settings(ctx("config", "--json"))["cloud.url"]["origin"] == f"{path}:3"
+    assert "trusted: every section counts" in ctx("config").stdout
 
 
-def test_user_config_from_env_and_observers_listed(project, tmp_path, monkeypatch):
+def test_user_config_from_env_and_observers_listed(ctx, project, tmp_path, monkeypatch):
     custom = tmp_path / "elsewhere.toml"
     custom.write_text('[observe]\nallow_paths = ["/opt/tools"]\n\n'
                       '[[observe.sources]]\npreset = "langsmith"\nmap = { a = "b" }\n\n'
                       '[[observe.sources]]\nname = "mem"\nfile = "~/.mem.json"\nkey = "p"\n')
     monkeypatch.setenv("CTXSCOPE_CONFIG", str(custom))
-    result = config("--json")
+    result = ctx("config", "--json")
     rows = settings(result)
     files = {f["kind"]: f for f in json.loads(result.stdout)["files"]}
     assert files["user"]["path"] == str(custom) and files["user"]["origin"] == "env CTXSCOPE_CONFIG"
@@ -111,31 +102,31 @@ def test_user_config_from_env_and_observers_listed(project, tmp_path, monkeypatc
     assert rows["observe.mem"]["origin"] == f"{custom}:8"
 
 
-def test_get_one_key(project, monkeypatch):
+def test_get_one_key(ctx, project, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", "https://scopes.example.com")
-    assert config("cloud.url").stdout == "https://scopes.example.com\n"
-    got = json.loads(config("cloud.url", "--json").stdout)
+    assert ctx("config", "cloud.url").stdout == "https://scopes.example.com\n"
+    got = json.loads(ctx("config", "cloud.url", "--json").stdout)
     assert got["origin"] == "env CTXSCOPE_CLOUD_URL"
-    unset = config("fallback.project")
-    assert (unset.exit_code, unset.stdout) == (1, "")
-    unknown = config("no.such.key")
-    assert unknown.exit_code == 2
+    unset = ctx("config", "fallback.project")
+    assert (unset.returncode, unset.stdout) == (1, "")
+    unknown = ctx("config", "no.such.key")
+    assert unknown.returncode == 2
     assert "unknown setting 'no.such.key'" in unknown.stderr
 
 
-def test_a_secret_in_a_file_is_an_error(project):
+def test_a_secret_in_a_file_is_an_error(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "a"\n[cloud]\ntoken = "leaked"\n')
-    result = config()
-    assert result.exit_code == 1
+    result = ctx("config")
+    assert result.returncode == 1
     assert "CTXSCOPE_TOKEN" in result.stderr and "leaked" not in result.stdout + result.stderr
 
 
-def test_installed_command(script_runner, project):
+def test_installed_command(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     # Wide enough for the origin column to hold the path on one line, however long.
     columns = str(200 + 2 * len(str(project / ".ctxscope.toml")))
     env = {**os.environ, "CTXSCOPE_TOKEN": "tok-XYZ", "COLUMNS": columns}
-    result = script_runner.run(["ctxscope", "config"], cwd=str(project), env=env)
+    result = ctx("config", cwd=str(project), env=env)
     assert result.returncode == 0
     line = next(x for x in result.stdout.splitlines() if x.startswith("scope"))
     assert "workout" in line and ".ctxscope.toml:1" in line

@@ -26,13 +26,9 @@ def repo(project):
     return path
 
 
-def run(script_runner, *args, cwd=None):
-    return script_runner.run(["ctxscope", *args], cwd=cwd)
-
-
-def test_set_edits_the_file_that_sets_the_key_and_keeps_its_comments(script_runner, repo,
+def test_set_edits_the_file_that_sets_the_key_and_keeps_its_comments(ctx, repo,
                                                                       events):
-    done = run(script_runner, "config", "set", "policy.mode", "local", "--yes")
+    done = ctx("config", "set", "policy.mode", "local", "--yes")
     assert done.returncode == 0, done.stderr
     assert f"{repo}  policy.mode: \"observe\" -> \"local\"" in done.stdout
     assert "read back: ok" in done.stdout and "to undo: ctxscope undo" in done.stdout
@@ -41,31 +37,31 @@ def test_set_edits_the_file_that_sets_the_key_and_keeps_its_comments(script_runn
     (event,) = [e for e in events() if e["event"] == "config_changed"]
     assert (event["key"], event["before"], event["after"], event["target"], event["command"]) \
         == ("policy.mode", "observe", "local", str(repo), "config set")
-    assert run(script_runner, "config", "policy.mode").stdout == "local\n"
+    assert ctx("config", "policy.mode").stdout == "local\n"
 
 
-def test_a_mode_that_refuses_every_write_can_still_be_changed(script_runner, repo):
+def test_a_mode_that_refuses_every_write_can_still_be_changed(ctx, repo):
     # observe mode refuses scope writes; the user's own settings are how it is changed
-    assert run(script_runner, "sync", "--direction", "runtime-to-local", "--scope", "x",
+    assert ctx("sync", "--direction", "runtime-to-local", "--scope", "x",
                "--yes").returncode == 1
-    assert run(script_runner, "config", "set", "policy.mode", "local", "--yes").returncode == 0
-    assert run(script_runner, "sync", "--direction", "runtime-to-local", "--scope", "x",
+    assert ctx("config", "set", "policy.mode", "local", "--yes").returncode == 0
+    assert ctx("sync", "--direction", "runtime-to-local", "--scope", "x",
                "--yes").returncode == 0
 
 
-def test_a_key_set_nowhere_goes_to_the_user_config(script_runner, repo, user_config):
-    done = run(script_runner, "config", "set", "cloud.timeout", "3.5", "--yes")
+def test_a_key_set_nowhere_goes_to_the_user_config(ctx, repo, user_config):
+    done = ctx("config", "set", "cloud.timeout", "3.5", "--yes")
     assert done.returncode == 0, done.stderr
     assert "in the user config" in done.stdout
     assert tomllib.loads(user_config.read_text()) == {"cloud": {"timeout": 3.5}}
     assert repo.read_text() == PROJECT_TEXT
 
 
-def test_project_flag_creates_the_file_at_the_repository_root(script_runner, project):
+def test_project_flag_creates_the_file_at_the_repository_root(ctx, project):
     (project / ".git").mkdir()
     sub = project / "src" / "deep"
     sub.mkdir(parents=True)
-    done = run(script_runner, "config", "set", "fallback.policy", "project", "--project", "--yes",
+    done = ctx("config", "set", "fallback.policy", "project", "--project", "--yes",
                cwd=sub)
     assert done.returncode == 0, done.stderr
     assert tomllib.loads((project / ".ctxscope.toml").read_text()) == {
@@ -81,9 +77,9 @@ def test_project_flag_creates_the_file_at_the_repository_root(script_runner, pro
     ("fallback.project", "123", "123"),
     ("cloud.url", "https://scopes.example.com", "https://scopes.example.com"),
 ])
-def test_values_take_the_type_the_setting_wants(script_runner, user_config, project, key, value,
+def test_values_take_the_type_the_setting_wants(ctx, user_config, project, key, value,
                                                 stored):
-    done = run(script_runner, "config", "set", key, value, "--user", "--yes")
+    done = ctx("config", "set", key, value, "--user", "--yes")
     assert done.returncode == 0, done.stderr
     table, name = key.split(".")
     assert tomllib.loads(user_config.read_text())[table][name] == stored
@@ -100,9 +96,9 @@ def test_values_take_the_type_the_setting_wants(script_runner, user_config, proj
     (["fallback.project", "bad scope"], "fallback.project"),
     (["observe.sources", "x"], "edit the file by hand"),
 ])
-def test_bad_keys_and_values_are_usage_errors_and_nothing_is_written(script_runner, repo, args,
+def test_bad_keys_and_values_are_usage_errors_and_nothing_is_written(ctx, repo, args,
                                                                      says, user_config):
-    done = run(script_runner, "config", "set", *args, "--yes")
+    done = ctx("config", "set", *args, "--yes")
     assert done.returncode == 2
     assert says in done.stderr
     assert "Traceback" not in done.stderr and "s3cret" not in done.stderr
@@ -111,68 +107,68 @@ def test_bad_keys_and_values_are_usage_errors_and_nothing_is_written(script_runn
     assert not user_config.exists()
 
 
-def test_dry_run_and_no_terminal_write_nothing(script_runner, repo):
-    dry = run(script_runner, "config", "set", "policy.mode", "cloud", "--dry-run")
+def test_dry_run_and_no_terminal_write_nothing(ctx, repo):
+    dry = ctx("config", "set", "policy.mode", "cloud", "--dry-run")
     assert dry.returncode == 0
     assert "dry run: nothing was written" in dry.stdout
-    refused = run(script_runner, "config", "set", "policy.mode", "cloud")
+    refused = ctx("config", "set", "policy.mode", "cloud")
     assert refused.returncode == 2
     assert "pass --yes" in refused.stderr
     assert repo.read_text() == PROJECT_TEXT
 
 
-def test_setting_the_same_value_again_writes_nothing(script_runner, repo, events):
-    done = run(script_runner, "config", "set", "policy.mode", "observe", "--yes")
+def test_setting_the_same_value_again_writes_nothing(ctx, repo, events):
+    done = ctx("config", "set", "policy.mode", "observe", "--yes")
     assert done.returncode == 0
     assert "in sync" in done.stdout
     assert repo.read_text() == PROJECT_TEXT
     assert not [e for e in events() if e["event"] == "config_changed"]
 
 
-def test_unset_removes_the_key_and_keeps_the_rest(script_runner, repo, events):
-    done = run(script_runner, "config", "unset", "policy.mode", "--yes", "--json")
+def test_unset_removes_the_key_and_keeps_the_rest(ctx, repo, events):
+    done = ctx("config", "unset", "policy.mode", "--yes", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert (report["result"], report["before"], report["after"]) == ("applied", "observe", None)
     assert tomllib.loads(repo.read_text()) == {"scope": "workout", "policy": {}}
     assert "# the project we work on" in repo.read_text()
-    again = run(script_runner, "config", "unset", "policy.mode", "--yes")
+    again = ctx("config", "unset", "policy.mode", "--yes")
     assert again.returncode == 0 and "is not set" in again.stdout
 
 
-def test_a_user_setting_the_project_file_overrides_is_said(script_runner, repo):
-    done = run(script_runner, "config", "set", "policy.mode", "cloud", "--user", "--yes")
+def test_a_user_setting_the_project_file_overrides_is_said(ctx, repo):
+    done = ctx("config", "set", "policy.mode", "cloud", "--user", "--yes")
     assert done.returncode == 0
     assert "the project file sets policy.mode too" in done.stderr
     assert f"{repo}:6" in done.stderr
 
 
-def test_a_gated_key_in_an_untrusted_project_file_says_how_to_trust(script_runner, repo):
-    done = run(script_runner, "config", "set", "cloud.timeout", "4", "--project", "--yes")
+def test_a_gated_key_in_an_untrusted_project_file_says_how_to_trust(ctx, repo):
+    done = ctx("config", "set", "cloud.timeout", "4", "--project", "--yes")
     assert done.returncode == 0
     assert f"ctxscope trust {repo}" in done.stderr
 
 
-def test_editing_a_trusted_project_file_keeps_it_trusted(script_runner, repo):
-    assert run(script_runner, "trust").returncode == 0
-    assert run(script_runner, "config", "set", "cloud.timeout", "4", "--project",
+def test_editing_a_trusted_project_file_keeps_it_trusted(ctx, repo):
+    assert ctx("trust").returncode == 0
+    assert ctx("config", "set", "cloud.timeout", "4", "--project",
                "--yes").returncode == 0
-    listing = json.loads(run(script_runner, "config", "--json").stdout)
+    listing = json.loads(ctx("config", "--json").stdout)
     project = next(f for f in listing["files"] if f["kind"] == "project")
     assert project["trusted"] is True
-    assert run(script_runner, "config", "cloud.timeout").stdout == "4\n"
+    assert ctx("config", "cloud.timeout").stdout == "4\n"
 
 
-def test_a_file_that_cannot_be_parsed_is_not_edited(script_runner, project):
+def test_a_file_that_cannot_be_parsed_is_not_edited(ctx, project):
     path = project / ".ctxscope.toml"
     path.write_text("scope = \n")
-    done = run(script_runner, "config", "set", "policy.mode", "local", "--project", "--yes")
+    done = ctx("config", "set", "policy.mode", "local", "--project", "--yes")
     assert done.returncode == 1
     assert "fix it by hand first" in done.stderr
     assert path.read_text() == "scope = \n"
 
 
-def test_config_key_still_reads_one_value(script_runner, repo):
-    assert run(script_runner, "config", "policy.mode").stdout == "observe\n"
-    assert run(script_runner, "config", "get", "policy.mode").stdout == "observe\n"
-    assert run(script_runner, "config", "cloud.url").returncode == 1
+def test_config_key_still_reads_one_value(ctx, repo):
+    assert ctx("config", "policy.mode").stdout == "observe\n"
+    assert ctx("config", "get", "policy.mode").stdout == "observe\n"
+    assert ctx("config", "cloud.url").returncode == 1

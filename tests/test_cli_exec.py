@@ -29,11 +29,14 @@ TOUCH = [PY, "-c", "import sys; open(sys.argv[1], 'w').close()"]
 PRINT_ENV = [PY, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 
 
-def run(*args, cwd=None, input=None, text=True, timeout=60):
-    done = subprocess.run([CTXSCOPE, *args], cwd=cwd, input=input, capture_output=True,
-                          text=text, timeout=timeout)
-    assert (b"Traceback" if not text else "Traceback") not in done.stderr
-    return done
+@pytest.fixture
+def run(ctx):
+    """The installed command (the `ctx` fixture), which must never print a traceback."""
+    def call(*args, **kw):
+        done = ctx(*args, **kw)
+        assert (b"Traceback" if isinstance(done.stderr, bytes) else "Traceback") not in done.stderr
+        return done
+    return call
 
 
 def child_env(done) -> dict:
@@ -88,7 +91,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize(("case", "code", "refusal", "says"), REFUSALS,
                          ids=[r[0] for r in REFUSALS])
-def test_a_refusal_never_starts_the_command(case, code, refusal, says, project, user_config,
+def test_a_refusal_never_starts_the_command(run, case, code, refusal, says, project, user_config,
                                             monkeypatch, cloud, dead_url, events, tmp_path):
     _setup(case, project, user_config, monkeypatch, cloud, dead_url)
     created = tmp_path / "started"
@@ -110,7 +113,7 @@ def test_a_refusal_never_starts_the_command(case, code, refusal, says, project, 
     assert "abc-secret" not in done.stderr + json.dumps(refused[0])
 
 
-def test_a_refused_dry_run_says_so_and_logs_no_refusal(project, events):
+def test_a_refused_dry_run_says_so_and_logs_no_refusal(run, project, events):
     done = run("exec", "--dry-run", "--", "true", cwd=project)
     assert (done.returncode, done.stdout) == (5, "")
     assert "not starting true" in done.stderr
@@ -142,7 +145,7 @@ map = { other = "x" }
 """
 
 
-def test_the_command_gets_the_scope_and_every_env_observers_id(project, user_config,
+def test_the_command_gets_the_scope_and_every_env_observers_id(run, project, user_config,
                                                                monkeypatch, isolated_home):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     user_config.write_text('[runtime]\nenv = ["AGENT_SCOPE", "CTX_SCOPE"]\n' + OBSERVE)
@@ -166,7 +169,7 @@ def test_the_command_gets_the_scope_and_every_env_observers_id(project, user_con
     assert int(before) <= launch.at <= time.time() + 1
 
 
-def test_a_file_observer_is_not_set_and_status_keeps_its_drift(project, user_config,
+def test_a_file_observer_is_not_set_and_status_keeps_its_drift(run, project, user_config,
                                                                 isolated_home):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     user_config.write_text('observe = ["basic-memory"]\n')
@@ -182,21 +185,21 @@ def test_a_file_observer_is_not_set_and_status_keeps_its_drift(project, user_con
     assert (row["value"], row["expected"], row["state"]) == ("main", "workout", "drifted")
 
 
-def test_scope_flag_beats_the_environment_like_resolve(project, monkeypatch):
+def test_scope_flag_beats_the_environment_like_resolve(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     env = child_env(run("exec", "--scope", "workout", "--", *PRINT_ENV, cwd=project))
     assert env["CTX_SCOPE"] == "workout"
     assert parse_marker(env["CTXSCOPE_EXEC"]).source == "runtime"
 
 
-def test_options_after_the_command_are_the_commands(project, monkeypatch):
+def test_options_after_the_command_are_the_commands(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     script = "import sys; print(sys.argv[1:])"
     done = run("exec", PY, "-c", script, "--scope", "x", "--dry-run", "--", "-h", cwd=project)
     assert done.stdout == "['--scope', 'x', '--dry-run', '--', '-h']\n"
 
 
-def test_the_command_inherits_default_signal_dispositions(project, monkeypatch):
+def test_the_command_inherits_default_signal_dispositions(run, project, monkeypatch):
     """Python ignores SIGPIPE for itself; COMMAND must not inherit that (`yes | head`)."""
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", "cat", "/proc/self/status", cwd=project)
@@ -230,23 +233,23 @@ def test_the_pid_is_the_commands_and_sigterm_reaches_it(project, monkeypatch):
 
 
 @pytest.mark.parametrize("code", [0, 1, 3, 37, 255])
-def test_the_exit_code_is_the_commands(code, project, monkeypatch):
+def test_the_exit_code_is_the_commands(run, code, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", PY, "-c", f"raise SystemExit({code})", cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (code, "", "")
 
 
-def test_death_by_signal_is_the_commands(project, monkeypatch):
+def test_death_by_signal_is_the_commands(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
                cwd=project)
     assert done.returncode == -signal.SIGKILL
 
 
-def test_stdin_and_stdout_pass_through_byte_for_byte(project, monkeypatch):
+def test_stdin_and_stdout_pass_through_byte_for_byte(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     data = bytes(range(256)) * 512 + b'{"jsonrpc": "2.0"}\n'
-    done = run("exec", "--", "cat", cwd=project, input=data, text=False)
+    done = run("exec", "--", "cat", cwd=project, input=data)
     assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
 
 
@@ -254,7 +257,7 @@ def test_stdin_and_stdout_pass_through_byte_for_byte(project, monkeypatch):
     (["no-such-command-ctxscope"], 127, "no-such-command-ctxscope: command not found"),
     (["./missing/prog"], 127, "./missing/prog: command not found"),
 ])
-def test_a_command_that_cannot_be_found_exits_127_with_one_line(argv, code, says, project,
+def test_a_command_that_cannot_be_found_exits_127_with_one_line(run, argv, code, says, project,
                                                                   monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", *argv, cwd=project)
@@ -262,7 +265,7 @@ def test_a_command_that_cannot_be_found_exits_127_with_one_line(argv, code, says
     assert done.stderr == f"ctxscope: error: {says}\n"
 
 
-def test_a_file_that_is_not_executable_exits_126(project, monkeypatch):
+def test_a_file_that_is_not_executable_exits_126(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     (project / "script.sh").write_text("#!/bin/sh\necho hi\n")
     done = run("exec", "--", "./script.sh", cwd=project)
@@ -270,7 +273,7 @@ def test_a_file_that_is_not_executable_exits_126(project, monkeypatch):
     assert done.stderr.startswith("ctxscope: error: ./script.sh: cannot run: ")
 
 
-def test_no_command_is_a_usage_error(project, monkeypatch):
+def test_no_command_is_a_usage_error(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     for args in (["exec"], ["exec", "--"], ["exec", "--scope", "a"], ["exec", "--bogus", "x"]):
         done = run(*args, cwd=project)
@@ -282,7 +285,7 @@ def test_no_command_is_a_usage_error(project, monkeypatch):
 
 
 def test_dry_run_prints_the_environment_and_the_command_and_runs_nothing(
-        project, user_config, tmp_path, monkeypatch):
+        run, project, user_config, tmp_path, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     user_config.write_text('[[observe.sources]]\npreset = "graphiti"\n'
                            'map = { workout = "team graph" }\n')
@@ -370,7 +373,7 @@ def test_the_exec_options_match_the_typer_declaration():
 # --- ps reads the marker -------------------------------------------------------------------
 
 
-def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(project,
+def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(run, project,
                                                                                monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     proc = subprocess.Popen([CTXSCOPE, "exec", "--", "sleep", "60"], cwd=project,

@@ -10,13 +10,9 @@ import os
 import subprocess
 
 import pytest
-from typer.testing import CliRunner
 
-from ctxscope.cli import app
 from ctxscope.config import is_trusted
 from ctxscope.trust import trust_file
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -27,17 +23,12 @@ def repo(project):
     return project
 
 
-def init(*args, yes=True):
-    """In-process `ctxscope init`; CliRunner has no terminal, so a write needs --yes."""
-    return runner.invoke(app, ["init", *args, *(["--yes"] if yes else [])])
-
-
-def test_links_the_repository_root_after_the_cloud_says_yes(repo, cloud, monkeypatch, events):
+def test_links_the_repository_root_after_the_cloud_says_yes(ctx, repo, cloud, monkeypatch, events):
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok-SECRET-9")
     cloud.access = {"workout": "read"}
     monkeypatch.chdir(repo / "src" / "pkg")
-    result = init("--scope", "workout")
-    assert result.exit_code == 0, result.output
+    result = ctx("init", "--scope", "workout", "--yes")
+    assert result.returncode == 0, result.stderr
     path = repo / ".ctxscope.toml"
     assert path.read_text() == 'scope = "workout"\n'
     assert [r.path for r in cloud.requests("/v1/scopes/")] == ["/v1/scopes/workout"]
@@ -45,131 +36,131 @@ def test_links_the_repository_root_after_the_cloud_says_yes(repo, cloud, monkeyp
     assert f"Linked {repo} to scope 'workout': created {path}:1." in out
     assert f"Cloud: {cloud.url} lets the token see 'workout' (read access)." in out
     assert "ctxscope hook bash >> ~/.bashrc" in out and "ctxscope diff" in out
-    assert "tok-SECRET-9" not in result.output
+    assert "tok-SECRET-9" not in result.stdout + result.stderr
     (event,) = events()
     assert (event["event"], event["direction"], event["before"], event["after"]) == (
         "scope_synced", "init", None, "workout")
     assert event["target"] == str(path) and event["verified"] is True
 
 
-def test_cloud_that_cannot_see_the_scope_writes_nothing(repo, cloud):
+def test_cloud_that_cannot_see_the_scope_writes_nothing(ctx, repo, cloud):
     path = repo / ".ctxscope.toml"
     path.write_text('# ours\nscope = "workout"\n')
     before = path.read_bytes()
     cloud.access = {"workout": "write"}
-    result = init("--scope", "secret-project")
-    assert result.exit_code == 4
+    result = ctx("init", "--scope", "secret-project", "--yes")
+    assert result.returncode == 4
     assert "scope 'secret-project' is not visible to the token" in result.stderr
     assert "nothing was written" in result.stderr
     assert path.read_bytes() == before
 
     (repo / ".ctxscope.toml").unlink()
-    assert init("--scope", "secret-project").exit_code == 4
+    assert ctx("init", "--scope", "secret-project", "--yes").returncode == 4
     assert not (repo / ".ctxscope.toml").exists()
 
 
-def test_unreachable_cloud_writes_nothing(repo, monkeypatch, dead_url):
+def test_unreachable_cloud_writes_nothing(ctx, repo, monkeypatch, dead_url):
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", dead_url)
-    result = init("--scope", "workout")
-    assert result.exit_code == 6
+    result = ctx("init", "--scope", "workout", "--yes")
+    assert result.returncode == 6
     assert "cannot check that the cloud can see 'workout'" in result.stderr
     assert not (repo / ".ctxscope.toml").exists()
 
 
-def test_idempotent_and_keeps_comments(repo, cloud, events):
+def test_idempotent_and_keeps_comments(ctx, repo, cloud, events):
     cloud.access = {"workout": "write", "zentygo": "write"}
     path = repo / ".ctxscope.toml"
     original = '# Team scope, see the wiki\nscope = "workout"  # linked in March\n\n' \
                '[fallback]\n# never guess\npolicy = "fail"\n'
     path.write_text(original)
-    again = init("--scope", "workout")
-    assert again.exit_code == 0
+    again = ctx("init", "--scope", "workout", "--yes")
+    assert again.returncode == 0
     assert "Already linked" in again.stdout and "nothing written" in again.stdout
     assert path.read_text() == original
     assert events() == []
 
-    changed = init("--scope", "zentygo")
-    assert changed.exit_code == 0
+    changed = ctx("init", "--scope", "zentygo", "--yes")
+    assert changed.returncode == 0
     assert "updated" in changed.stdout and "(was 'workout')" in changed.stdout
     assert path.read_text() == original.replace('"workout"', '"zentygo"')
     stat_before = path.stat()
-    assert init("--scope", "zentygo").exit_code == 0
+    assert ctx("init", "--scope", "zentygo", "--yes").returncode == 0
     assert path.stat().st_mtime_ns == stat_before.st_mtime_ns
     assert [(e["before"], e["after"]) for e in events()] == [("workout", "zentygo")]
 
 
-def test_without_scope_uses_the_project_file_then_the_resolved_scope(repo, monkeypatch):
-    result = init()
-    assert result.exit_code == 2 and "ctxscope init --scope NAME" in result.stderr
+def test_without_scope_uses_the_project_file_then_the_resolved_scope(ctx, repo, monkeypatch):
+    result = ctx("init", "--yes")
+    assert result.returncode == 2 and "ctxscope init --scope NAME" in result.stderr
     monkeypatch.setenv("CTX_SCOPE", "from-shell")
-    data = json.loads(init("--json").stdout)
+    data = json.loads(ctx("init", "--json", "--yes").stdout)
     assert data["scope"] == "from-shell" and data["chosen_from"].startswith("runtime")
     monkeypatch.setenv("CTX_SCOPE", "another")
-    data = json.loads(init("--json").stdout)
+    data = json.loads(ctx("init", "--json", "--yes").stdout)
     assert data["scope"] == "from-shell" and data["changed"] is False  # the file's scope
     assert data["runtime_override"] == {"CTX_SCOPE": "another"}
-    assert "CTX_SCOPE='another' in this shell still wins" in init().stdout
+    assert "CTX_SCOPE='another' in this shell still wins" in ctx("init", "--yes").stdout
 
 
-def test_json_without_cloud_and_dry_run(repo):
-    result = init("--scope", "workout", "--dry-run", "--json")
+def test_json_without_cloud_and_dry_run(ctx, repo):
+    result = ctx("init", "--scope", "workout", "--dry-run", "--json", "--yes")
     data = json.loads(result.stdout)
-    assert result.exit_code == 0
+    assert result.returncode == 0
     assert not (repo / ".ctxscope.toml").exists()
     assert data["dry_run"] is True and data["changed"] is False
     assert data["cloud"] is None and data["authorization"] == "not_checked"
     assert data["path"] == str(repo / ".ctxscope.toml") and data["root"] == str(repo)
     assert {"scope", "created", "before", "trusted", "next_steps"} <= set(data)
-    text = init("--scope", "workout", "--dry-run").stdout
+    text = ctx("init", "--scope", "workout", "--dry-run", "--yes").stdout
     assert "Would create" in text and "Nothing written (--dry-run)" in text
-    data = json.loads(init("--scope", "workout", "--json").stdout)
+    data = json.loads(ctx("init", "--scope", "workout", "--json", "--yes").stdout)
     assert data["created"] is True and data["changed"] is True
 
 
-def test_invalid_scope_and_observe_mode_write_nothing(repo):
-    result = init("--scope", " padded ")
-    assert result.exit_code == 2 and "surrounding whitespace" in result.stderr
+def test_invalid_scope_and_observe_mode_write_nothing(ctx, repo):
+    result = ctx("init", "--scope", " padded ", "--yes")
+    assert result.returncode == 2 and "surrounding whitespace" in result.stderr
     assert not (repo / ".ctxscope.toml").exists()
     (repo / ".ctxscope.toml").write_text('[policy]\nmode = "observe"\n')
-    result = init("--scope", "workout")
-    assert result.exit_code == 1 and "mode is 'observe'" in result.stderr
+    result = ctx("init", "--scope", "workout", "--yes")
+    assert result.returncode == 1 and "mode is 'observe'" in result.stderr
     assert (repo / ".ctxscope.toml").read_text() == '[policy]\nmode = "observe"\n'
 
 
-def test_trusted_file_stays_trusted_and_nearest_file_in_the_repo_is_used(repo, cloud,
+def test_trusted_file_stays_trusted_and_nearest_file_in_the_repo_is_used(ctx, repo, cloud,
                                                                          monkeypatch):
     cloud.access = {"workout": "read"}
     inner = repo / "src" / ".ctxscope.toml"  # the project file in effect below the root
     inner.write_text(f'scope = "old"\n[cloud]\nurl = "{cloud.url}"\n')
     trust_file(str(inner))
     monkeypatch.chdir(repo / "src" / "pkg")
-    result = init("--scope", "workout", "--json")
+    result = ctx("init", "--scope", "workout", "--json", "--yes")
     data = json.loads(result.stdout)
     assert data["path"] == str(inner) and not (repo / ".ctxscope.toml").exists()
     assert data["trusted"] is True
     assert is_trusted(str(inner), hashlib.sha256(inner.read_bytes()).hexdigest())
 
 
-def test_a_project_file_above_the_repository_is_not_touched(tmp_path, project):
+def test_a_project_file_above_the_repository_is_not_touched(ctx, tmp_path, project):
     above = tmp_path / ".ctxscope.toml"
     above.write_text('scope = "parent"\n')
     (project / ".git").mkdir()
-    assert init("--scope", "child").exit_code == 0
+    assert ctx("init", "--scope", "child", "--yes").returncode == 0
     assert above.read_text() == 'scope = "parent"\n'
     assert (project / ".ctxscope.toml").read_text() == 'scope = "child"\n'
 
 
-def test_installed_command_against_the_cloud(script_runner, repo, cloud):
+def test_installed_command_against_the_cloud(ctx, repo, cloud):
     cloud.access = {"workout": "read"}
     env = {**os.environ, "CTXSCOPE_TOKEN": "tok-ABC"}
-    denied = script_runner.run(["ctxscope", "init", "--scope", "nope", "--yes"], cwd=str(repo),
-                               env=env)
+    denied = ctx("init", "--scope", "nope", "--yes", cwd=str(repo),
+                 env=env)
     assert denied.returncode == 4 and not (repo / ".ctxscope.toml").exists()
-    ok = script_runner.run(["ctxscope", "init", "--scope", "workout", "--yes"], cwd=str(repo),
-                           env=env)
+    ok = ctx("init", "--scope", "workout", "--yes", cwd=str(repo),
+             env=env)
     assert ok.returncode == 0
     assert "Linked" in ok.stdout and "Next steps:" in ok.stdout
-    status = script_runner.run(["ctxscope", "status", "--json"], cwd=str(repo), env=env)
+    status = ctx("status", "--json", cwd=str(repo), env=env)
     data = json.loads(status.stdout)
     assert (data["resolved_scope"], data["resolved_from"], data["authorized"]) == (
         "workout", "local", True)
@@ -180,18 +171,17 @@ def test_installed_command_against_the_cloud(script_runner, repo, cloud):
 # A write like sync's and repair's (the rules for every write)
 
 
-def test_without_yes_and_without_a_terminal_nothing_is_written(repo):
+def test_without_yes_and_without_a_terminal_nothing_is_written(ctx, repo):
     """The reviewer's case: CTX_SCOPE=stale-shell ctxscope init </dev/null wrote the file."""
     env = {**os.environ, "CTX_SCOPE": "stale-shell"}
-    result = subprocess.run(["ctxscope", "init"], cwd=str(repo), env=env,
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    result = ctx("init", cwd=str(repo), env=env)  # stdin is /dev/null
     assert result.returncode == 2
     assert "no terminal to ask; pass --yes" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (repo / ".ctxscope.toml").exists()
-    in_process = init("--scope", "workout", yes=False)
-    assert in_process.exit_code == 2 and not (repo / ".ctxscope.toml").exists()
-    assert init("--scope", "workout", "-y", yes=False).exit_code == 0
+    scoped = ctx("init", "--scope", "workout")
+    assert scoped.returncode == 2 and not (repo / ".ctxscope.toml").exists()
+    assert ctx("init", "--scope", "workout", "-y").returncode == 0
     assert (repo / ".ctxscope.toml").read_text() == 'scope = "workout"\n'
 
 
@@ -210,38 +200,38 @@ def test_a_terminal_is_asked(repo, answer, code, written, events):
         assert "declined at the prompt; nothing was written" in output
 
 
-def test_authorization_is_asked_fresh_not_from_the_cache(repo, cloud):
+def test_authorization_is_asked_fresh_not_from_the_cache(ctx, repo, cloud):
     """A cached 'read' for the scope does not authorize the write: the cloud is asked."""
     cloud.access = {"workout": "read"}
-    status = runner.invoke(app, ["status", "--scope", "workout"])
+    status = ctx("status", "--scope", "workout")
     assert "workout" in status.stdout  # now the cache holds access:workout = read
     cloud.access = {}  # and the token has lost it since
-    result = init("--scope", "workout")
-    assert result.exit_code == 4, result.output
+    result = ctx("init", "--scope", "workout", "--yes")
+    assert result.returncode == 4, result.stderr
     assert "nothing was written" in result.stderr
     assert not (repo / ".ctxscope.toml").exists()
     assert cloud.requests("/v1/scopes/workout")[-1].method == "GET"
 
 
-def test_dry_run_authorizes_and_plans_like_sync(repo, cloud):
+def test_dry_run_authorizes_and_plans_like_sync(ctx, repo, cloud):
     cloud.access = {"workout": "write"}
-    refused = init("--scope", "nope", "--dry-run", yes=False)
-    assert refused.exit_code == 4 and not (repo / ".ctxscope.toml").exists()
-    planned = init("--scope", "workout", "--dry-run", yes=False)
-    assert planned.exit_code == 0
+    refused = ctx("init", "--scope", "nope", "--dry-run")
+    assert refused.returncode == 4 and not (repo / ".ctxscope.toml").exists()
+    planned = ctx("init", "--scope", "workout", "--dry-run")
+    assert planned.returncode == 0
     assert f"  local    {repo / '.ctxscope.toml'}  (no file) -> 'workout'" in planned.stdout
     assert "Would create" in planned.stdout and not (repo / ".ctxscope.toml").exists()
-    data = json.loads(init("--scope", "workout", "--dry-run", "--json", yes=False).stdout)
+    data = json.loads(ctx("init", "--scope", "workout", "--dry-run", "--json").stdout)
     assert (data["command"], data["result"], data["exit_code"]) == ("init", "planned", 0)
     assert [(c["source"], c["action"], c["before"], c["after"]) for c in data["changes"]] == [
         ("local", "create", None, "workout")]
     assert data["cloud"] == {"url": cloud.url, "access": "write"}
 
 
-def test_one_event_describes_the_state_before_the_write(repo, cloud, events):
+def test_one_event_describes_the_state_before_the_write(ctx, repo, cloud, events):
     cloud.access = {"zentygo": "read"}
     (repo / ".ctxscope.toml").write_text('scope = "workout"\n')
-    assert init("--scope", "zentygo").exit_code == 0
+    assert ctx("init", "--scope", "zentygo", "--yes").returncode == 0
     (event,) = events()
     assert (event["event"], event["direction"], event["command"]) == (
         "scope_synced", "init", "init")
@@ -250,39 +240,39 @@ def test_one_event_describes_the_state_before_the_write(repo, cloud, events):
     assert event["resolved_scope"] == "workout"
 
 
-def test_the_file_is_the_one_target_file_names(repo, user_config, monkeypatch):
+def test_the_file_is_the_one_target_file_names(ctx, repo, user_config, monkeypatch):
     """init's file comes from sources.local.target_file: the user config is never linked."""
     from ctxscope.resolver import Context
     from ctxscope.sources.local import target_file
 
     user_config.write_text('# mine\nscope = "personal"\n')
-    ctx = Context(cwd=str(repo / "src" / "pkg"))
-    assert target_file(ctx, repository=True) == str(repo / ".ctxscope.toml")
-    assert target_file(ctx) == str(user_config)  # sync writes where the scope is
+    context = Context(cwd=str(repo / "src" / "pkg"))
+    assert target_file(context, repository=True) == str(repo / ".ctxscope.toml")
+    assert target_file(context) == str(user_config)  # sync writes where the scope is
     monkeypatch.chdir(repo / "src" / "pkg")
-    data = json.loads(init("--scope", "workout", "--json").stdout)
+    data = json.loads(ctx("init", "--scope", "workout", "--json", "--yes").stdout)
     assert data["path"] == str(repo / ".ctxscope.toml") and data["created"] is True
     assert user_config.read_text() == '# mine\nscope = "personal"\n'
     assert "link_target" not in dir(__import__("ctxscope.commands.init", fromlist=["x"]))
 
 
-def test_a_broken_file_in_the_repository_is_refused_not_replaced(repo):
+def test_a_broken_file_in_the_repository_is_refused_not_replaced(ctx, repo):
     path = repo / ".ctxscope.toml"
     path.write_text('scope = "workout\n')
-    result = init("--scope", "zentygo")
-    assert result.exit_code == 1
+    result = ctx("init", "--scope", "zentygo", "--yes")
+    assert result.returncode == 1
     assert "cannot be parsed" in result.stderr and "repair" in result.stderr
     assert path.read_text() == 'scope = "workout\n'
 
 
-def test_init_leaves_nothing_else_in_the_repository(repo):
+def test_init_leaves_nothing_else_in_the_repository(ctx, repo):
     import shutil
 
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    assert init("--scope", "workout").exit_code == 0
-    assert init("--scope", "zentygo").exit_code == 0
+    assert ctx("init", "--scope", "workout", "--yes").returncode == 0
+    assert ctx("init", "--scope", "zentygo", "--yes").returncode == 0
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
                             cwd=repo, capture_output=True, text=True, check=True)
     assert status.stdout.splitlines() == ["?? .ctxscope.toml"]  # no lock file beside it

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
 
 import pytest
-from typer.testing import CliRunner
-
-from ctxscope.cli import app
-
-runner = CliRunner()
 
 
 def ts(epoch: float) -> str:
@@ -61,17 +55,13 @@ def story(log_file):
     return old + recent
 
 
-def log(*args):
-    return runner.invoke(app, ["log", *args])
-
-
 def body_lines(result):
     return [line for line in result.stdout.splitlines()[1:] if line.strip()]
 
 
-def test_table_newest_last_across_rotated_files(story):
-    result = log()
-    assert result.exit_code == 0
+def test_table_newest_last_across_rotated_files(ctx, story):
+    result = ctx("log")
+    assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["time", "(UTC)", "event", "resolved", "reason", "action", "command"]
     rows = body_lines(result)
@@ -85,15 +75,15 @@ def test_table_newest_last_across_rotated_files(story):
     assert "\x1b[" not in result.stdout
 
 
-def test_json_prints_the_raw_lines(story, log_file):
-    result = log("--json")
+def test_json_prints_the_raw_lines(ctx, story, log_file):
+    result = ctx("log", "--json")
     raw = log_file.with_name("drift.jsonl.1").read_text() + log_file.read_text()
     assert result.stdout == raw
 
 
-def test_filters(story):
+def test_filters(ctx, story):
     def pick(*args):
-        return [json.loads(x)["ts"] for x in log("--json", *args).stdout.splitlines()]
+        return [json.loads(x)["ts"] for x in ctx("log", "--json", *args).stdout.splitlines()]
 
     stamps = [e["ts"] for e in story]
     assert pick("--since", "2h") == stamps[1:]
@@ -111,56 +101,52 @@ def test_filters(story):
     (["--event", "scope_exploded"], "no such event"),
     (["--tail", "-1"], "--tail"),
 ])
-def test_usage_errors_exit_2(story, args, message):
-    result = log(*args)
-    assert result.exit_code == 2
+def test_usage_errors_exit_2(ctx, story, args, message):
+    result = ctx("log", *args)
+    assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_malformed_lines_are_counted_with_a_warning(log_file):
+def test_malformed_lines_are_counted_with_a_warning(ctx, log_file):
     write(log_file, event(NOW - 10), "{not json", "[1, 2]", event(NOW - 5), '{"ts": "20')
-    result = log()
-    assert result.exit_code == 0
+    result = ctx("log")
+    assert result.returncode == 0
     assert len(body_lines(result)) == 2
     assert "warning: skipped 3 malformed lines of the drift log" in result.stderr
     assert "line 2, 3, 5" in result.stderr
-    tail = log("--tail", "5", "--json")
+    tail = ctx("log", "--tail", "5", "--json")
     assert len(tail.stdout.splitlines()) == 2 and "skipped 3 malformed" in tail.stderr
 
 
-def test_an_event_name_that_is_not_a_string_is_shown_not_a_traceback(log_file):
+def test_an_event_name_that_is_not_a_string_is_shown_not_a_traceback(ctx, log_file):
     write(log_file, event(NOW - 10, name=["x"]), event(NOW - 5, name=7))
-    result = log()
-    assert result.exit_code == 0, result.stderr
+    result = ctx("log")
+    assert result.returncode == 0, result.stderr
     assert len(body_lines(result)) == 2
-    filtered = log("--event", "scope_synced")
-    assert filtered.exit_code == 0, filtered.stderr
+    filtered = ctx("log", "--event", "scope_synced")
+    assert filtered.returncode == 0, filtered.stderr
     assert "no events match" in filtered.stdout
 
 
-def test_no_log_yet_and_nothing_matching(log_file):
-    result = log()
-    assert result.exit_code == 0 and f"no drift log yet at {log_file}" in result.stdout
+def test_no_log_yet_and_nothing_matching(ctx, log_file):
+    result = ctx("log")
+    assert result.returncode == 0 and f"no drift log yet at {log_file}" in result.stdout
     write(log_file, event(NOW))
-    assert "no events match" in log("--event", "scope_repaired").stdout
-    assert log("--json", "--event", "scope_repaired").stdout == ""
+    assert "no events match" in ctx("log", "--event", "scope_repaired").stdout
+    assert ctx("log", "--json", "--event", "scope_repaired").stdout == ""
 
 
-def test_log_path_from_config(project, user_config, tmp_path):
+def test_log_path_from_config(ctx, project, user_config, tmp_path):
     custom = tmp_path / "elsewhere" / "events.jsonl"
     user_config.write_text(f'[log]\npath = "{custom}"\n')
     write(custom, event(NOW))
-    assert len(log("--json").stdout.splitlines()) == 1
+    assert len(ctx("log", "--json").stdout.splitlines()) == 1
 
 
 # --- the installed command ----------------------------------------------------------------
 
 
-def run(script_runner, *args):
-    return script_runner.run(["ctxscope", *args], env=dict(os.environ))
-
-
-def test_installed_tail_of_a_large_log(script_runner, log_file):
+def test_installed_tail_of_a_large_log(ctx, log_file):
     # 300,000 events: --tail reads the end of the file, not the whole of it.
     template = json.dumps(event(0)).replace(ts(0), "{ts}")
     log_file.parent.mkdir(parents=True)
@@ -169,13 +155,13 @@ def test_installed_tail_of_a_large_log(script_runner, log_file):
         for start in range(0, 300_000, 10_000):
             fh.write("".join(template.replace("{ts}", ts(base + i)) + "\n"
                              for i in range(start, start + 10_000)))
-    result = run(script_runner, "log", "--tail", "5", "--json")
+    result = ctx("log", "--tail", "5", "--json")
     assert result.returncode == 0
     assert [json.loads(x)["ts"] for x in result.stdout.splitlines()] == [
         ts(base + i) for i in range(299_995, 300_000)]
-    table = run(script_runner, "log", "--tail", "5")
+    table = ctx("log", "--tail", "5")
     assert len(body_lines(table)) == 5
-    since = run(script_runner, "log", "--since", ts(base + 299_998), "--json")
+    since = ctx("log", "--since", ts(base + 299_998), "--json")
     assert len(since.stdout.splitlines()) == 2
 
 
@@ -234,10 +220,10 @@ def test_installed_follow_table_rows_line_up(log_file, follower):
     assert header.index("command") == first.index("status") == second.index("status")
 
 
-def test_a_log_that_cannot_be_read_is_a_warning(log_file):
+def test_a_log_that_cannot_be_read_is_a_warning(ctx, log_file):
     log_file.mkdir(parents=True)  # a directory where the log should be
     write(log_file.with_name("drift.jsonl.1"), event(NOW))
-    result = log()
-    assert result.exit_code == 0
+    result = ctx("log")
+    assert result.returncode == 0
     assert f"warning: cannot read the drift log {log_file}" in result.stderr
     assert len(body_lines(result)) == 1  # the rotated file still reads

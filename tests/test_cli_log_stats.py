@@ -5,12 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from typer.testing import CliRunner
-
-from ctxscope.cli import app
 from ctxscope.logstats import stats
 
-runner = CliRunner()
 HOUR = 3600
 # The start of an hour, two hours ago, so every event below is in the past.
 BASE = (int(time.time()) // HOUR - 3) * HOUR
@@ -50,10 +46,10 @@ def story(log_file):
     )
 
 
-def test_json_counts_and_hours(log_file):
+def test_json_counts_and_hours(ctx, log_file):
     story(log_file)
-    result = runner.invoke(app, ["log", "--stats", "--json"])
-    assert result.exit_code == 0, result.output
+    result = ctx("log", "--stats", "--json")
+    assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["total"] == 5
     assert data["by_event"] == {"scope_drift_detected": 3, "scope_synced": 1, "scope_unauthorized": 1}
@@ -75,23 +71,23 @@ def test_json_counts_and_hours(log_file):
     assert "skipped 1 malformed line of the drift log" in result.stderr
 
 
-def test_filters_select_the_window(log_file):
+def test_filters_select_the_window(ctx, log_file):
     story(log_file)
     since = ts(BASE + HOUR)
-    data = json.loads(runner.invoke(app, ["log", "--stats", "--json", "--since", since]).stdout)
+    data = json.loads(ctx("log", "--stats", "--json", "--since", since).stdout)
     assert data["total"] == 3
     assert data["since"] == since
     assert data["per_hour"][0] == {"hour": ts(BASE + HOUR), "count": 0}  # the window's start
-    data = json.loads(runner.invoke(app, ["log", "--stats", "--json", "--event", "synced"]).stdout)
+    data = json.loads(ctx("log", "--stats", "--json", "--event", "synced").stdout)
     assert data["by_event"] == {"scope_synced": 1}
-    data = json.loads(runner.invoke(app, ["log", "--stats", "--json", "--tail", "2"]).stdout)
+    data = json.loads(ctx("log", "--stats", "--json", "--tail", "2").stdout)
     assert data["total"] == 2
 
 
-def test_table_and_bar_chart(log_file):
+def test_table_and_bar_chart(ctx, log_file):
     story(log_file)
-    result = runner.invoke(app, ["log", "--stats"])
-    assert result.exit_code == 0
+    result = ctx("log", "--stats")
+    assert result.returncode == 0
     out = result.stdout
     assert "5 events (whole log)" in out
     for word in ("event", "reason", "scope", "host", "scope_unauthorized", "ci-7", "60%"):
@@ -104,16 +100,16 @@ def test_table_and_bar_chart(log_file):
     assert "\x1b[" not in out  # piped: no colour codes
 
 
-def test_nothing_to_count(log_file):
-    result = runner.invoke(app, ["log", "--stats"])
-    assert result.exit_code == 0
+def test_nothing_to_count(ctx, log_file):
+    result = ctx("log", "--stats")
+    assert result.returncode == 0
     assert "no events match" in result.stdout
-    assert json.loads(runner.invoke(app, ["log", "--stats", "--json"]).stdout)["per_hour"] == []
+    assert json.loads(ctx("log", "--stats", "--json").stdout)["per_hour"] == []
 
 
-def test_stats_and_follow_do_not_combine(log_file):
-    result = runner.invoke(app, ["log", "--stats", "--follow"])
-    assert result.exit_code == 2
+def test_stats_and_follow_do_not_combine(ctx, log_file):
+    result = ctx("log", "--stats", "--follow")
+    assert result.returncode == 2
     assert "--stats and --follow cannot be combined" in result.stderr
 
 

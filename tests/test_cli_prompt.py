@@ -7,59 +7,54 @@ import os
 import pty
 import select
 import shutil
-import subprocess
 import time
 
 import pytest
-
-
-def run(script_runner, *args, cwd):
-    return script_runner.run(["ctxscope", "prompt", *args], cwd=str(cwd))
 
 
 def _files_under(root):
     return sorted(os.path.join(d, f) for d, _, files in os.walk(root) for f in files)
 
 
-def test_empty_when_no_scope_is_set(script_runner, project):
-    done = run(script_runner, cwd=project)
+def test_empty_when_no_scope_is_set(ctx, project):
+    done = ctx("prompt", cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
-def test_the_resolved_scope(script_runner, project):
+def test_the_resolved_scope(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    done = run(script_runner, cwd=project)
+    done = ctx("prompt", cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (0, "workout\n", "")
 
 
-def test_a_mark_when_the_scope_needs_attention(script_runner, project, monkeypatch):
+def test_a_mark_when_the_scope_needs_attention(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    assert run(script_runner, cwd=project).stdout == "zentygo!\n"
+    assert ctx("prompt", cwd=project).stdout == "zentygo!\n"
 
 
-def test_format_fields(script_runner, project, monkeypatch):
+def test_format_fields(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    done = run(script_runner, "--format", "[{scope}{mark}|{state}|{source}] ", cwd=project)
+    done = ctx("prompt", "--format", "[{scope}{mark}|{state}|{source}] ", cwd=project)
     assert done.stdout == "[zentygo!|DRIFTED|runtime] \n"
 
 
-def test_a_broken_state_with_no_scope_shows_only_the_mark(script_runner, project, monkeypatch):
+def test_a_broken_state_with_no_scope_shows_only_the_mark(ctx, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "two words")
-    done = run(script_runner, "--format", "({scope}{mark}|{state})", cwd=project)
+    done = ctx("prompt", "--format", "({scope}{mark}|{state})", cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (0, "(!|INVALID)\n", "")
 
 
-def test_a_config_error_shows_only_the_mark(script_runner, project, user_config):
+def test_a_config_error_shows_only_the_mark(ctx, project, user_config):
     user_config.write_text('[cloud]\napi_key = "tok-SECRET"\n')
-    done = run(script_runner, "--format", "({scope}{mark}|{state})", cwd=project)
+    done = ctx("prompt", "--format", "({scope}{mark}|{state})", cwd=project)
     assert (done.returncode, done.stdout, done.stderr) == (0, "(!|ERROR)\n", "")
 
 
 @pytest.mark.parametrize("fmt", ["{nope}", "{", "{0}", "{scope.upper}", "{scope:{nope}}"])
-def test_a_bad_format_is_a_usage_error(script_runner, project, fmt):
-    done = run(script_runner, "--format", fmt, cwd=project)
+def test_a_bad_format_is_a_usage_error(ctx, project, fmt):
+    done = ctx("prompt", "--format", fmt, cwd=project)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("ctxscope: error: --format ")
     assert "{scope}, {mark}, {state}, {source}" in done.stderr
@@ -70,49 +65,49 @@ def test_a_bad_format_is_a_usage_error(script_runner, project, fmt):
 KEYS = {"scope", "mark", "state", "source", "text"}
 
 
-def run_json(script_runner, *args, cwd):
-    done = run(script_runner, "--json", *args, cwd=cwd)
+def run_json(ctx, *args, cwd):
+    done = ctx("prompt", "--json", *args, cwd=cwd)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     got = json.loads(done.stdout)
     assert set(got) == KEYS
     return got
 
 
-def test_json_when_no_scope_is_set(script_runner, project):
-    assert run_json(script_runner, cwd=project) == {
+def test_json_when_no_scope_is_set(ctx, project):
+    assert run_json(ctx, cwd=project) == {
         "scope": None, "mark": "", "state": "UNRESOLVED", "source": None, "text": None}
 
 
-def test_json_in_sync(script_runner, project):
+def test_json_in_sync(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    assert run_json(script_runner, cwd=project) == {
+    assert run_json(ctx, cwd=project) == {
         "scope": "workout", "mark": "", "state": "SYNCED", "source": "local", "text": "workout"}
 
 
-def test_json_carries_the_text_the_format_makes(script_runner, project, monkeypatch):
+def test_json_carries_the_text_the_format_makes(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     fmt = "[{scope}{mark}|{state}|{source}] "
-    got = run_json(script_runner, "--format", fmt, cwd=project)
+    got = run_json(ctx, "--format", fmt, cwd=project)
     assert got == {"scope": "zentygo", "mark": "!", "state": "DRIFTED", "source": "runtime",
                    "text": "[zentygo!|DRIFTED|runtime] "}
-    assert run(script_runner, "--format", fmt, cwd=project).stdout == got["text"] + "\n"
+    assert ctx("prompt", "--format", fmt, cwd=project).stdout == got["text"] + "\n"
 
 
-def test_json_for_a_broken_state_and_a_config_error(script_runner, project, user_config,
+def test_json_for_a_broken_state_and_a_config_error(ctx, project, user_config,
                                                     monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "two words")
-    assert run_json(script_runner, cwd=project) == {
+    assert run_json(ctx, cwd=project) == {
         "scope": None, "mark": "!", "state": "INVALID", "source": None, "text": "!"}
     user_config.write_text('[cloud]\napi_key = "tok-SECRET"\n')
-    done = run(script_runner, "--json", cwd=project)
+    done = ctx("prompt", "--json", cwd=project)
     assert "tok-SECRET" not in done.stdout + done.stderr
     assert json.loads(done.stdout) == {
         "scope": None, "mark": "!", "state": "ERROR", "source": None, "text": "!"}
 
 
-def test_json_with_a_bad_format_is_still_a_usage_error(script_runner, project):
-    done = run(script_runner, "--json", "--format", "{nope}", cwd=project)
+def test_json_with_a_bad_format_is_still_a_usage_error(ctx, project):
+    done = ctx("prompt", "--json", "--format", "{nope}", cwd=project)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.startswith("ctxscope: error: --format ")
 
@@ -134,32 +129,32 @@ def test_json_gives_up_at_the_deadline_with_an_object(project, monkeypatch, caps
                                "text": None}
 
 
-def test_json_never_writes_a_file(script_runner, project, isolated_home, monkeypatch):
+def test_json_never_writes_a_file(ctx, project, isolated_home, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     before = _files_under(isolated_home) + _files_under(project)
-    assert run_json(script_runner, cwd=project)["text"] == "zentygo!"
+    assert run_json(ctx, cwd=project)["text"] == "zentygo!"
     assert _files_under(isolated_home) + _files_under(project) == before
 
 
-def test_never_touches_the_network_and_uses_the_cache(script_runner, project, cloud,
+def test_never_touches_the_network_and_uses_the_cache(ctx, project, cloud,
                                                       monkeypatch):
     cloud.scope = "from-cloud"
     cloud.access = {"from-cloud": "read"}
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok")
-    assert run(script_runner, cwd=project).stdout == ""  # nothing cached yet: nothing known
+    assert ctx("prompt", cwd=project).stdout == ""  # nothing cached yet: nothing known
     assert cloud.requests() == []
-    subprocess.run(["ctxscope", "resolve"], cwd=project, capture_output=True, check=True)
+    assert ctx("resolve", cwd=project).returncode == 0
     seen = len(cloud.requests())
-    assert run(script_runner, cwd=project).stdout == "from-cloud\n"
+    assert ctx("prompt", cwd=project).stdout == "from-cloud\n"
     assert len(cloud.requests()) == seen
 
 
-def test_never_writes_a_file(script_runner, project, isolated_home, monkeypatch):
+def test_never_writes_a_file(ctx, project, isolated_home, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     before = _files_under(isolated_home) + _files_under(project)
-    assert run(script_runner, cwd=project).stdout == "zentygo!\n"
+    assert ctx("prompt", cwd=project).stdout == "zentygo!\n"
     assert _files_under(isolated_home) + _files_under(project) == before  # no log, no cache
 
 

@@ -12,15 +12,6 @@ import time
 import tomllib
 
 import pytest
-from typer.testing import CliRunner
-
-from ctxscope.cli import app
-
-runner = CliRunner()
-
-
-def repair(*args, **kw):
-    return runner.invoke(app, ["repair", *args], **kw)
 
 
 def local_scope(project):
@@ -99,41 +90,41 @@ def test_eval_fixes_an_invalid_ctx_scope_without_to(project):
     assert "unset CTX_SCOPE" not in result.stdout
 
 
-def test_shell_output_is_only_shell_code(project, monkeypatch):
+def test_shell_output_is_only_shell_code(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    result = repair("--to", "workout", "--shell", "bash", "--yes")
-    assert result.exit_code == 0, result.output
+    result = ctx("repair", "--to", "workout", "--shell", "bash", "--yes")
+    assert result.returncode == 0, result.stderr
     assert result.stdout == "unset CTX_SCOPE\n"
     assert "written  local" in result.stderr
-    fish = repair("--to", "workout", "--shell", "fish")
+    fish = ctx("repair", "--to", "workout", "--shell", "fish")
     assert fish.stdout == "set -e CTX_SCOPE\n"
     # A target that nothing below gives is exported instead.
-    pinned = repair("--to", "other", "--shell", "bash", "--yes")
-    assert pinned.exit_code == 0, pinned.output
+    pinned = ctx("repair", "--to", "other", "--shell", "bash", "--yes")
+    assert pinned.returncode == 0, pinned.stderr
     assert pinned.stdout == "unset CTX_SCOPE\n"  # the file now holds 'other' too
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "observe"\n')
-    refused = repair("--to", "other", "--shell", "bash")
-    assert refused.exit_code == 1 and refused.stdout == ""  # no shell code from a failed repair
+    refused = ctx("repair", "--to", "other", "--shell", "bash")
+    assert refused.returncode == 1 and refused.stdout == ""  # no shell code from a failed repair
     assert "no shell code printed" in refused.stderr
 
 
-def test_nothing_differs_prints_nothing_for_eval(project, monkeypatch, events):
+def test_nothing_differs_prints_nothing_for_eval(ctx, project, monkeypatch, events):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "workout")
-    result = repair("--shell", "bash")
-    assert result.exit_code == 0
+    result = ctx("repair", "--shell", "bash")
+    assert result.returncode == 0
     assert result.stdout == ""
     assert "in sync" in result.stderr
     assert events() == []
 
 
-def test_without_shell_the_runtime_is_unfinished_exit_3(project, monkeypatch, events):
+def test_without_shell_the_runtime_is_unfinished_exit_3(ctx, project, monkeypatch, events):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     monkeypatch.setenv("SHELL", "/bin/bash")
-    result = repair("--to", "workout", "--yes")
-    assert result.exit_code == 3
+    result = ctx("repair", "--to", "workout", "--yes")
+    assert result.returncode == 3
     assert local_scope(project) == "workout"  # what could be done was done
     assert "env CTX_SCOPE still holds 'zentygo', to be unset" in result.stderr
     assert 'finish with: eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
@@ -143,145 +134,145 @@ def test_without_shell_the_runtime_is_unfinished_exit_3(project, monkeypatch, ev
         "target-to-local", "zentygo", "workout")
 
 
-def test_finish_command_follows_the_users_shell(project, monkeypatch):
+def test_finish_command_follows_the_users_shell(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     monkeypatch.setenv("SHELL", "/usr/bin/fish")
-    result = repair("--to", "workout")
-    assert result.exit_code == 3
+    result = ctx("repair", "--to", "workout")
+    assert result.returncode == 3
     assert "finish with: ctxscope repair --to workout --shell fish | source" in result.stderr
 
 
-def test_unparseable_file_is_backed_up_and_replaced(project, events):
+def test_unparseable_file_is_backed_up_and_replaced(ctx, project, events):
     path = project / ".ctxscope.toml"
     path.write_text('scope = "workout\n[cloud]\n')
-    result = repair("--to", "workout", "--yes")
-    assert result.exit_code == 0, result.output
+    result = ctx("repair", "--to", "workout", "--yes")
+    assert result.returncode == 0, result.stderr
     [backup] = [p for p in project.iterdir() if p.name.startswith(".ctxscope.toml.bak-")]
     assert backup.read_text() == 'scope = "workout\n[cloud]\n'
     assert f"the unparseable file was saved as {backup}" in result.stdout
     assert f"to undo: cp {backup} {path}" in result.stdout
     assert local_scope(project) == "workout"
-    assert runner.invoke(app, ["status", "--check"]).exit_code == 0
+    assert ctx("status", "--check").returncode == 0
     [event] = [e for e in events() if e["event"] == "scope_repaired"]
     assert event["backup"] == str(backup)
 
 
-def test_repair_in_local_mode_leaves_the_cloud_and_says_so(project, cloud):
+def test_repair_in_local_mode_leaves_the_cloud_and_says_so(ctx, project, cloud):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     cloud.scope = "zentygo"
     cloud.access = {"workout": "write"}
-    result = repair("--to", "workout", "--yes")
-    assert result.exit_code == 1
+    result = ctx("repair", "--to", "workout", "--yes")
+    assert result.returncode == 1
     assert local_scope(project) == "workout"
     assert cloud.scope == "zentygo" and cloud.puts == []
     assert f"cloud {cloud.url}/v1/scope still holds 'zentygo'" in result.stderr
     assert "[policy] mode is 'local' (the default)" in result.stderr
 
 
-def test_full_repair_in_cloud_mode(project, cloud, user_config, monkeypatch, events):
+def test_full_repair_in_cloud_mode(ctx, project, cloud, user_config, monkeypatch, events):
     user_config.write_text('[policy]\nmode = "cloud"\n')
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     cloud.scope = "zentygo"
     cloud.access = {"workout": "write", "zentygo": "write"}
-    assert runner.invoke(app, ["status"]).exit_code == 0  # caches the cloud's answer
+    assert ctx("status").returncode == 0  # caches the cloud's answer
 
-    result = repair("--to", "workout", "--yes", "--json")
+    result = ctx("repair", "--to", "workout", "--yes", "--json")
 
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["result"] == "applied" and data["unfinished"] == []
     assert [(c["source"], c["status"]) for c in data["changes"]] == [
         ("local", "written"), ("cloud", "written"), ("cache", "cleared")]
     assert cloud.scope == "workout"
-    diff = runner.invoke(app, ["diff"])  # without --refresh: the stale cache is gone
-    assert diff.exit_code == 0, diff.output
+    diff = ctx("diff")  # without --refresh: the stale cache is gone
+    assert diff.returncode == 0, diff.stderr
     kinds = [e["event"] for e in events()]
     assert kinds.count("scope_repaired") == 2
 
-    again = repair("--to", "workout", "--yes")
-    assert again.exit_code == 0 and "in sync" in again.stdout
+    again = ctx("repair", "--to", "workout", "--yes")
+    assert again.returncode == 0 and "in sync" in again.stdout
     assert [e["event"] for e in events()] == kinds  # nothing new
 
 
-def test_unauthorized_target_is_exit_4_and_prints_no_code(project, cloud, monkeypatch):
+def test_unauthorized_target_is_exit_4_and_prints_no_code(ctx, project, cloud, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     cloud.access = {"zentygo": "write"}
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    result = repair("--to", "secret", "--shell", "bash", "--yes")
-    assert result.exit_code == 4
+    result = ctx("repair", "--to", "secret", "--shell", "bash", "--yes")
+    assert result.returncode == 4
     assert result.stdout == ""
     assert "'secret' is not visible to the token" in result.stderr
     assert local_scope(project) == "zentygo"
 
 
-def test_repair_authorizes_the_target_not_the_current_scope(project, cloud, monkeypatch):
+def test_repair_authorizes_the_target_not_the_current_scope(ctx, project, cloud, monkeypatch):
     """An unauthorized current scope is what repair is for."""
     (project / ".ctxscope.toml").write_text('scope = "stale-project"\n')
     cloud.access = {"workout": "read"}
-    assert runner.invoke(app, ["status", "--check"]).exit_code == 4
-    result = repair("--to", "workout", "--yes")
-    assert result.exit_code == 0, result.output
-    assert runner.invoke(app, ["status", "--check"]).exit_code == 0
+    assert ctx("status", "--check").returncode == 4
+    result = ctx("repair", "--to", "workout", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert ctx("status", "--check").returncode == 0
 
 
-def test_shell_and_json_do_not_mix(project):
-    result = repair("--shell", "bash", "--json")
-    assert result.exit_code == 2
+def test_shell_and_json_do_not_mix(ctx, project):
+    result = ctx("repair", "--shell", "bash", "--json")
+    assert result.returncode == 2
     assert "--shell" in result.stderr
 
 
-def test_invalid_target_is_a_usage_error(project):
-    result = repair("--to", "bad value", "--yes")
-    assert result.exit_code == 2
+def test_invalid_target_is_a_usage_error(ctx, project):
+    result = ctx("repair", "--to", "bad value", "--yes")
+    assert result.returncode == 2
     assert "not allowed" in result.stderr
 
 
-def test_no_target_is_a_usage_error(project):
-    result = repair("--yes")
-    assert result.exit_code == 2
+def test_no_target_is_a_usage_error(ctx, project):
+    result = ctx("repair", "--yes")
+    assert result.returncode == 2
     assert "ctxscope repair --to SCOPE" in result.stderr
 
 
-def test_dry_run_with_shell_prints_no_code(project, monkeypatch):
+def test_dry_run_with_shell_prints_no_code(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    result = repair("--to", "workout", "--shell", "bash", "--dry-run")
-    assert result.exit_code == 0
+    result = ctx("repair", "--to", "workout", "--shell", "bash", "--dry-run")
+    assert result.returncode == 0
     assert result.stdout == ""
     assert "plan: repair to 'workout'" in result.stderr
     assert "runtime  env CTX_SCOPE" in result.stderr
     assert local_scope(project) == "zentygo"
 
 
-def test_dry_run_exit_code_is_the_runs(project, monkeypatch):
+def test_dry_run_exit_code_is_the_runs(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    result = repair("--to", "workout", "--dry-run")
-    assert result.exit_code == 3
+    result = ctx("repair", "--to", "workout", "--dry-run")
+    assert result.returncode == 3
     assert "would stay 'zentygo'" in result.stderr
     assert local_scope(project) == "zentygo"
 
 
-def test_observe_mode_writes_nothing(project, monkeypatch):
+def test_observe_mode_writes_nothing(ctx, project, monkeypatch):
     path = project / ".ctxscope.toml"
     path.write_text('scope = "zentygo"\n[policy]\nmode = "observe"\n')
-    result = repair("--to", "workout", "--yes")
-    assert result.exit_code == 1
+    result = ctx("repair", "--to", "workout", "--yes")
+    assert result.returncode == 1
     assert f"[policy] mode is 'observe' (set at {path}:3)" in result.stderr
     assert local_scope(project) == "zentygo"
 
 
-def test_installed_repair(script_runner, project):
+def test_installed_repair(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     env = shell_env(CTX_SCOPE="zentygo", SHELL="/bin/bash")
-    result = script_runner.run(["ctxscope", "repair", "--to", "workout", "--yes"],
-                               cwd=str(project), env=env)
+    result = ctx("repair", "--to", "workout", "--yes",
+                 cwd=str(project), env=env)
     assert result.returncode == 3
     assert 'eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
     assert "Traceback" not in result.stderr
-    code = script_runner.run(["ctxscope", "repair", "--to", "workout", "--shell", "zsh"],
-                             cwd=str(project), env=env)
+    code = ctx("repair", "--to", "workout", "--shell", "zsh",
+               cwd=str(project), env=env)
     assert (code.returncode, code.stdout) == (0, "unset CTX_SCOPE\n")
 
 
@@ -325,17 +316,17 @@ def test_eval_with_the_prompt_on_a_real_terminal(project):
     assert local_scope(project) == "workout"
 
 
-def test_status_names_a_repair_that_drops_the_override(project, cloud, monkeypatch):
+def test_status_names_a_repair_that_drops_the_override(ctx, project, cloud, monkeypatch):
     """The override disagrees with the project file: dropping it is the first fix."""
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.access = {"zentygo": "write", "workout": "write"}
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    fixes = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fixes"]
+    fixes = json.loads(ctx("status", "--json").stdout)["fixes"]
     assert fixes[0] == 'eval "$(ctxscope repair --to workout --shell bash)"'
     assert fixes[1] == "or keep the runtime value: ctxscope sync --direction runtime-to-local --yes"
 
 
-def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(project, cloud,
+def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(ctx, project, cloud,
                                                                           monkeypatch):
     """Runtime and the project file agree, the cloud differs: nothing to drop; the cloud
     follows, after the mode that allows a cloud write."""
@@ -343,47 +334,45 @@ def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(projec
     cloud.scope = "workout"
     cloud.access = {"zentygo": "write", "workout": "write"}
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    fixes = json.loads(runner.invoke(app, ["status", "--json"]).stdout)["fixes"]
+    fixes = json.loads(ctx("status", "--json").stdout)["fixes"]
     assert fixes == ["ctxscope config set policy.mode cloud --user --yes && "
                      "ctxscope sync --direction resolved-to-cloud --yes"]
 
 
-def fix_line(cwd, env):
-    result = subprocess.run(["ctxscope", "status", "--json"], cwd=cwd, env=env,
-                            capture_output=True, text=True)
-    return json.loads(result.stdout)["fix"]
+def fix_line(ctx, cwd, env):
+    return json.loads(ctx("status", "--json", cwd=cwd, env=env).stdout)["fix"]
 
 
-def test_the_named_fix_for_disagreeing_variables_works(project, user_config):
+def test_the_named_fix_for_disagreeing_variables_works(ctx, project, user_config):
     user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
     env = shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo")
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --to workout --shell bash)"'
     result = in_shell("bash", f"{fix}\nctxscope status --check >/dev/null; echo \"check=$?\"",
                       project, env)
     assert "check=0" in result.stdout, result.stdout + result.stderr
 
 
-def test_the_named_fix_for_an_invalid_file_below_the_override_works(project):
+def test_the_named_fix_for_an_invalid_file_below_the_override_works(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "bad value"\n')
     env = shell_env(CTX_SCOPE="workout")
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == "ctxscope repair --to workout --yes"
     result = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
                       project, env)
     assert "diff=0" in result.stdout, result.stdout + result.stderr
 
 
-def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(project, cloud):
+def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(ctx, project, cloud):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope = "bad value"
     cloud.access = {"workout": "write"}
     env = shell_env()
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == ("ctxscope config set policy.mode cloud --user --yes && "
                    "ctxscope repair --to workout --yes")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == "ctxscope repair --to workout --yes"
     done = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
                     project, env)
@@ -394,10 +383,10 @@ def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(project, cl
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_the_named_fix_unsets_an_invalid_ctx_scope_when_nothing_else_is_set(shell, project):
+def test_the_named_fix_unsets_an_invalid_ctx_scope_when_nothing_else_is_set(ctx, shell, project):
     """status names eval "$(ctxscope repair --shell bash)"; evaluated, CTX_SCOPE is unset."""
     env = shell_env(CTX_SCOPE=" x")
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --shell bash)"  # or fix env CTX_SCOPE'
     if shell == "fish":
         script = ('ctxscope repair --shell fish | source; echo "rc=$pipestatus[1]"\n'
@@ -413,45 +402,45 @@ def test_the_named_fix_unsets_an_invalid_ctx_scope_when_nothing_else_is_set(shel
     assert not (project / ".ctxscope.toml").exists()  # nothing else was written
 
 
-def test_unset_only_repair_prints_only_the_unset(project, monkeypatch, user_config, events):
+def test_unset_only_repair_prints_only_the_unset(ctx, project, monkeypatch, user_config, events):
     user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
     monkeypatch.setenv("CTX_SCOPE", "bad value")
     monkeypatch.setenv("AGENT_SCOPE", " padded")
-    result = repair("--shell", "bash")
-    assert result.exit_code == 0, result.output
+    result = ctx("repair", "--shell", "bash")
+    assert result.returncode == 0, result.stderr
     assert result.stdout == "unset CTX_SCOPE\nunset AGENT_SCOPE\n"
     assert "done: env CTX_SCOPE, AGENT_SCOPE unset" in result.stderr
-    assert repair("--shell", "fish").stdout == "set -e CTX_SCOPE\nset -e AGENT_SCOPE\n"
+    assert ctx("repair", "--shell", "fish").stdout == "set -e CTX_SCOPE\nset -e AGENT_SCOPE\n"
     # nothing was written, so no write is logged (the invalid value itself is)
     assert [e["event"] for e in events() if e["event"] != "scope_drift_detected"] == []
 
 
-def test_unset_only_repair_without_shell_is_unfinished(project, monkeypatch):
+def test_unset_only_repair_without_shell_is_unfinished(ctx, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", " x")
     monkeypatch.setenv("SHELL", "/usr/bin/fish")
-    result = repair()
-    assert result.exit_code == 3
+    result = ctx("repair")
+    assert result.returncode == 3
     assert "env CTX_SCOPE still holds ' x', to be unset" in result.stderr
     assert "finish with: ctxscope repair --shell fish | source" in result.stderr
-    data = json.loads(repair("--json").stdout)
+    data = json.loads(ctx("repair", "--json").stdout)
     assert data["scope"] is None and data["exit_code"] == 3
     assert [(c["source"], c["after"], c["unset"]) for c in data["changes"]] == [
         ("runtime", None, ["CTX_SCOPE"])]
 
 
-def test_unset_only_repair_needs_no_authorization(project, cloud, monkeypatch):
+def test_unset_only_repair_needs_no_authorization(ctx, project, cloud, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", " x")
-    result = repair("--shell", "bash")
-    assert result.exit_code == 0, result.output
+    result = ctx("repair", "--shell", "bash")
+    assert result.returncode == 0, result.stderr
     assert result.stdout == "unset CTX_SCOPE\n"
     assert cloud.requests("/v1/scopes/") == []
 
 
-def test_a_broken_source_below_an_invalid_ctx_scope_needs_a_target(project):
+def test_a_broken_source_below_an_invalid_ctx_scope_needs_a_target(ctx, project):
     """Then repair cannot guess, and status names --to SCOPE; the named fix with a scope works."""
     (project / ".ctxscope.toml").write_text('scope = "bad value"\n')
     env = shell_env(CTX_SCOPE=" x")
-    fix = fix_line(project, env)
+    fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --to SCOPE --shell bash)"  # or fix env CTX_SCOPE'
     result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "rc=$?"',
                       project, env)

@@ -106,35 +106,23 @@ def test_ipv6_loopback(served, project):
     assert httpx.get(url + "/healthz", timeout=30).status_code == 503  # nothing set: UNRESOLVED
 
 
-def test_a_busy_port_is_one_line(project):
+def test_a_busy_port_is_one_line(ctx, project):
     import socket
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = subprocess.run(
-            ["ctxscope", "serve", "--port", str(port)],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = ctx("serve", "--port", str(port), cwd=project)
     assert done.returncode == 1
     assert done.stderr.startswith(f"ctxscope: error: cannot listen on 127.0.0.1:{port}: ")
     assert done.stderr.count("\n") == 1
 
 
-def test_a_non_loopback_host_is_warned_about(project):
+def test_a_non_loopback_host_is_warned_about(ctx, project):
     # 192.0.2.1 (TEST-NET-1) is not on this machine: the warning comes, then the bind fails,
     # so nothing ever listens beyond loopback.
-    done = subprocess.run(
-        ["ctxscope", "serve", "--host", "192.0.2.1", "--port", "0"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ctx("serve", "--host", "192.0.2.1", "--port", "0", cwd=project)
     lines = done.stderr.splitlines()
     assert lines[0].startswith("ctxscope: warning: serving on 192.0.2.1, not loopback")
     assert lines[1].startswith("ctxscope: error: cannot listen on 192.0.2.1:0")

@@ -5,25 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
-from ctxscope.cli import app
-
-runner = CliRunner()
 
 JSON_KEYS = {"state", "resolved_scope", "resolved_from", "authorized", "reasons", "actions",
              "sources"}
 
 
-def status(*args, **kw):
-    return runner.invoke(app, ["status", *args], **kw)
-
-
-def test_table_marks_winner_and_names_fix(project, monkeypatch):
+def test_table_marks_winner_and_names_fix(ctx, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    result = status()
-    assert result.exit_code == 0
+    result = ctx("status")
+    assert result.returncode == 0
     lines = result.stdout.splitlines()
     runtime_line = next(line for line in lines if "runtime" in line)
     local_line = next(line for line in lines if line.strip().startswith("local"))
@@ -36,12 +27,12 @@ def test_table_marks_winner_and_names_fix(project, monkeypatch):
     assert "\x1b[" not in result.stdout  # not a terminal: no escape codes
 
 
-def test_json_contract(project, monkeypatch, cloud):
+def test_json_contract(ctx, project, monkeypatch, cloud):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope = "zentygo"
     cloud.access = {"zentygo": "write"}
-    result = status("--json")
+    result = ctx("status", "--json")
     data = json.loads(result.stdout)
     assert set(data) >= JSON_KEYS
     assert data["state"] == "DRIFTED"
@@ -58,32 +49,32 @@ def test_json_contract(project, monkeypatch, cloud):
     ("unresolved", "UNRESOLVED", 5),
     ("invalid", "INVALID", 1),
 ])
-def test_check_exit_codes(project, monkeypatch, setup, state, code):
+def test_check_exit_codes(ctx, project, monkeypatch, setup, state, code):
     if setup in ("synced", "drifted"):
         (project / ".ctxscope.toml").write_text('scope = "workout"\n')
         monkeypatch.setenv("CTX_SCOPE", "workout" if setup == "synced" else "other")
     if setup == "invalid":
         (project / ".ctxscope.toml").write_text("scope = \n")
-    plain = status("--json")
-    assert plain.exit_code == 0  # status exits 0 whenever it could show the state
+    plain = ctx("status", "--json")
+    assert plain.returncode == 0  # status exits 0 whenever it could show the state
     assert json.loads(plain.stdout)["state"] == state
-    checked = status("--check")
-    assert checked.exit_code == code
+    checked = ctx("status", "--check")
+    assert checked.returncode == code
 
 
-def test_check_unauthorized_and_degraded(project, monkeypatch, cloud, dead_url):
+def test_check_unauthorized_and_degraded(ctx, project, monkeypatch, cloud, dead_url):
     monkeypatch.setenv("CTX_SCOPE", "hidden")
-    assert status("--check").exit_code == 4
+    assert ctx("status", "--check").returncode == 4
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", dead_url)
-    result = status("--check")
-    assert result.exit_code == 6
+    result = ctx("status", "--check")
+    assert result.returncode == 6
     assert "DEGRADED" in result.stdout
 
 
-def test_broken_file_still_shows_every_row(project):
+def test_broken_file_still_shows_every_row(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "ok"\n[cloud\n')
-    result = status()
-    assert result.exit_code == 0
+    result = ctx("status")
+    assert result.returncode == 0
     for name in ("runtime", "local", "cloud", "fallback"):
         assert name in result.stdout
     assert "unreadable" in result.stdout
@@ -91,29 +82,29 @@ def test_broken_file_still_shows_every_row(project):
     assert ".ctxscope.toml:2:" in result.stdout
 
 
-def test_no_color_and_force_color(project, monkeypatch):
+def test_no_color_and_force_color(ctx, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     monkeypatch.setenv("FORCE_COLOR", "1")
-    assert "\x1b[" in status().stdout
+    assert "\x1b[" in ctx("status").stdout
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("FORCE_COLOR")
-    assert "\x1b[" not in status().stdout
+    assert "\x1b[" not in ctx("status").stdout
 
 
-def test_warnings_go_to_stderr(project, monkeypatch):
+def test_warnings_go_to_stderr(ctx, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "a"\n[log]\npath = "/tmp/elsewhere.jsonl"\n')
-    result = status("--json")
+    result = ctx("status", "--json")
     assert "not trusted" in result.stderr
     json.loads(result.stdout)  # stdout stays pure JSON
 
 
-def test_json_keys_are_pinned(project, monkeypatch):
+def test_json_keys_are_pinned(ctx, project, monkeypatch):
     """The documented `status --json` / `diff --json` keys: adding one means documenting it."""
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     documented = {"schema_version", "state", "resolved_scope", "resolved_from", "authorized",
                   "authorization", "reasons", "actions", "problems", "sources",
                   "source_precedence", "mode", "fix", "fixes", "error", "warnings", "cwd", "observed"}
-    status_keys = set(json.loads(status("--json").stdout))
+    status_keys = set(json.loads(ctx("status", "--json").stdout))
     assert status_keys == documented | {"processes"}
-    diff_keys = set(json.loads(runner.invoke(app, ["diff", "--json"]).stdout))
+    diff_keys = set(json.loads(ctx("diff", "--json").stdout))
     assert diff_keys == documented

@@ -15,15 +15,11 @@ def repo(project):
     return project
 
 
-def run(script_runner, *args):
-    return script_runner.run(["ctxscope", "whoami", *args])
-
-
-def test_identity_and_access_and_never_the_token(script_runner, repo, cloud, monkeypatch):
+def test_identity_and_access_and_never_the_token(ctx, repo, cloud, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
     cloud.identity = "ana@example.com"
     cloud.access = {"workout": "write"}
-    done = run(script_runner)
+    done = ctx("whoami")
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert cloud.url in lines["cloud"] and "env CTXSCOPE_CLOUD_URL" in lines["cloud"]
@@ -31,57 +27,57 @@ def test_identity_and_access_and_never_the_token(script_runner, repo, cloud, mon
     assert "ana@example.com" in lines["identity"]
     assert "workout" in lines["scope"] and "write" in lines["access"]
     assert TOKEN not in done.stdout + done.stderr
-    report = json.loads(run(script_runner, "--json").stdout)
+    report = json.loads(ctx("whoami", "--json").stdout)
     assert {k: report[k] for k in ("identity", "token", "scope", "access", "exit_code")} == {
         "identity": "ana@example.com", "token": "set", "scope": "workout", "access": "write",
         "exit_code": 0}
     assert all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in cloud.requests())
 
 
-def test_a_scope_the_token_cannot_see_exits_4(script_runner, repo, cloud, monkeypatch):
+def test_a_scope_the_token_cannot_see_exits_4(ctx, repo, cloud, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
-    done = run(script_runner, "--json")
+    done = ctx("whoami", "--json")
     assert done.returncode == 4
     assert json.loads(done.stdout)["access"] == "none"
 
 
-def test_no_cloud_configured(script_runner, repo):
-    done = run(script_runner)
+def test_no_cloud_configured(ctx, repo):
+    done = ctx("whoami")
     assert done.returncode == 1
     assert "no cloud is configured" in done.stderr
     assert "not configured" in done.stdout
 
 
-def test_an_empty_cloud_url_is_no_cloud_configured(script_runner, repo, user_config):
+def test_an_empty_cloud_url_is_no_cloud_configured(ctx, repo, user_config):
     user_config.write_text('[cloud]\nurl = ""\n')
-    done = run(script_runner)
+    done = ctx("whoami")
     assert done.returncode == 1
     assert "no cloud is configured" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_a_refused_token_that_is_not_set_says_how_to_set_it(script_runner, repo, httpserver,
+def test_a_refused_token_that_is_not_set_says_how_to_set_it(ctx, repo, httpserver,
                                                             monkeypatch):
     httpserver.expect_request("/v1/whoami").respond_with_json({"error": "no"}, status=401)
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
-    done = run(script_runner)
+    done = ctx("whoami")
     assert done.returncode == 4
     assert "CTXSCOPE_TOKEN is not set" in done.stderr and "export CTXSCOPE_TOKEN=" in done.stderr
     assert "not set" in done.stdout
 
 
-def test_a_refused_token_that_is_set(script_runner, repo, httpserver, monkeypatch):
+def test_a_refused_token_that_is_set(ctx, repo, httpserver, monkeypatch):
     httpserver.expect_request("/v1/whoami").respond_with_json({"error": "no"}, status=403)
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
-    done = run(script_runner)
+    done = ctx("whoami")
     assert done.returncode == 4
     assert "refused the token in CTXSCOPE_TOKEN" in done.stderr
     assert TOKEN not in done.stdout + done.stderr
 
 
-def test_an_unreachable_cloud_exits_6(script_runner, repo, dead_url, monkeypatch):
+def test_an_unreachable_cloud_exits_6(ctx, repo, dead_url, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", dead_url)
-    done = run(script_runner)
+    done = ctx("whoami")
     assert done.returncode == 6
     assert dead_url in done.stderr

@@ -212,7 +212,7 @@ def test_the_readme_screen_shows_the_incident_fixed_by_the_advice():
     assert block.rstrip().endswith("exit 0")
 
 
-def test_the_readme_screen_is_what_the_installed_command_prints(project, monkeypatch):
+def test_the_readme_screen_is_what_the_installed_command_prints(ctx, project, monkeypatch):
     """The screen is captured, not written: the same situation gives the same summary line,
     the same repair report and the same diff (the repository path aside)."""
     screen = _text(README).split("## The incident, in one screen", 1)[1]
@@ -220,7 +220,7 @@ def test_the_readme_screen_is_what_the_installed_command_prints(project, monkeyp
     shown_path = re.search(r"(/\S+)/\.ctxscope\.toml:2", block).group(1)
     (project / ".ctxscope.toml").write_text('# Memory scope for this repository\nscope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    status = subprocess.run(["ctxscope", "status"], capture_output=True, text=True, timeout=60)
+    status = ctx("status")
     assert status.returncode == 0, status.stderr
     summary = next(line for line in status.stdout.splitlines() if line.startswith("DRIFTED"))
     assert summary.replace(str(project), shown_path) in block.splitlines()

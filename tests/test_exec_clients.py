@@ -19,9 +19,8 @@ import anyio
 import langsmith  # noqa: F401  (the test extra has it; the child process imports it again)
 import openai  # noqa: F401
 import pytest
+from _command import CTXSCOPE, run_installed
 from mcp import ClientSession, StdioServerParameters, stdio_client
-
-CTXSCOPE = os.path.join(os.path.dirname(sys.executable), "ctxscope")
 
 OBSERVE = """
 [[observe.sources]]
@@ -50,10 +49,7 @@ def workout(project, user_config, monkeypatch):
 
 
 def under_exec(cwd, code: str) -> str:
-    import subprocess
-
-    done = subprocess.run([CTXSCOPE, "exec", "--", sys.executable, "-c", code], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    done = run_installed(["exec", "--", sys.executable, "-c", code], cwd=cwd, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 

@@ -204,11 +204,6 @@ def test_parse_fast_reads_values_like_click():
 FULL_APP = "import sys; from ctxscope.cli import run; sys.stdout.flush(); sys.exit(run(sys.argv[1:]))"
 
 
-def _installed(argv, cwd):
-    return subprocess.run(["ctxscope", *argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
-
-
 def _full_app(argv, cwd):
     return subprocess.run([sys.executable, "-c", FULL_APP, *argv], cwd=cwd,
                           capture_output=True, text=True, timeout=60)
@@ -219,7 +214,7 @@ def _full_app(argv, cwd):
                                   ["hook", "bash", "--run", "--json"], ["hook", "zsh"],
                                   ["hook", "zsh", "--json"], ["resolve", "--scope"]])
 @pytest.mark.parametrize("situation", ["drifted", "unresolved-project", "invalid"])
-def test_installed_command_matches_the_full_app(argv, situation, project, monkeypatch):
+def test_installed_command_matches_the_full_app(ctx, argv, situation, project, monkeypatch):
     if situation == "drifted":
         _write(project / ".ctxscope.toml", 'scope = "workout"\n')
         monkeypatch.setenv("CTX_SCOPE", "zentygo")
@@ -227,7 +222,7 @@ def test_installed_command_matches_the_full_app(argv, situation, project, monkey
         _write(project / ".ctxscope.toml", "# linked later\n")
     else:
         monkeypatch.setenv("CTX_SCOPE", " padded ")
-    fast = _installed(argv, project)
+    fast = ctx(*argv, cwd=project)
     full = _full_app(argv, project)
     assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout,
                                                            full.stderr)

@@ -14,11 +14,9 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
 import ctxscope
 from ctxscope import gate
-from ctxscope.cli import app
 from ctxscope.errors import (
     CloudError,
     ConfigError,
@@ -71,10 +69,6 @@ def unresolved(project, cloud, monkeypatch):
 
 SETUPS = {"synced": synced, "drifted": drifted, "unauthorized": unauthorized,
           "unresolved": unresolved}
-
-
-def cli_resolve():
-    return CliRunner().invoke(app, ["resolve"])
 
 
 # ---- each setup: the scope or the typed error ----
@@ -217,7 +211,7 @@ PARITY = [*SETUPS, "invalid", "enforce_drift", "enforce_no_cloud"]
 
 
 @pytest.mark.parametrize("name", PARITY)
-def test_gate_and_cli_resolve_agree(name, project, cloud, monkeypatch):
+def test_gate_and_cli_resolve_agree(ctx, name, project, cloud, monkeypatch):
     if name in SETUPS:
         SETUPS[name](project, cloud, monkeypatch)
     elif name == "invalid":
@@ -230,13 +224,13 @@ def test_gate_and_cli_resolve_agree(name, project, cloud, monkeypatch):
         monkeypatch.setenv("CTX_SCOPE", "zentygo")
         enforce(project)
 
-    cli = cli_resolve()
+    cli = ctx("resolve")
     try:
         scope, code, message = ctxscope.require_scope(), 0, None
     except ctxscope.ScopeError as exc:
         scope, code, message = None, int(exc.exit_code), str(exc)
 
-    assert code == cli.exit_code
+    assert code == cli.returncode
     assert (scope + "\n" if scope else "") == cli.stdout
     if message is not None:
         assert cli.stderr.startswith(f"ctxscope: error: {message}")
@@ -295,13 +289,13 @@ def test_command_argument_names_the_caller_in_events(project, monkeypatch, event
     assert [e["command"] for e in events()] == ["memory-agent"]
 
 
-def test_broken_config_raises_config_error_like_the_cli(project, monkeypatch):
+def test_broken_config_raises_config_error_like_the_cli(ctx, project, monkeypatch):
     write(project / ".ctxscope.toml", f'scope = "workout"\ntoken = "{TOKEN}"\n')
     with pytest.raises(ConfigError) as info:
         ctxscope.require_scope()
     assert not isinstance(info.value, ctxscope.ScopeError)
     assert TOKEN not in str(info.value)
-    assert cli_resolve().exit_code == ConfigError.exit_code
+    assert ctx("resolve").returncode == ConfigError.exit_code
 
 
 def test_structured_error_has_reason_message_hint_code(project, cloud, monkeypatch):

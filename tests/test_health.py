@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import threading
 import time
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -123,13 +122,11 @@ def test_unresolved_and_invalid_are_503(url, project, monkeypatch):
     assert (answer.status_code, answer.json()["state"]) == (503, "INVALID")
 
 
-def test_status_is_the_status_json_object(url, project, monkeypatch):
+def test_status_is_the_status_json_object(ctx, url, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
     monkeypatch.setenv("CTX_SCOPE", "runtime")
     body = get(url, "/status").json()
-    cli = subprocess.run(
-        ["ctxscope", "status", "--json"], cwd=project, capture_output=True, text=True, timeout=60
-    )
+    cli = ctx("status", "--json", cwd=project)
     expected = json.loads(cli.stdout)
     assert set(body) == set(expected)
     # Processes are this machine's and change between two looks; everything else is equal.

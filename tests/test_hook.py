@@ -21,6 +21,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from _command import run_installed
 
 from ctxscope import hook, kinds, paths
 
@@ -124,11 +125,11 @@ def test_config_that_stops_every_command_is_one_error_line(project, user_config,
     assert "tok-SECRET" not in err
 
 
-def test_unauthorized_from_the_cached_answer(project, cloud, monkeypatch, capsys):
+def test_unauthorized_from_the_cached_answer(ctx, project, cloud, monkeypatch, capsys):
     _write(project / ".ctxscope.toml", 'scope = "secret-project"\n')
     cloud.access = {}  # the token cannot see it
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok-SECRET")
-    assert subprocess.run(["ctxscope", "resolve"], capture_output=True).returncode == 4
+    assert ctx("resolve").returncode == 4
     _touch_refresh_stamp()
     seen = len(cloud.requests())
     code, _, err = check(capsys)
@@ -189,10 +190,10 @@ def test_a_slow_check_gives_up_silently(project, monkeypatch, capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_installed_hook_run_exits_0_with_nothing_on_stdout(script_runner, project, monkeypatch):
+def test_installed_hook_run_exits_0_with_nothing_on_stdout(ctx, project, monkeypatch):
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    done = script_runner.run(["ctxscope", "hook", "zsh", "--run"], cwd=str(project))
+    done = ctx("hook", "zsh", "--run", cwd=str(project))
     assert (done.returncode, done.stdout) == (0, "")
     assert done.stderr.startswith("ctxscope: DRIFTED:") and done.stderr.count("\n") == 1
 
@@ -211,9 +212,9 @@ def check_json(capsys, shell="bash", **kw):
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_json_snippet_is_the_snippet(shell, script_runner):
-    plain = script_runner.run(["ctxscope", "hook", shell])
-    done = script_runner.run(["ctxscope", "hook", shell, "--json"])
+def test_json_snippet_is_the_snippet(shell, ctx):
+    plain = ctx("hook", shell)
+    done = ctx("hook", shell, "--json")
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout) == {"shell": shell, "snippet": plain.stdout}
 
@@ -269,10 +270,10 @@ def test_json_check_gives_up_at_the_deadline_with_an_object(project, monkeypatch
     assert check_json(capsys, deadline=0.2) == {"state": None, "warning": None}
 
 
-def test_installed_json_check_exits_0_with_nothing_on_stderr(script_runner, project, monkeypatch):
+def test_installed_json_check_exits_0_with_nothing_on_stderr(ctx, project, monkeypatch):
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "two words")
-    done = script_runner.run(["ctxscope", "hook", "zsh", "--run", "--json"], cwd=str(project))
+    done = ctx("hook", "zsh", "--run", "--json", cwd=str(project))
     assert (done.returncode, done.stderr) == (0, "")
     got = json.loads(done.stdout)
     assert got["state"] == "INVALID" and got["warning"].startswith("ctxscope: INVALID: ")
@@ -284,8 +285,9 @@ def test_installed_json_check_exits_0_with_nothing_on_stderr(script_runner, proj
 
 def _install_snippet(shell, home) -> dict:
     """Put `ctxscope hook SHELL` where the shell reads it at start; return env additions."""
-    snippet = subprocess.run(["ctxscope", "hook", shell], capture_output=True, text=True,
-                             check=True).stdout
+    done = run_installed(["hook", shell])
+    assert done.returncode == 0, done.stderr
+    snippet = done.stdout
     if shell == "bash":
         _write(home / ".bashrc", snippet)
         return {}
@@ -313,10 +315,11 @@ def start_shell(shell, cwd, home, path=None, command="echo started"):
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_snippet_is_valid_shell(shell):
+def test_snippet_is_valid_shell(ctx, shell):
     _needs(shell)
-    snippet = subprocess.run(["ctxscope", "hook", shell], capture_output=True, text=True,
-                             check=True).stdout
+    done = ctx("hook", shell)
+    assert done.returncode == 0, done.stderr
+    snippet = done.stdout
     syntax = {"bash": ["bash", "-n"], "zsh": ["zsh", "-n"], "fish": ["fish", "--no-execute"]}
     done = subprocess.run(syntax[shell], input=snippet, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -454,10 +457,10 @@ def _wait_for(predicate, what, limit=60.0):
 
 
 def test_shell_start_never_waits_for_the_cloud_and_refreshes_in_the_background(
-        project, isolated_home, blocking_cloud):
+        ctx, project, isolated_home, blocking_cloud):
     _needs("bash")
     _write(project / ".ctxscope.toml", 'scope = "demo"\n')
-    warm = subprocess.run(["ctxscope", "resolve"], cwd=project, capture_output=True, text=True)
+    warm = ctx("resolve", cwd=project)
     assert (warm.returncode, warm.stdout) == (0, "demo\n")
     _age_cache(3600)  # stale: past the 60 s TTL
     blocking_cloud.scope = "moved"

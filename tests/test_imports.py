@@ -262,14 +262,13 @@ except SystemExit:
 
 
 @pytest.fixture
-def cached_cloud(project, cloud, monkeypatch):
+def cached_cloud(ctx, project, cloud, monkeypatch):
     """A project in sync with a cloud whose answers are cached and fresh."""
     (project / ".ctxscope.toml").write_text('scope = "demo"\n')
     cloud.scope = "demo"
     cloud.access = {"demo": "write"}
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok")
-    warm = subprocess.run(["ctxscope", "resolve"], cwd=project, capture_output=True, text=True,
-                          timeout=60)
+    warm = ctx("resolve", cwd=project)
     assert (warm.returncode, warm.stdout) == (0, "demo\n"), warm.stderr
     return cloud
 

@@ -53,9 +53,9 @@ def mcp_session(cwd, calls, errlog_path):
     return anyio.run(main)
 
 
-def cli(cwd, *args):
-    proc = subprocess.run([CTXSCOPE, *args], cwd=cwd, env=child_env(), capture_output=True,
-                          text=True, timeout=60)
+def cli(ctx, cwd, *args):
+    """The installed command with the server's environment (child_env), never a traceback."""
+    proc = ctx(*args, cwd=cwd, env=child_env())
     assert "Traceback" not in proc.stderr
     return proc
 
@@ -110,7 +110,7 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("setup", list(EXPECTED), ids=lambda f: f.__name__)
-def test_each_tool_in_each_setup_gives_the_cli_answer(setup, project, cloud, monkeypatch,
+def test_each_tool_in_each_setup_gives_the_cli_answer(ctx, setup, project, cloud, monkeypatch,
                                                       events, tmp_path):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
     setup(project, cloud, monkeypatch)
@@ -135,7 +135,7 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(setup, project, cloud, mon
     status_obj = structured(status)
     assert status.is_error is False
     assert status_obj["state"] == state
-    cli_status = json.loads(cli(project, "status", "--json", "--refresh").stdout)
+    cli_status = json.loads(cli(ctx, project, "status", "--json", "--refresh").stdout)
     assert status_obj.keys() == cli_status.keys()
     live = ("processes",)  # a scan of the machine's processes at that moment: shape only
     assert {k: v for k, v in status_obj.items() if k not in live} == \
@@ -143,7 +143,7 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(setup, project, cloud, mon
 
     # scope_resolve is `resolve`: the scope, or a structured error with resolve's code
     resolve_obj = structured(resolved)
-    cli_resolve = cli(project, "resolve")
+    cli_resolve = cli(ctx, project, "resolve")
     assert resolve_obj["scope"] == scope == (cli_resolve.stdout.strip() or None)
     assert resolve_obj["exit_code"] == code == cli_resolve.returncode
     assert resolved.is_error is (code != 0)
@@ -163,7 +163,7 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(setup, project, cloud, mon
 
     # scope_diff is `diff --json`, plus diff's exit code
     diff_obj = structured(diff)
-    cli_diff = cli(project, "diff", "--json", "--refresh")
+    cli_diff = cli(ctx, project, "diff", "--json", "--refresh")
     assert diff_obj.pop("exit_code") == diff_code == cli_diff.returncode
     assert diff_obj == json.loads(cli_diff.stdout)
     assert diff.is_error is False
@@ -236,8 +236,8 @@ def test_without_the_sdk_says_how_to_install_and_exits_1(project):
     assert "Traceback" not in proc.stderr
 
 
-def test_mcp_is_a_listed_command(project):
-    proc = cli(project, "mcp", "--help")
+def test_mcp_is_a_listed_command(ctx, project):
+    proc = cli(ctx, project, "mcp", "--help")
     assert proc.returncode == 0
     assert "scope_status" in proc.stdout and "ctxscope[mcp]" in proc.stdout
 

@@ -20,11 +20,6 @@ needs_promtool = pytest.mark.skipif(
 )
 
 
-def run(*args, cwd, env=None):
-    full = {**os.environ, **(env or {})}
-    return subprocess.run(["ctxscope", *args], cwd=cwd, capture_output=True, text=True, timeout=60, env=full)
-
-
 def samples(text: str) -> dict[str, float]:
     """`name{labels}` -> value for every sample line."""
     found = {}
@@ -44,13 +39,13 @@ def event_line(name="scope_drift_detected", reason="local_mismatch", ts=None) ->
 
 
 @needs_promtool
-def test_promtool_accepts_real_output(project, cloud, monkeypatch, log_file):
+def test_promtool_accepts_real_output(ctx, project, cloud, monkeypatch, log_file):
     (project / ".ctxscope.toml").write_text('scope = "demo"\n')
     cloud.scope = "other"
     cloud.access = {"demo": "read"}
     monkeypatch.setenv("CTX_SCOPE", "runtime")  # drift, an event in the log, a denied scope
-    assert run("status", cwd=project).returncode == 0
-    done = run("metrics", cwd=project)
+    assert ctx("status", cwd=project).returncode == 0
+    done = ctx("metrics", cwd=project)
     assert done.returncode == 0, done.stderr
     assert "ctxscope_drift_events_total" in done.stdout
     check = subprocess.run(
@@ -59,12 +54,12 @@ def test_promtool_accepts_real_output(project, cloud, monkeypatch, log_file):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
-def test_values_for_a_drifted_host(project, cloud, monkeypatch):
+def test_values_for_a_drifted_host(ctx, project, cloud, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
     cloud.scope = "local"
     cloud.access = {"runtime": "read"}
     monkeypatch.setenv("CTX_SCOPE", "runtime")
-    found = samples(run("metrics", cwd=project).stdout)
+    found = samples(ctx("metrics", cwd=project).stdout)
     assert found['ctxscope_state{state="DRIFTED"}'] == 1
     assert sum(v for k, v in found.items() if k.startswith("ctxscope_state{")) == 1
     assert found['ctxscope_resolved_info{scope="runtime",source="runtime"}'] == 1
@@ -78,32 +73,32 @@ def test_values_for_a_drifted_host(project, cloud, monkeypatch):
     assert "ctxscope_stale_processes" in found
 
 
-def test_denied_cloud_down_and_no_cloud(project, cloud, monkeypatch, dead_url):
+def test_denied_cloud_down_and_no_cloud(ctx, project, cloud, monkeypatch, dead_url):
     (project / ".ctxscope.toml").write_text('scope = "demo"\n')
     cloud.scope = "demo"
-    found = samples(run("metrics", cwd=project).stdout)
+    found = samples(ctx("metrics", cwd=project).stdout)
     assert found['ctxscope_state{state="UNAUTHORIZED"}'] == 1
     assert found["ctxscope_authorized"] == 0
 
-    found = samples(run("metrics", cwd=project, env={"CTXSCOPE_CLOUD_URL": dead_url}).stdout)
+    found = samples(ctx("metrics", cwd=project, env={**os.environ, "CTXSCOPE_CLOUD_URL": dead_url}).stdout)
     assert found['ctxscope_state{state="DEGRADED"}'] == 1
     assert found["ctxscope_cloud_up"] == 0
     assert "ctxscope_authorized" not in found  # unknown: no sample rather than a guess
 
     monkeypatch.delenv("CTXSCOPE_CLOUD_URL")
-    found = samples(run("metrics", cwd=project).stdout)
+    found = samples(ctx("metrics", cwd=project).stdout)
     assert found['ctxscope_state{state="SYNCED"}'] == 1
     assert "ctxscope_cloud_up" not in found and "ctxscope_authorized" not in found
 
 
-def test_output_file_is_replaced_atomically(project, tmp_path):
+def test_output_file_is_replaced_atomically(ctx, project, tmp_path):
     (project / ".ctxscope.toml").write_text('scope = "demo"\n')
     textfile_dir = tmp_path / "textfile"
     textfile_dir.mkdir()
     target = textfile_dir / "ctxscope.prom"
     target.write_text("old\n")
     inode = target.stat().st_ino
-    done = run("metrics", "--output", str(target), cwd=project)
+    done = ctx("metrics", "--output", str(target), cwd=project)
     assert (done.returncode, done.stdout) == (0, "")
     assert 'ctxscope_state{state="SYNCED"} 1.0' in target.read_text()
     assert target.stat().st_ino != inode  # a new file renamed over the old one
@@ -111,8 +106,8 @@ def test_output_file_is_replaced_atomically(project, tmp_path):
     assert sorted(p.name for p in textfile_dir.iterdir()) == ["ctxscope.prom"]  # no temp left
 
 
-def test_output_into_a_missing_directory_is_one_line(project, tmp_path):
-    done = run("metrics", "--output", str(tmp_path / "nope" / "x.prom"), cwd=project)
+def test_output_into_a_missing_directory_is_one_line(ctx, project, tmp_path):
+    done = ctx("metrics", "--output", str(tmp_path / "nope" / "x.prom"), cwd=project)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 

@@ -13,13 +13,9 @@ import subprocess
 import sys
 
 import pytest
-from typer.testing import CliRunner
 
-from ctxscope.cli import app
 from ctxscope.resolver import resolve
 from ctxscope.trust import trust_file
-
-runner = CliRunner()
 
 
 @pytest.fixture
@@ -341,12 +337,12 @@ def test_project_observer_replaces_user_one_of_the_same_name(repo, user_config, 
 # --- output ----------------------------------------------------------------------------
 
 
-def test_json_and_table_and_diff(repo, user_config, monkeypatch):
+def test_json_and_table_and_diff(ctx, repo, user_config, monkeypatch):
     write_user(user_config, '[[observe.sources]]\npreset = "langsmith"\n'
                             'map = { workout = "workout-traces" }\n')
     monkeypatch.setenv("LANGSMITH_PROJECT", "zentygo-traces")
 
-    data = json.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    data = json.loads(ctx("status", "--json").stdout)
     assert data["observed"] == [{
         "name": "langsmith", "value": "zentygo-traces", "expected": "workout-traces",
         "origin": "env LANGSMITH_PROJECT", "state": "drifted",
@@ -355,7 +351,7 @@ def test_json_and_table_and_diff(repo, user_config, monkeypatch):
     assert data["state"] == "DRIFTED" and data["reasons"] == ["observed_mismatch"]
     assert data["fix"] == "export LANGSMITH_PROJECT=workout-traces"
 
-    table = runner.invoke(app, ["status"]).stdout
+    table = ctx("status").stdout
     lines = table.splitlines()
     observed_at = next(i for i, line in enumerate(lines) if line.strip() == "observed")
     fallback_at = next(i for i, line in enumerate(lines) if line.strip().startswith("fallback"))
@@ -363,8 +359,8 @@ def test_json_and_table_and_diff(repo, user_config, monkeypatch):
     row = lines[observed_at + 1]
     assert "langsmith" in row and "zentygo-traces" in row and "drifted" in row
 
-    diff = runner.invoke(app, ["diff"])
-    assert diff.exit_code == 3
+    diff = ctx("diff")
+    assert diff.returncode == 3
     assert "-zentygo-traces" in diff.stdout and "+workout-traces" in diff.stdout
 
 
@@ -377,16 +373,16 @@ def test_without_observers_the_module_is_not_loaded(project, tmp_path):
     assert out.stdout.strip() == "() False"
 
 
-def test_status_in_the_installed_command(script_runner, repo, user_config):
+def test_status_in_the_installed_command(ctx, repo, user_config):
     write_user(user_config, '[[observe.sources]]\nname = "agent"\nfile = "agent.json"\n'
                             'key = "project"\n')
     (repo / "agent.json").write_text('{"project": "zentygo"}')
-    result = script_runner.run(["ctxscope", "status", "--json"], cwd=str(repo),
-                               env=os.environ.copy())
+    result = ctx("status", "--json", cwd=str(repo),
+                 env=os.environ.copy())
     assert result.returncode == 0
     data = json.loads(result.stdout)
     assert data["observed"][0]["state"] == "drifted"
-    check = script_runner.run(["ctxscope", "status", "--check"], cwd=str(repo),
-                              env=os.environ.copy())
+    check = ctx("status", "--check", cwd=str(repo),
+                env=os.environ.copy())
     assert check.returncode == 3
     assert "agent" in check.stdout and "Traceback" not in check.stderr

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -91,16 +90,12 @@ def receiver():
     found.close()
 
 
-def run(*args, cwd, env):
-    return subprocess.run(
-        ["ctxscope", *args], cwd=cwd, capture_output=True, text=True, timeout=60, env={**os.environ, **env}
-    )
-
-
-def test_a_drift_event_goes_out_as_a_log_record(project, receiver, events):
+def test_a_drift_event_goes_out_as_a_log_record(ctx, project, receiver, events):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
-    done = run(
-        "status", cwd=project, env={"CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+    done = ctx(
+        "status",
+        cwd=project,
+        env={**os.environ, "CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url},
     )
     assert done.returncode == 0
     assert "warning" not in done.stderr
@@ -146,12 +141,13 @@ def _epoch(ts: str) -> int:
     return timegm(time.strptime(ts, "%Y-%m-%dT%H:%M:%SZ"))
 
 
-def test_the_logs_endpoint_variable_is_used_as_is(project, receiver):
+def test_the_logs_endpoint_variable_is_used_as_is(ctx, project, receiver):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
-    done = run(
+    done = ctx(
         "resolve",
         cwd=project,
         env={
+            **os.environ,
             "CTX_SCOPE": "runtime",
             "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": receiver.url + "/custom/logs",
             "OTEL_EXPORTER_OTLP_HEADERS": "x-team=agents",
@@ -163,23 +159,27 @@ def test_the_logs_endpoint_variable_is_used_as_is(project, receiver):
     assert headers["x-team"] == "agents"
 
 
-def test_a_log_setting_in_a_trusted_file_and_not_in_an_untrusted_one(project, receiver, user_config):
+def test_a_log_setting_in_a_trusted_file_and_not_in_an_untrusted_one(ctx, project, receiver, user_config):
     (project / ".ctxscope.toml").write_text(f'scope = "local"\n[log]\notlp_endpoint = "{receiver.url}"\n')
-    done = run("status", cwd=project, env={"CTX_SCOPE": "runtime"})
+    done = ctx("status", cwd=project, env={**os.environ, "CTX_SCOPE": "runtime"})
     assert done.returncode == 0
     assert "ctxscope trust" in done.stderr  # the usual warning about an untrusted [log]
     assert receiver.requests == []  # a cloned repository cannot send events anywhere
 
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
     user_config.write_text(f'[log]\notlp_endpoint = "{receiver.url}/"\n')
-    done = run("status", cwd=project, env={"CTX_SCOPE": "other"})  # a new event, not a repeat
+    done = ctx("status", cwd=project, env={**os.environ, "CTX_SCOPE": "other"})  # a new event, not a repeat
     assert done.returncode == 0, done.stderr
     assert [path for path, _h, _m in receiver.requests] == ["/v1/logs"]
 
 
-def test_a_dead_collector_is_one_warning_and_the_line_is_still_written(project, dead_url, events):
+def test_a_dead_collector_is_one_warning_and_the_line_is_still_written(ctx, project, dead_url, events):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
-    done = run("resolve", cwd=project, env={"CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": dead_url})
+    done = ctx(
+        "resolve",
+        cwd=project,
+        env={**os.environ, "CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": dead_url},
+    )
     assert (done.returncode, done.stdout) == (0, "runtime\n")
     lines = done.stderr.splitlines()
     assert lines[0].startswith(f"ctxscope: warning: could not send the event to {dead_url}/v1/logs")
@@ -187,7 +187,7 @@ def test_a_dead_collector_is_one_warning_and_the_line_is_still_written(project, 
     assert len(events()) == 1
 
 
-def test_a_silent_collector_costs_at_most_the_budget(project, user_config, events):
+def test_a_silent_collector_costs_at_most_the_budget(ctx, project, user_config, events):
     user_config.write_text("[cloud]\ntimeout = 0.5\n")
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
     with socket.socket() as silent:
@@ -195,7 +195,11 @@ def test_a_silent_collector_costs_at_most_the_budget(project, user_config, event
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         started = time.monotonic()
-        done = run("resolve", cwd=project, env={"CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": url})
+        done = ctx(
+            "resolve",
+            cwd=project,
+            env={**os.environ, "CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": url},
+        )
         took = time.monotonic() - started
     assert (done.returncode, done.stdout) == (0, "runtime\n")
     assert "warning: could not send the event" in done.stderr
@@ -203,21 +207,21 @@ def test_a_silent_collector_costs_at_most_the_budget(project, user_config, event
     # The same run without OTLP (another scope, so the event is not a repeat), for the
     # machine's own speed: export adds at most the budget, plus the SDK's import.
     started = time.monotonic()
-    base = run("resolve", cwd=project, env={"CTX_SCOPE": "other"})
+    base = ctx("resolve", cwd=project, env={**os.environ, "CTX_SCOPE": "other"})
     baseline = time.monotonic() - started
     assert base.returncode == 0
     assert took < baseline + 0.5 + 2.0, (took, baseline)
 
 
-def test_a_collector_error_status_is_a_warning(project):
+def test_a_collector_error_status_is_a_warning(ctx, project):
     failing = Receiver(status=400)
     try:
         (project / ".ctxscope.toml").write_text('scope = "local"\n')
-        done = run(
+        done = ctx(
             "status",
             "--json",
             cwd=project,
-            env={"CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": failing.url},
+            env={**os.environ, "CTX_SCOPE": "runtime", "OTEL_EXPORTER_OTLP_ENDPOINT": failing.url},
         )
     finally:
         failing.close()
@@ -227,12 +231,13 @@ def test_a_collector_error_status_is_a_warning(project):
     assert "Traceback" not in done.stderr
 
 
-def test_sdk_disabled_turns_it_off(project, receiver):
+def test_sdk_disabled_turns_it_off(ctx, project, receiver):
     (project / ".ctxscope.toml").write_text('scope = "local"\n')
-    run(
+    ctx(
         "status",
         cwd=project,
         env={
+            **os.environ,
             "CTX_SCOPE": "runtime",
             "OTEL_SDK_DISABLED": "true",
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url,

@@ -184,9 +184,9 @@ def test_cloud_is_asked_again_at_its_ttl(project, user_config, cloud):
         proc.wait()
 
 
-def test_watch_and_check_do_not_mix(script_runner, project):
-    result = script_runner.run(["ctxscope", "status", "--watch", "--check"], cwd=str(project),
-                               env=os.environ.copy())
+def test_watch_and_check_do_not_mix(ctx, project):
+    result = ctx("status", "--watch", "--check", cwd=str(project),
+                 env=os.environ.copy())
     assert result.returncode == 2
     assert "--watch and --check cannot be combined" in result.stderr
 
@@ -220,7 +220,7 @@ def test_watcher_reports_only_real_changes(project):
 
 
 @pytest.mark.parametrize("args", [["--interval", "0"]])
-def test_interval_has_a_floor(script_runner, project, args):
-    result = script_runner.run(["ctxscope", "status", "--watch", *args], cwd=str(project),
-                               env=os.environ.copy())
+def test_interval_has_a_floor(ctx, project, args):
+    result = ctx("status", "--watch", *args, cwd=str(project),
+                 env=os.environ.copy())
     assert result.returncode == 2
