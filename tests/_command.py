@@ -4,6 +4,8 @@ the command (the `ctx` fixture in conftest.py, and `run` in _hardening.py, both 
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +60,25 @@ def run_installed(args, *, cwd=None, env: Mapping[str, str] | None = None,
             shown = out if text else out.decode("utf-8", "replace")
             print(name + shown.rstrip("\n"))
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+@functools.cache
+def _event_validator():
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json")
+                        .read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_event(event: dict) -> None:
+    """Raise what `jsonschema.validate(event, schema)` raises against the shipped event
+    schema, with the schema checked and compiled once per process instead of per call
+    (about 20 ms each time: thousands of events are validated in a run)."""
+    from jsonschema.exceptions import best_match
+
+    error = best_match(_event_validator().iter_errors(event))
+    if error is not None:
+        raise error

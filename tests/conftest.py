@@ -14,14 +14,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from _command import TIMEOUT, run_installed
+from _command import TIMEOUT, run_installed, validate_event
 
 CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE", "OTEL_")
 CLEARED = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "LINES",
            "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
            "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS")
-
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json"
 
 
 @pytest.fixture(autouse=True)
@@ -104,14 +102,11 @@ def read_events(path) -> list[dict]:
 @pytest.fixture
 def events(log_file):
     """Read the drift log; every event is validated against the shipped JSON Schema."""
-    import jsonschema
-
-    schema = json.loads(SCHEMA_PATH.read_text())
 
     def read():
         found = read_events(log_file)
         for event in found:
-            jsonschema.validate(event, schema)
+            validate_event(event)
         return found
 
     return read

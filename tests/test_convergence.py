@@ -9,9 +9,8 @@ reach SYNCED within two fixes, every fix must exit 0, and no state may repeat
 (a repair that undoes the previous one would).
 
 The cloud is the fake v1 service on loopback (tests/conftest.py). A fix that
-needs another mode starts with `ctxscope config set policy.mode ...`; while that
-command is not part of this build, the script stands in for it with a tiny
-function that sets the key in the file named by --project / --user.
+needs another mode starts with `ctxscope config set policy.mode ...`, run as printed
+like every other fix.
 """
 
 from __future__ import annotations
@@ -27,33 +26,7 @@ import pytest
 SCOPES = ("alpha", "beta", "gamma")
 MODES = ("observe", "local", "cloud")
 
-# Stands in for `ctxscope config set policy.mode VALUE --project|--user [--yes]`
-# when the installed command does not have it.
-CONFIG_SET_SHIM = r'''
-import sys, tomllib, pathlib
-from ctxscope import paths
-from ctxscope.config import find_project_file
-args = [a for a in sys.argv[1:] if a != "--yes"]
-assert args[:2] == ["config", "set"] and args[2] == "policy.mode", args
-value, where = args[3], args[4]
-path = pathlib.Path(find_project_file(".") if where == "--project" else paths.user_config_file())
-path.parent.mkdir(parents=True, exist_ok=True)
-import tomlkit
-doc = tomlkit.parse(path.read_text()) if path.exists() else tomlkit.document()
-doc.setdefault("policy", tomlkit.table())["mode"] = value
-path.write_text(tomlkit.dumps(doc))
-print(f"policy.mode = {value!r} in {path}", file=sys.stderr)
-'''
-
 FOLLOW = r'''
-ctxscope() {
-    if [ "$1 $2" = "config set" ] && \
-            ! command ctxscope config set --help 2>/dev/null | grep -q 'config set'; then
-        "$PY" "$SHIM" "$@"
-        return $?
-    fi
-    command ctxscope "$@"
-}
 first() {
     "$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["state"]); print((d["fixes"] or [""])[0])'
 }
@@ -137,7 +110,7 @@ def test_following_the_first_fix_converges(runtime, local, cloud_value, mode, ex
         fake.access = {s: "write" for s in SCOPES}
         env["CTXSCOPE_CLOUD_URL"] = fake.url
 
-    steps = follow(repo, env, tmp_path)
+    steps = follow(repo, env)
 
     states = [s["state"] for s in steps]
     assert states[-1] == "SYNCED", _story(steps)
@@ -167,11 +140,8 @@ def _env(extra):
     return env
 
 
-def follow(repo: Path, env: dict, tmp_path: Path) -> list[dict]:
+def follow(repo: Path, env: dict) -> list[dict]:
     """Run the follow-the-first-fix loop in one bash; one dict per step."""
-    shim = tmp_path / "config_set_shim.py"
-    shim.write_text(CONFIG_SET_SHIM)
-    env = {**env, "SHIM": str(shim)}
     result = subprocess.run(["bash", "--norc", "--noprofile", "-c", FOLLOW], cwd=repo, env=env,
                             capture_output=True, text=True, timeout=120)
     steps: list[dict] = []

@@ -13,6 +13,7 @@ are valid JSON, and the next command neither hangs nor fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -25,14 +26,11 @@ import time
 import tomllib
 from pathlib import Path
 
-import jsonschema
 import pytest
+from _command import validate_event
 from _hardening import CANARY, CTXSCOPE, env_with, read_jsonl, run
 
 pytestmark = pytest.mark.hardening
-
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json")
-                    .read_text())
 
 PROJECT_TEXT = """# Memory scope for this repository
 scope = "start"   # the project we work on
@@ -44,33 +42,64 @@ mode = "cloud"   # rollout step 3
 # A worker: runs one kind of command in a loop, in-process (no start-up cost, so
 # the kills land inside the work), with a new value each time so nothing is
 # de-duplicated. It says "ready" once its first command is done, and stops when the
-# test that started it is gone (a test killed by a timeout must not leave it looping).
-WORKER = textwrap.dedent("""
+# process that started it is gone (a test killed by a timeout must not leave it looping).
+WORK = textwrap.dedent("""
     import os, sys
-    parent = os.getppid()
-    ready = int(sys.argv[2])
-    sys.stdout = open(os.devnull, "w")
-    sys.stderr = open(os.devnull, "w")
-    from ctxscope.cli import run
-    role, i = sys.argv[1], 0
-    while True:
-        i += 1
-        tag = f"{role}-{os.getpid()}-{i}"
-        if role == "sync":
-            run(["sync", "--direction", "runtime-to-local", "--scope", tag, "--yes"])
-        elif role == "log":
-            run(["status", "--scope", tag])
-        elif role == "trust":
-            run(["trust"])
-        elif role == "cache":
-            run(["resolve", "--refresh", "--scope", tag])
-        if i == 1:
-            os.write(ready, b"ready\\n")
-            os.close(ready)
-        if len(sys.argv) > 3 and i >= int(sys.argv[3]):
-            break
-        if os.getppid() != parent:
-            break
+
+    def work(role, ready, iterations, parent):
+        sys.stdout = open(os.devnull, "w")
+        sys.stderr = open(os.devnull, "w")
+        from ctxscope.cli import run
+        i = 0
+        while True:
+            i += 1
+            tag = f"{role}-{os.getpid()}-{i}"
+            if role == "sync":
+                run(["sync", "--direction", "runtime-to-local", "--scope", tag, "--yes"])
+            elif role == "log":
+                run(["status", "--scope", tag])
+            elif role == "trust":
+                run(["trust"])
+            elif role == "cache":
+                run(["resolve", "--refresh", "--scope", tag])
+            if i == 1:
+                os.write(ready, b"ready\\n")
+            if iterations is not None and i >= iterations:
+                break
+            if os.getppid() != parent:
+                break
+""")
+
+WORKER = WORK + textwrap.dedent("""
+    work(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None,
+         os.getppid())
+""")
+
+# Forks workers on request (a role per line on stdin; it answers with the pid), each in
+# its own process group. It imports ctxscope once, so a replacement worker is writing within a
+# millisecond of the kill before it instead of spending a third of a second importing
+# (where most of the kills would then land). Only the cache role keeps the cloud's URL.
+ZYGOTE = WORK + textwrap.dedent("""
+    import signal
+    ready, cloud_url = int(sys.argv[1]), sys.argv[2]
+    import ctxscope.cli  # noqa: F401  (once, before any fork)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the workers are reaped as they die
+    for line in sys.stdin:
+        role = line.strip()
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            if role == "cache":
+                os.environ["CTXSCOPE_CLOUD_URL"] = cloud_url
+            else:
+                os.environ.pop("CTXSCOPE_CLOUD_URL", None)
+            try:
+                work(role, ready, None, os.getppid())
+            finally:
+                os._exit(0)
+        os.setpgid(pid, pid)  # here too: its group exists before the test may kill it
+        print(pid, flush=True)
 """)
 
 
@@ -95,13 +124,61 @@ def _wait_ready(proc, timeout=60) -> None:
     proc.ready.close()
 
 
+class Zygote:
+    """Workers forked from one process that has imported ctxscope (ZYGOTE above)."""
+
+    def __init__(self, cwd, env, cloud_url: str) -> None:
+        ready_r, ready_w = os.pipe()
+        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE, str(ready_w), cloud_url],
+                                     cwd=str(cwd), env=env, pass_fds=(ready_w,), text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        os.close(ready_w)
+        self.ready, self.said = ready_r, b""
+
+    def spawn(self, role: str) -> int:
+        self.proc.stdin.write(role + "\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def wait_ready(self, count: int, timeout=60) -> None:
+        """Until `count` more workers have said "ready" (the lines of several can come in
+        one read: the pipe is shared)."""
+        import select
+
+        deadline = time.monotonic() + timeout
+        while self.said.count(b"ready\n") < count:
+            readable, _, _ = select.select([self.ready], [], [], deadline - time.monotonic())
+            assert readable, "worker never got going"
+            self.said += os.read(self.ready, 4096)
+        self.said = self.said.replace(b"ready\n", b"", count)
+
+    @staticmethod
+    def kill(pid: int) -> None:
+        """SIGKILL the worker's session; return once it is gone."""
+        os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            assert time.monotonic() < deadline, f"worker {pid} still there after SIGKILL"
+            time.sleep(0.001)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+        os.close(self.ready)
+
+
 def _all_log_lines(log: Path) -> list[dict]:
     events = []
     for path in sorted(log.parent.glob(log.name + "*")):
         if path.name.endswith(".lock"):
             continue
         for event in read_jsonl(path):  # raises on a torn or merged line
-            jsonschema.validate(event, SCHEMA)
+            validate_event(event)
             events.append(event)
     return events
 
@@ -212,7 +289,8 @@ def test_sigkill_during_writes_leaves_every_file_whole(victims, repo, project, c
     is the old one or the new one, never torn, and nothing left behind blocks what follows.
 
     every-kind-of-writer: a crew of in-process workers (project file writers, loggers,
-    trust-store writers, cloud-cache writers) killed one at a time and replaced, 150 times.
+    trust-store writers, cloud-cache writers), forked ready to write, killed one at a time
+    and replaced, 150 times.
     the-installed-command: the real command, start-up included (`sync` and `status`),
     killed at random points of its short life while a steady writer and a logger go on."""
     user_config.write_text("[log]\nmax_bytes = 50000\nkeep = 200\n")
@@ -223,27 +301,34 @@ def test_sigkill_during_writes_leaves_every_file_whole(victims, repo, project, c
     seen = {_assert_project_whole(repo)}
     kills = 0
     if victims == "every-kind-of-writer":
-        roles = {"sync": plain, "log": plain, "trust": plain, "cache": with_cloud}
-        crew = {(role, slot): _spawn(role, project, env) for role, env in roles.items()
-                for slot in range(2)}
-        for proc in crew.values():
-            _wait_ready(proc)
-        rng = random.Random(5)
-        deadline = time.monotonic() + 15
-        while kills < 150 and time.monotonic() < deadline:
-            time.sleep(rng.uniform(0.0, 0.06))
-            key = rng.choice(list(crew))
-            victim = crew[key]
-            os.killpg(victim.pid, signal.SIGKILL)
-            victim.wait()
-            victim.stderr.close()
-            kills += 1
-            if kills % 10 == 0:  # look at the shared files while the others keep writing
-                seen.add(_assert_project_whole(repo))
-                if store.exists():
-                    assert isinstance(json.loads(store.read_text() or "{}"), dict)
-            crew[key] = _spawn(key[0], project, roles[key[0]])
-        steady = list(crew.values())
+        zygote = Zygote(project, with_cloud, cloud.url)
+        crew: dict[tuple[str, int], int] = {}
+        try:
+            for role in ("sync", "log", "trust", "cache"):
+                for slot in range(2):
+                    crew[(role, slot)] = zygote.spawn(role)
+            zygote.wait_ready(len(crew))
+            rng = random.Random(5)
+            deadline = time.monotonic() + 15
+            while kills < 150 and time.monotonic() < deadline:
+                time.sleep(rng.uniform(0.0, 0.06))
+                key = rng.choice(list(crew))
+                zygote.kill(crew[key])
+                kills += 1
+                if kills % 10 == 0:  # look at the shared files while the others keep writing
+                    seen.add(_assert_project_whole(repo))
+                    if store.exists():
+                        assert isinstance(json.loads(store.read_text() or "{}"), dict)
+                crew[key] = zygote.spawn(key[0])
+            for pid in crew.values():
+                zygote.kill(pid)
+                kills += 1
+        finally:
+            for pid in crew.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+            zygote.close()
+        steady = []
         writers = len(crew)
         assert kills >= 60  # enough landed even on a slow machine
     else:

@@ -21,10 +21,17 @@ DATA = ROOT / "ctxscope" / "data"
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # Built from a copy of what the wheel is made of: a build writes build/ and
+    # *.egg-info/ into its source tree, and another pytest-xdist worker may be building too.
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "ctxscope", source / "ctxscope",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(ROOT)],
+         "-w", str(out), str(source)],
         check=True, capture_output=True, env={**os.environ, "PIP_NO_INPUT": "1"},
     )
     [built] = out.glob("ctxscope-*.whl")
