@@ -71,8 +71,10 @@ class _ProxyHandler(socketserver.BaseRequestHandler):
             return
         body = b"proxy says no"
         with contextlib.suppress(OSError):
-            sock.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: %d\r\n"
-                         b"Connection: close\r\n\r\n%s" % (len(body), body))
+            sock.sendall(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (len(body), body)
+            )
 
     def _tunnel(self, sock) -> None:
         try:

@@ -35,8 +35,14 @@ class Result:
         return f"Result(returncode={self.returncode}, stdout={self.stdout!r}, stderr={self.stderr!r})"
 
 
-def run_installed(args, *, cwd=None, env: Mapping[str, str] | None = None,
-                  input: str | bytes | None = None, timeout: float = TIMEOUT) -> Result:
+def run_installed(
+    args,
+    *,
+    cwd=None,
+    env: Mapping[str, str] | None = None,
+    input: str | bytes | None = None,
+    timeout: float = TIMEOUT,
+) -> Result:
     """`ctxscope ARGS...` in `cwd` (default: the current directory) with `env` as its whole
     environment (default: this process's, which conftest.py isolates per test). stdin is
     `input` through a pipe, or /dev/null; bytes in, bytes out (stdout and stderr undecoded).
@@ -47,10 +53,14 @@ def run_installed(args, *, cwd=None, env: Mapping[str, str] | None = None,
     text = not isinstance(input, bytes)
     try:
         done = subprocess.run(
-            [CTXSCOPE, *argv], cwd=None if cwd is None else str(cwd),
-            env=dict(os.environ if env is None else env), input=input,
+            [CTXSCOPE, *argv],
+            cwd=None if cwd is None else str(cwd),
+            env=dict(os.environ if env is None else env),
+            input=input,
             stdin=subprocess.DEVNULL if input is None else None,
-            capture_output=True, text=text, timeout=timeout,
+            capture_output=True,
+            text=text,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         raise AssertionError(f"`ctxscope {' '.join(argv)}` still running after {timeout}s") from None
@@ -66,8 +76,7 @@ def run_installed(args, *, cwd=None, env: Mapping[str, str] | None = None,
 def _event_validator():
     import jsonschema
 
-    schema = json.loads((Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json")
-                        .read_text())
+    schema = json.loads((Path(__file__).resolve().parents[1] / "ctxscope" / "event.schema.json").read_text())
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)

@@ -290,8 +290,6 @@ def make_tls(directory: Path) -> dict:
     client_key, client_cert = leaf("ctxscope-client", [ExtendedKeyUsageOID.CLIENT_AUTH], [])
     return {
         "ca": _pem(directory / "ca.pem", ca_cert),
-        "server": (_pem(directory / "server.crt", server_cert),
-                   _pem(directory / "server.key", server_key)),
-        "client": (_pem(directory / "client.crt", client_cert),
-                   _pem(directory / "client.key", client_key)),
+        "server": (_pem(directory / "server.crt", server_cert), _pem(directory / "server.key", server_key)),
+        "client": (_pem(directory / "client.crt", client_cert), _pem(directory / "client.key", client_key)),
     }

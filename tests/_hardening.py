@@ -50,8 +50,9 @@ def run(args, *, cwd, env=None, timeout: float = HANG, stdin: str = ""):
     _command.py), for the module-level helpers of these suites: `env` is the whole
     environment (default: env_with()); a hang past `timeout` fails the test with a clear
     message. stdin is a pipe, empty by default."""
-    return run_installed(args, cwd=cwd, env=env if env is not None else env_with(),
-                         input=stdin, timeout=timeout)
+    return run_installed(
+        args, cwd=cwd, env=env if env is not None else env_with(), input=stdin, timeout=timeout
+    )
 
 
 def echo(args, result) -> None:
@@ -166,6 +167,7 @@ def kill_group(proc: subprocess.Popen) -> None:
 
 # --- TLS: a private CA and an HTTPS server on loopback ----------------------------------
 
+
 def _name(cn):
     from cryptography import x509
     from cryptography.x509.oid import NameOID
@@ -181,16 +183,28 @@ def _make_ca():
     now = datetime.datetime.now(datetime.UTC)
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(_name("ctxscope test CA"))
-        .issuer_name(_name("ctxscope test CA")).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(_name("ctxscope test CA"))
+        .issuer_name(_name("ctxscope test CA"))
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                     content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -204,20 +218,27 @@ def _make_leaf(ca_key, ca_cert, names, *, expired=False):
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
     now = datetime.datetime.now(datetime.UTC)
-    start, end = ((now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired
-                  else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)))
-    alt = [x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n)
-           for n in names]
+    start, end = (
+        (now - datetime.timedelta(days=10), now - datetime.timedelta(days=1))
+        if expired
+        else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30))
+    )
+    alt = [x509.IPAddress(ipaddress.ip_address(n)) if n[0].isdigit() else x509.DNSName(n) for n in names]
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
-        x509.CertificateBuilder().subject_name(_name(names[0])).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(start).not_valid_after(end)
+        x509.CertificateBuilder()
+        .subject_name(_name(names[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
         .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
@@ -231,9 +252,13 @@ def _pem(path: Path, *objs) -> str:
         if hasattr(obj, "public_bytes"):
             chunks.append(obj.public_bytes(serialization.Encoding.PEM))
         else:
-            chunks.append(obj.private_bytes(serialization.Encoding.PEM,
-                                            serialization.PrivateFormat.PKCS8,
-                                            serialization.NoEncryption()))
+            chunks.append(
+                obj.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
     path.write_bytes(b"".join(chunks))
     return str(path)
 
@@ -270,8 +295,7 @@ def make_pki(directory: Path) -> dict:
     for name, (key, cert) in leaves.items():
         out[name] = (_pem(directory / f"{name}.crt", cert), _pem(directory / f"{name}.key", key))
     self_key, self_cert = _make_ca()
-    out["self-signed"] = (_pem(directory / "self.crt", self_cert),
-                          _pem(directory / "self.key", self_key))
+    out["self-signed"] = (_pem(directory / "self.crt", self_cert), _pem(directory / "self.key", self_key))
     return out
 
 

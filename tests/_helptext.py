@@ -14,8 +14,7 @@ from ctxscope.cli import app
 
 
 def _help(*args) -> str:
-    result = CliRunner().invoke(app, [*args, "--help"], prog_name="ctxscope",
-                                env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, [*args, "--help"], prog_name="ctxscope", env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -32,8 +31,11 @@ def _section(text: str, title: str) -> list[str]:
 
 
 def help_commands() -> list[str]:
-    return [line.split()[0] for line in _section(_help(), "Commands") if line.startswith("  ")
-            and not line.startswith("   ")]
+    return [
+        line.split()[0]
+        for line in _section(_help(), "Commands")
+        if line.startswith("  ") and not line.startswith("   ")
+    ]
 
 
 def help_options(command: str) -> list[str]:

@@ -17,9 +17,25 @@ import pytest
 from _command import TIMEOUT, run_installed, validate_event
 
 CLEARED_PREFIXES = ("CTXSCOPE_", "CTX_SCOPE", "OTEL_")
-CLEARED = ("NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM", "COLUMNS", "LINES",
-           "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-           "SSL_CERT_FILE", "SSL_CERT_DIR", "XDG_CONFIG_DIRS", "XDG_DATA_DIRS")
+CLEARED = (
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+    "COLUMNS",
+    "LINES",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "XDG_CONFIG_DIRS",
+    "XDG_DATA_DIRS",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +82,7 @@ def ctx():
     Module-level helpers that cannot take a fixture call `run_installed` (tests/
     _command.py) directly, the function this fixture calls.
     """
+
     def run(*args, cwd=None, env=None, input=None, timeout=TIMEOUT):
         return run_installed(args, cwd=cwd, env=env, input=input, timeout=timeout)
 
@@ -124,29 +141,33 @@ class FakeCloud:
         self.identity = "jane"
         self.puts: list[dict] = []
         # Switches for reconciliation tests:
-        self.put_status: int | None = None   # answer every PUT with this status instead
-        self.race: str | None = None         # another writer sets this just before our PUT
-        self.after_put: str | None = None    # another writer sets this just after our PUT
+        self.put_status: int | None = None  # answer every PUT with this status instead
+        self.race: str | None = None  # another writer sets this just before our PUT
+        self.after_put: str | None = None  # another writer sets this just after our PUT
         self._install()
 
     def _install(self):
         from werkzeug import Response
 
         def get_scope(request):
-            return Response(json.dumps({"scope": self.scope, "revision": str(self.revision)}),
-                            content_type="application/json")
+            return Response(
+                json.dumps({"scope": self.scope, "revision": str(self.revision)}),
+                content_type="application/json",
+            )
 
         def put_scope(request):
             if self.put_status is not None:
-                return Response(json.dumps({"error": "refused"}), status=self.put_status,
-                                content_type="application/json")
+                return Response(
+                    json.dumps({"error": "refused"}), status=self.put_status, content_type="application/json"
+                )
             if self.race is not None:
                 self.scope, self.race = self.race, None
                 self.revision += 1
             want = f'"{self.revision}"'
             if request.headers.get("If-Match") != want:
-                return Response(json.dumps({"error": "precondition failed"}), status=412,
-                                content_type="application/json")
+                return Response(
+                    json.dumps({"error": "precondition failed"}), status=412, content_type="application/json"
+                )
             body = json.loads(request.data)
             self.puts.append(body)
             self.scope = body["scope"]
@@ -160,23 +181,25 @@ class FakeCloud:
         def get_access(request):
             from urllib.parse import unquote
 
-            name = unquote(request.path[len("/v1/scopes/"):])
+            name = unquote(request.path[len("/v1/scopes/") :])
             if name not in self.access:
-                return Response(json.dumps({"error": "not found"}), status=404,
-                                content_type="application/json")
-            return Response(json.dumps({"scope": name, "access": self.access[name]}),
-                            content_type="application/json")
+                return Response(
+                    json.dumps({"error": "not found"}), status=404, content_type="application/json"
+                )
+            return Response(
+                json.dumps({"scope": name, "access": self.access[name]}), content_type="application/json"
+            )
 
         def whoami(request):
-            return Response(json.dumps({"identity": self.identity}),
-                            content_type="application/json")
+            return Response(json.dumps({"identity": self.identity}), content_type="application/json")
 
         import re
 
         self.server.expect_request("/v1/scope", method="GET").respond_with_handler(get_scope)
         self.server.expect_request("/v1/scope", method="PUT").respond_with_handler(put_scope)
-        self.server.expect_request(re.compile(r"^/v1/scopes/.+"), method="GET") \
-            .respond_with_handler(get_access)
+        self.server.expect_request(re.compile(r"^/v1/scopes/.+"), method="GET").respond_with_handler(
+            get_access
+        )
         self.server.expect_request("/v1/whoami", method="GET").respond_with_handler(whoami)
 
     def requests(self, path_prefix: str = "/v1/") -> list:
@@ -267,9 +290,14 @@ def spawn():
         if scope is not None:
             child_env[var] = scope
         child_env.update(env or {})
-        p = subprocess.Popen(argv or ["sleep", "300"], cwd=str(cwd), env=child_env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+        p = subprocess.Popen(
+            argv or ["sleep", "300"],
+            cwd=str(cwd),
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         started.append(p)
         return p
 

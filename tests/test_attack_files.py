@@ -64,6 +64,7 @@ def _no_backups(root: Path) -> None:
 
 # --- class 1: writes never follow links out of where they belong -------------------------
 
+
 def _link_out(repo: Path, victims: dict, how: str) -> Path:
     """Make the repository's project file lead to a victim; return the victim."""
     link = repo / ".ctxscope.toml"
@@ -88,9 +89,13 @@ def _link_out(repo: Path, victims: dict, how: str) -> Path:
     raise AssertionError(how)
 
 
-LINKS_OUT = ["file link to ~/.bashrc", "file link to another tool's TOML",
-             "dangling link to a new file in home", "link through a directory link",
-             "link chain ending outside"]
+LINKS_OUT = [
+    "file link to ~/.bashrc",
+    "file link to another tool's TOML",
+    "dangling link to a new file in home",
+    "link through a directory link",
+    "link chain ending outside",
+]
 WRITERS = {
     "repair": (["repair", "--to", "evil", "--yes"], {}),
     "sync": (["sync", "--direction", "runtime-to-local", "--yes"], {"CTX_SCOPE": "evil"}),
@@ -100,8 +105,7 @@ WRITERS = {
 
 
 @pytest.mark.parametrize("how", LINKS_OUT)
-def test_no_writer_follows_a_project_file_link_out_of_the_repository(repo, victims, how,
-                                                                     record_property):
+def test_no_writer_follows_a_project_file_link_out_of_the_repository(repo, victims, how, record_property):
     victim = _link_out(repo, victims, how)
     before = _snap(*victims.values())
     tried = 0
@@ -130,10 +134,8 @@ def test_status_names_the_link_out_instead_of_reading_it(repo, victims, record_p
     assert victims["tool"].read_text() == TOOL_TOML
 
 
-@pytest.mark.parametrize("target", ["/proc/self/environ", "/proc/self/cmdline", "/dev/zero",
-                                    "a FIFO"])
-def test_repair_never_backs_up_a_device_fifo_or_proc_file(repo, tmp_path, target,
-                                                          record_property):
+@pytest.mark.parametrize("target", ["/proc/self/environ", "/proc/self/cmdline", "/dev/zero", "a FIFO"])
+def test_repair_never_backs_up_a_device_fifo_or_proc_file(repo, tmp_path, target, record_property):
     """The link names a file whose "content" is the environment (token included) or never
     ends: no backup of it may land in the working tree, and nothing hangs."""
     link = repo / ".ctxscope.toml"
@@ -143,8 +145,7 @@ def test_repair_never_backs_up_a_device_fifo_or_proc_file(repo, tmp_path, target
     else:
         link.symlink_to(target)
     env = env_with(CTXSCOPE_TOKEN=CANARY, SECRET_IN_ENV="environ-canary-7H3K")
-    for args in (["repair", "--to", "evil", "--yes"], ["repair", "--to", "evil", "--yes",
-                                                       "--force"]):
+    for args in (["repair", "--to", "evil", "--yes"], ["repair", "--to", "evil", "--yes", "--force"]):
         result = run(args, cwd=repo, env=env, timeout=20)
         assert "Traceback" not in result.stderr
         assert result.returncode == 1, result.stderr
@@ -179,8 +180,7 @@ def test_a_huge_unparseable_file_is_not_backed_up(repo, record_property):
     _no_backups(repo)
 
 
-def test_the_plan_shows_the_real_target_of_a_link_inside_the_repository(repo,
-                                                                         record_property):
+def test_the_plan_shows_the_real_target_of_a_link_inside_the_repository(repo, record_property):
     real = repo / "config" / "ctxscope.toml"
     real.parent.mkdir()
     real.write_text('scope = "workout"\n')
@@ -189,8 +189,9 @@ def test_the_plan_shows_the_real_target_of_a_link_inside_the_repository(repo,
     dry = run(["sync", "--direction", "runtime-to-local", "--dry-run"], cwd=repo, env=env)
     assert dry.returncode == 0, dry.stderr
     assert f"(writes {real})" in dry.stdout
-    data = json.loads(run(["sync", "--direction", "runtime-to-local", "--dry-run", "--json"],
-                          cwd=repo, env=env).stdout)
+    data = json.loads(
+        run(["sync", "--direction", "runtime-to-local", "--dry-run", "--json"], cwd=repo, env=env).stdout
+    )
     assert data["changes"][0]["real_target"] == str(real)
     done = run(["sync", "--direction", "runtime-to-local", "--yes"], cwd=repo, env=env)
     record_property("attacks", 1)
@@ -198,8 +199,7 @@ def test_the_plan_shows_the_real_target_of_a_link_inside_the_repository(repo,
     assert (repo / ".ctxscope.toml").is_symlink() and 'scope = "zentygo"' in real.read_text()
 
 
-def test_a_link_to_a_directory_the_user_vouched_for_is_written(repo, tmp_path, user_config,
-                                                               record_property):
+def test_a_link_to_a_directory_the_user_vouched_for_is_written(repo, tmp_path, user_config, record_property):
     dotfiles = tmp_path / "dotfiles"
     dotfiles.mkdir()
     (dotfiles / "app.toml").write_text('scope = "workout"\n')
@@ -224,8 +224,9 @@ def test_a_project_file_cannot_vouch_for_itself(repo, victims, record_property):
     assert victims["tool"].read_text() == TOOL_TOML
 
 
-def test_user_config_linking_out_of_home_is_refused(project, tmp_path, user_config,
-                                                    isolated_home, record_property):
+def test_user_config_linking_out_of_home_is_refused(
+    project, tmp_path, user_config, isolated_home, record_property
+):
     outside = tmp_path / "shared" / "config.toml"
     outside.parent.mkdir()
     outside.write_text('scope = "workout"\n')
@@ -248,12 +249,12 @@ def test_user_config_linking_out_of_home_is_refused(project, tmp_path, user_conf
     assert user_config.is_symlink() and 'scope = "zentygo"' in dotfiles.read_text()
 
 
-def test_user_config_owned_by_another_user_is_not_written(project, user_config,
-                                                          record_property):
+def test_user_config_owned_by_another_user_is_not_written(project, user_config, record_property):
     user_config.write_text('scope = "workout"\n')
     os.chown(user_config, STRANGER, STRANGER)
-    result = run(["sync", "--direction", "runtime-to-local", "--yes"], cwd=project,
-                 env=env_with(CTX_SCOPE="zentygo"))
+    result = run(
+        ["sync", "--direction", "runtime-to-local", "--yes"], cwd=project, env=env_with(CTX_SCOPE="zentygo")
+    )
     record_property("attacks", 1)
     assert_clean_failure(result, 1, f"owned by uid {STRANGER}")
     assert user_config.read_text() == 'scope = "workout"\n'
@@ -266,8 +267,9 @@ def _planted(path: Path, victim: Path) -> None:
     path.symlink_to(victim)
 
 
-def test_trust_store_and_its_lock_are_never_written_through_a_link(project, isolated_home,
-                                                                   victims, record_property):
+def test_trust_store_and_its_lock_are_never_written_through_a_link(
+    project, isolated_home, victims, record_property
+):
     (project / ".ctxscope.toml").write_text('scope = "a"\n')
     store = isolated_home / ".local" / "state" / "ctxscope" / "trusted.json"
     tried = 0
@@ -286,16 +288,16 @@ def test_trust_store_and_its_lock_are_never_written_through_a_link(project, isol
     record_property("attacks", tried)
 
 
-def test_write_lock_planted_as_a_link_is_not_followed(repo, isolated_home, victims,
-                                                      record_property):
+def test_write_lock_planted_as_a_link_is_not_followed(repo, isolated_home, victims, record_property):
     from ctxscope.sources.local import lock_path
 
     path = repo / ".ctxscope.toml"
     path.write_text('scope = "workout"\n')
     lock = Path(lock_path(str(path)))  # creates the locks dir, as the first write would
     lock.symlink_to(victims["new"])
-    result = run(["sync", "--direction", "runtime-to-local", "--yes"], cwd=repo,
-                 env=env_with(CTX_SCOPE="zentygo"))
+    result = run(
+        ["sync", "--direction", "runtime-to-local", "--yes"], cwd=repo, env=env_with(CTX_SCOPE="zentygo")
+    )
     record_property("attacks", 1)
     assert result.returncode == 1 and "link" in result.stderr
     assert not victims["new"].exists()
@@ -323,6 +325,7 @@ def test_cloud_cache_is_never_written_through_a_link(project, cloud, victims, re
 
 # --- class 2: the drift log, its lock and rotated files are the user's regular files -----
 
+
 @pytest.fixture
 def trusted_log_repo(repo):
     """A repository whose trusted project file logs to `logs/drift.jsonl`, with drift."""
@@ -341,10 +344,8 @@ def _pwn_dir(repo: Path) -> Path:
     return sub
 
 
-@pytest.mark.parametrize("plant", ["log file link", "log directory link", "lock link",
-                                   "dangling log link"])
-def test_trusted_log_path_cannot_be_redirected_afterwards(trusted_log_repo, victims, plant,
-                                                          record_property):
+@pytest.mark.parametrize("plant", ["log file link", "log directory link", "lock link", "dangling log link"])
+def test_trusted_log_path_cannot_be_redirected_afterwards(trusted_log_repo, victims, plant, record_property):
     repo = trusted_log_repo
     logs = repo / "logs"
     if plant == "log file link":
@@ -370,10 +371,8 @@ def test_trusted_log_path_cannot_be_redirected_afterwards(trusted_log_repo, vict
     assert not victims["new"].exists()
 
 
-@pytest.mark.parametrize("relative", ["../outside/drift.jsonl", "logs/../../drift.jsonl",
-                                      "link/drift.jsonl"])
-def test_relative_log_path_must_stay_inside_the_repository(repo, tmp_path, relative,
-                                                           record_property):
+@pytest.mark.parametrize("relative", ["../outside/drift.jsonl", "logs/../../drift.jsonl", "link/drift.jsonl"])
+def test_relative_log_path_must_stay_inside_the_repository(repo, tmp_path, relative, record_property):
     (tmp_path / "outside").mkdir()
     (repo / "link").symlink_to(tmp_path / "outside")
     (repo / ".ctxscope.toml").write_text(f'scope = "workout"\n[log]\npath = "{relative}"\n')
@@ -402,8 +401,7 @@ def test_log_owned_by_another_user_is_not_appended_to(project, tmp_path, record_
 
 
 @pytest.mark.parametrize("directory", ["owned by another user", "world-writable, not sticky"])
-def test_log_in_a_directory_others_control_is_not_written(project, tmp_path, directory,
-                                                          record_property):
+def test_log_in_a_directory_others_control_is_not_written(project, tmp_path, directory, record_property):
     logs = tmp_path / "logs"
     logs.mkdir()
     if directory == "owned by another user":
@@ -419,8 +417,7 @@ def test_log_in_a_directory_others_control_is_not_written(project, tmp_path, dir
     assert sorted(os.listdir(logs)) == []
 
 
-def test_env_log_path_that_is_a_link_is_not_followed(project, tmp_path, victims,
-                                                     record_property):
+def test_env_log_path_that_is_a_link_is_not_followed(project, tmp_path, victims, record_property):
     log = tmp_path / "drift.jsonl"
     log.symlink_to(victims["bashrc"])
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
@@ -431,11 +428,14 @@ def test_env_log_path_that_is_a_link_is_not_followed(project, tmp_path, victims,
     assert victims["bashrc"].read_text() == BASHRC
 
 
-def test_log_reader_does_not_follow_rotated_file_links(project, tmp_path, isolated_home,
-                                                       log_file, record_property):
+def test_log_reader_does_not_follow_rotated_file_links(
+    project, tmp_path, isolated_home, log_file, record_property
+):
     secret = isolated_home / "secret.jsonl"
-    secret.write_text(json.dumps({"ts": "2026-01-01T00:00:00Z", "event": "scope_drift_detected",
-                                  "cwd": "secret-value-9Q2"}) + "\n")
+    secret.write_text(
+        json.dumps({"ts": "2026-01-01T00:00:00Z", "event": "scope_drift_detected", "cwd": "secret-value-9Q2"})
+        + "\n"
+    )
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     assert run(["resolve"], cwd=project, env=env_with(**DRIFT_PWN)).returncode == 0
     Path(str(log_file) + ".1").symlink_to(secret)
@@ -449,8 +449,9 @@ def test_log_reader_does_not_follow_rotated_file_links(project, tmp_path, isolat
 
 
 @pytest.mark.parametrize("keep", [0, 2])
-def test_rotation_never_truncates_or_writes_through_a_link(project, tmp_path, victims, keep,
-                                                           user_config, record_property):
+def test_rotation_never_truncates_or_writes_through_a_link(
+    project, tmp_path, victims, keep, user_config, record_property
+):
     """A log planted as a link to a file past `max_bytes`: rotating with keep = 0 used to
     truncate the link's target in place; a rotated `.1` planted as a link is only renamed."""
     log = tmp_path / "logs" / "drift.jsonl"
@@ -473,6 +474,7 @@ def test_rotation_never_truncates_or_writes_through_a_link(project, tmp_path, vi
 
 # --- class 7: no hang, no blow-up: non-blocking, regular files, capped -------------------
 
+
 def _fifo(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if os.path.lexists(path):
@@ -487,16 +489,14 @@ def test_fifo_as_the_drift_log_does_not_hang(project, tmp_path, record_property)
     tried = 0
     for args in (["resolve"], ["status", "--check"], ["log"], ["ps"]):
         started = time.monotonic()
-        result = run(args, cwd=project, env=env_with(CTXSCOPE_LOG=str(fifo), **DRIFT_PWN),
-                     timeout=20)
+        result = run(args, cwd=project, env=env_with(CTXSCOPE_LOG=str(fifo), **DRIFT_PWN), timeout=20)
         tried += 1
         assert "Traceback" not in result.stderr
         assert time.monotonic() - started < 15
     record_property("attacks", tried)
 
 
-def test_fifo_as_ctxscope_own_files_does_not_hang(project, isolated_home, log_file,
-                                                  record_property):
+def test_fifo_as_ctxscope_own_files_does_not_hang(project, isolated_home, log_file, record_property):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     state = isolated_home / ".local" / "state" / "ctxscope"
     tried = 0
@@ -517,8 +517,7 @@ def _huge_toml(path: Path, megabytes: int) -> None:
 
 
 @pytest.mark.parametrize("where", ["project", "user"])
-def test_huge_config_file_is_refused_quickly_with_one_warning(project, user_config, where,
-                                                              record_property):
+def test_huge_config_file_is_refused_quickly_with_one_warning(project, user_config, where, record_property):
     path = project / ".ctxscope.toml" if where == "project" else user_config
     _huge_toml(path, 24)
     started = time.monotonic()
@@ -542,8 +541,7 @@ def test_many_unknown_keys_give_a_few_warnings_not_a_flood(project, record_prope
     assert "19997 more unknown keys" in warnings[-1]
 
 
-def test_huge_project_file_elsewhere_does_not_slow_status(project, tmp_path, spawn,
-                                                          record_property):
+def test_huge_project_file_elsewhere_does_not_slow_status(project, tmp_path, spawn, record_property):
     """The stale-process note reads the project file of every process's directory."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -569,8 +567,9 @@ def test_huge_project_file_elsewhere_does_not_slow_status(project, tmp_path, spa
 
 
 @pytest.mark.parametrize("kind", ["FIFO", "/dev/zero"])
-def test_ctxscope_own_files_that_are_not_small_regular_files(project, isolated_home, cloud,
-                                                             kind, record_property):
+def test_ctxscope_own_files_that_are_not_small_regular_files(
+    project, isolated_home, cloud, kind, record_property
+):
     """Trust store and cloud cache: a FIFO, a device or a huge file is treated as empty."""
     from ctxscope.cache import CloudCache
 
@@ -593,6 +592,7 @@ def test_ctxscope_own_files_that_are_not_small_regular_files(project, isolated_h
 
 # --- class 8: a project file owned by someone else ---------------------------------------
 
+
 @pytest.fixture
 def foreign(tmp_path):
     """A world-writable, sticky shared directory (as /tmp) holding a stranger's project file."""
@@ -612,8 +612,7 @@ def _resolve_json(cwd: Path, env: dict) -> tuple:
     return json.loads(result.stdout), result
 
 
-def test_project_file_of_another_user_is_ignored_with_a_way_to_allow_it(foreign,
-                                                                        record_property):
+def test_project_file_of_another_user_is_ignored_with_a_way_to_allow_it(foreign, record_property):
     path = foreign / ".ctxscope.toml"
     tried = 0
     for args in (["resolve"], ["status"], ["diff"], ["config"]):
@@ -640,8 +639,7 @@ def test_project_file_reached_by_a_strangers_link_is_ignored(tmp_path, record_pr
 
 
 @pytest.mark.parametrize("how", ["env", "user config", "user config *"])
-def test_allowing_a_directory_makes_the_project_file_count(foreign, user_config, how,
-                                                           record_property):
+def test_allowing_a_directory_makes_the_project_file_count(foreign, user_config, how, record_property):
     ignored = run(["resolve"], cwd=foreign, env=env_with())
     assert ignored.stdout != "planted\n" and "owned by uid" in ignored.stderr
     env = env_with()
@@ -721,15 +719,13 @@ def test_read_only_user_config_is_refused_unless_forced(project, user_config, re
     env = env_with(CTX_SCOPE="zentygo")
     result = run(["sync", "--direction", "runtime-to-local", "--yes"], cwd=project, env=env)
     assert_clean_failure(result, 1, "read-only")
-    forced = run(["sync", "--direction", "runtime-to-local", "--yes", "--force"], cwd=project,
-                 env=env)
+    forced = run(["sync", "--direction", "runtime-to-local", "--yes", "--force"], cwd=project, env=env)
     record_property("attacks", 1)
     assert forced.returncode == 0, forced.stderr
     assert 'scope = "zentygo"' in user_config.read_text()
 
 
-def test_read_only_file_is_refused_by_the_write_helper_in_process(repo, monkeypatch,
-                                                                  record_property):
+def test_read_only_file_is_refused_by_the_write_helper_in_process(repo, monkeypatch, record_property):
     """`commands._writes.run`, the helper every writer goes through, as a library caller uses it."""
     from ctxscope.commands._writes import run as write_run
     from ctxscope.errors import CtxScopeError

@@ -79,9 +79,40 @@ def test_every_valued_option_is_fuzzed():
 
 
 # Pieces that reach the parsers' edges: widths, dates, units, numbers, braces.
-PIECES = ["9" * 12, "0001-01-01", "9999-12-31T23:59:59", "-01:00", "+14:00", "Z", "d", "s",
-          "w", "1e400", "nan", "inf", "-1", "0", "{", "}", "{scope", ":>", ".", "!r", "%",
-          "\x1b[2J", "\u202e", "\x9b", "T", " ", "--", "=", "/", "..", "~", "\x00"]
+PIECES = [
+    "9" * 12,
+    "0001-01-01",
+    "9999-12-31T23:59:59",
+    "-01:00",
+    "+14:00",
+    "Z",
+    "d",
+    "s",
+    "w",
+    "1e400",
+    "nan",
+    "inf",
+    "-1",
+    "0",
+    "{",
+    "}",
+    "{scope",
+    ":>",
+    ".",
+    "!r",
+    "%",
+    "\x1b[2J",
+    "\u202e",
+    "\x9b",
+    "T",
+    " ",
+    "--",
+    "=",
+    "/",
+    "..",
+    "~",
+    "\x00",
+]
 VALUES = st.one_of(
     st.text(max_size=30),
     st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=3)), max_size=6).map("".join),
@@ -95,9 +126,12 @@ def test_random_values_never_crash(project, where, record_property):
     template = TEMPLATES[where]
     tried = []
 
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                     HealthCheck.too_slow])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(value=VALUES)
     @example(value="{scope:>99999999999}")
     @example(value="0001-01-01")
@@ -111,11 +145,11 @@ def test_random_values_never_crash(project, where, record_property):
         assert "Traceback" not in result.stderr, (args, result.stderr)
         assert result.returncode in ALLOWED, (args, result.returncode, result.stderr)
         if result.returncode == ExitCode.USAGE:
-            lines = [line for line in result.stderr.splitlines()
-                     if line.startswith(("ctxscope: error:", "Error:"))]
+            lines = [
+                line for line in result.stderr.splitlines() if line.startswith(("ctxscope: error:", "Error:"))
+            ]
             assert len(lines) == 1, (args, result.stderr)
-        assert not raw_controls(result.stdout + result.stderr), (args, result.stdout,
-                                                                 result.stderr)
+        assert not raw_controls(result.stdout + result.stderr), (args, result.stdout, result.stderr)
 
     check()
     record_property("attacks", len(tried))

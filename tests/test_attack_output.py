@@ -71,15 +71,21 @@ BAD_TOKENS = {
 }
 
 TOKEN_COMMANDS = [
-    ["status"], ["status", "--json"], ["resolve"], ["resolve", "--explain"], ["diff"],
-    ["diff", "--json"], ["sync", "--direction", "resolved-to-cloud", "--yes"],
+    ["status"],
+    ["status", "--json"],
+    ["resolve"],
+    ["resolve", "--explain"],
+    ["diff"],
+    ["diff", "--json"],
+    ["sync", "--direction", "resolved-to-cloud", "--yes"],
     ["repair", "--to", "workout", "--yes"],
 ]
 
 
 @pytest.mark.parametrize("token", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())
 def test_a_token_that_is_no_header_value_is_refused_before_any_request(
-        project, cloud, token, record_property):
+    project, cloud, token, record_property
+):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope, cloud.access = "workout", {"workout": "write"}
     env = env_with(CTXSCOPE_TOKEN=token)
@@ -108,8 +114,7 @@ def test_a_token_that_is_no_header_value_is_refused_before_any_request(
     record_property("attacks", tried)
 
 
-def test_a_bad_token_in_mcp_answers_is_named_never_shown(project, cloud, monkeypatch,
-                                                          record_property):
+def test_a_bad_token_in_mcp_answers_is_named_never_shown(project, cloud, monkeypatch, record_property):
     pytest.importorskip("mcp")
     from ctxscope.mcp_server import answer, diff_answer, resolve_answer, status_answer
 
@@ -136,8 +141,11 @@ ODD_TOKEN = "ctxs\"odd'tok\\Q7%2F+Z=/K2"
 
 def _forms(token: str) -> dict[str, str]:
     return {
-        "raw": token, "repr": repr(token)[1:-1], "json": json.dumps(token)[1:-1],
-        "url-quoted": quote(token, safe=""), "url-quoted path": quote(token),
+        "raw": token,
+        "repr": repr(token)[1:-1],
+        "json": json.dumps(token)[1:-1],
+        "url-quoted": quote(token, safe=""),
+        "url-quoted path": quote(token),
         "form-quoted": quote_plus(token),
         "bytes repr": repr(token.encode())[2:-1],
         "double json": json.dumps(json.dumps(token))[1:-1],
@@ -153,32 +161,43 @@ def _echoing_cloud(httpserver, how: str) -> None:
     def scope(request):
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if how == "location":
-            return Response("", status=302, headers={
-                "Location": "https://elsewhere.example/login?t=" + quote(token, safe="")})
-        value = {"as the scope": token, "inside an invalid scope": f"bad {token} value",
-                 "json-escaped": json.dumps(token)}[how]
-        return Response(json.dumps({"scope": value, "revision": "1"}),
-                        content_type="application/json")
+            return Response(
+                "",
+                status=302,
+                headers={"Location": "https://elsewhere.example/login?t=" + quote(token, safe="")},
+            )
+        value = {
+            "as the scope": token,
+            "inside an invalid scope": f"bad {token} value",
+            "json-escaped": json.dumps(token),
+        }[how]
+        return Response(json.dumps({"scope": value, "revision": "1"}), content_type="application/json")
 
     def access(request):
-        return Response(json.dumps({"error": "nope"}), status=404,
-                        content_type="application/json")
+        return Response(json.dumps({"error": "nope"}), status=404, content_type="application/json")
 
     httpserver.expect_request("/v1/scope").respond_with_handler(scope)
     httpserver.expect_request(re.compile(r"^/v1/scopes/.+")).respond_with_handler(access)
 
 
-@pytest.mark.parametrize("how", ["as the scope", "inside an invalid scope", "json-escaped",
-                                 "location"])
+@pytest.mark.parametrize("how", ["as the scope", "inside an invalid scope", "json-escaped", "location"])
 def test_a_cloud_echoing_the_token_gets_it_printed_in_no_encoding(
-        project, cloud, httpserver, monkeypatch, how, record_property):
+    project, cloud, httpserver, monkeypatch, how, record_property
+):
     _echoing_cloud(httpserver, how)
     monkeypatch.setenv("CTXSCOPE_TOKEN", ODD_TOKEN)  # conftest's leak check looks for it too
     env = env_with(CTX_SCOPE="other")
     outputs = {}
-    for args in (["status"], ["status", "--json"], ["diff"], ["diff", "--json"],
-                 ["resolve", "--explain"], ["status", "--refresh", "--json"], ["log"],
-                 ["log", "--json"]):
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["diff"],
+        ["diff", "--json"],
+        ["resolve", "--explain"],
+        ["status", "--refresh", "--json"],
+        ["log"],
+        ["log", "--json"],
+    ):
         result = run(args, cwd=project, env=env)
         assert "Traceback" not in result.stderr
         outputs[" ".join(args)] = result.stdout + result.stderr
@@ -189,19 +208,26 @@ def test_a_cloud_echoing_the_token_gets_it_printed_in_no_encoding(
 
     monkeypatch.setenv("CTX_SCOPE", "other")
     for tool in (status_answer, diff_answer):
-        outputs[tool.__name__] = json.dumps(answer(tool, cwd=str(project), refresh=True)
-                                            if "refresh" in tool.__code__.co_varnames
-                                            else answer(tool, cwd=str(project)))
+        outputs[tool.__name__] = json.dumps(
+            answer(tool, cwd=str(project), refresh=True)
+            if "refresh" in tool.__code__.co_varnames
+            else answer(tool, cwd=str(project))
+        )
     log = Path(os.environ["XDG_STATE_HOME"]) / "ctxscope" / "drift.jsonl"
     if log.exists():
         outputs["drift log"] = log.read_text()
-    leaks = [(where, form) for where, text in outputs.items()
-             for form, shown in _forms(ODD_TOKEN).items() if shown in text]
+    leaks = [
+        (where, form)
+        for where, text in outputs.items()
+        for form, shown in _forms(ODD_TOKEN).items()
+        if shown in text
+    ]
     assert not leaks, leaks
     record_property("attacks", len(outputs))
 
 
 # --- 4. terminal escapes ------------------------------------------------------------------
+
 
 def _hostile_project(project: Path, payload: str) -> None:
     (project / ".ctxscope.toml").write_text(
@@ -212,13 +238,26 @@ def _hostile_project(project: Path, payload: str) -> None:
 
 
 PROJECT_COMMANDS = [
-    ["status"], ["status", "--json"], ["diff"], ["diff", "--json"], ["resolve"],
-    ["resolve", "--explain"], ["resolve", "--json"], ["config"], ["config", "--json"],
-    ["config", "scope"], ["hook", "bash", "--run"], ["hook", "fish", "--run", "--json"],
-    ["prompt"], ["prompt", "--json"], ["log"], ["log", "--json"],
-    ["repair", "--to", "workout", "--dry-run"], ["sync", "--direction", "runtime-to-local",
-                                                  "--dry-run"],
-    ["trust", "--json"], ["trust"],
+    ["status"],
+    ["status", "--json"],
+    ["diff"],
+    ["diff", "--json"],
+    ["resolve"],
+    ["resolve", "--explain"],
+    ["resolve", "--json"],
+    ["config"],
+    ["config", "--json"],
+    ["config", "scope"],
+    ["hook", "bash", "--run"],
+    ["hook", "fish", "--run", "--json"],
+    ["prompt"],
+    ["prompt", "--json"],
+    ["log"],
+    ["log", "--json"],
+    ["repair", "--to", "workout", "--dry-run"],
+    ["sync", "--direction", "runtime-to-local", "--dry-run"],
+    ["trust", "--json"],
+    ["trust"],
 ]
 
 
@@ -254,19 +293,28 @@ def test_observed_file_escapes_never_reach_the_terminal(project, user_config, re
     (project / ".git").mkdir()
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     (project / ".vercel").mkdir()
-    (project / ".vercel" / "project.json").write_text(
-        json.dumps({"projectId": "prj" + ALL_PAYLOADS}))
+    (project / ".vercel" / "project.json").write_text(json.dumps({"projectId": "prj" + ALL_PAYLOADS}))
     user_config.write_text('observe = ["vercel", "langsmith"]\n')
     env = env_with(LANGSMITH_PROJECT="trace" + ALL_PAYLOADS.replace("\x00", ""))
     tried = 0
-    for args in (["status"], ["status", "--json"], ["diff"], ["diff", "--json"], ["config"],
-                 ["hook", "bash", "--run"], ["log"], ["log", "--json"]):
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["diff"],
+        ["diff", "--json"],
+        ["config"],
+        ["hook", "bash", "--run"],
+        ["log"],
+        ["log", "--json"],
+    ):
         result = run(args, cwd=project, env=env)
         assert_no_raw_controls(result, " ".join(args))
         tried += 1
     status = json.loads(run(["status", "--json"], cwd=project, env=env).stdout)
     assert {o["name"]: o["state"] for o in status["observed"]} == {
-        "vercel": "drifted", "langsmith": "drifted"}
+        "vercel": "drifted",
+        "langsmith": "drifted",
+    }
     record_property("attacks", tried)
 
 
@@ -276,9 +324,17 @@ def test_cloud_answer_escapes_never_reach_the_terminal(project, cloud, record_pr
     cloud.access = {"workout": "write"}
     env = env_with(CTXSCOPE_TOKEN=CANARY)
     tried = 0
-    for args in (["status"], ["status", "--json"], ["diff"], ["resolve", "--explain"],
-                 ["hook", "bash", "--run"], ["prompt"], ["log"], ["log", "--json"],
-                 ["repair", "--to", "workout", "--dry-run"]):
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["diff"],
+        ["resolve", "--explain"],
+        ["hook", "bash", "--run"],
+        ["prompt"],
+        ["log"],
+        ["log", "--json"],
+        ["repair", "--to", "workout", "--dry-run"],
+    ):
         result = run(args, cwd=project, env=env)
         assert_no_raw_controls(result, " ".join(args))
         tried += 1
@@ -289,15 +345,28 @@ def test_log_line_escapes_never_reach_the_terminal(project, log_file, record_pro
     log_file.parent.mkdir(parents=True, exist_ok=True)
     events = []
     for i, (name, payload) in enumerate(PAYLOADS.items()):
-        events.append({"ts": f"2026-11-24T10:00:{i:02d}Z", "event": "scope_drift_detected" + payload,
-                       "resolved_scope": "s" + payload, "reason": name + payload,
-                       "action_required": "repair" + payload, "command": "status" + payload,
-                       "cwd": "/tmp/" + payload, "direction": payload})
+        events.append(
+            {
+                "ts": f"2026-11-24T10:00:{i:02d}Z",
+                "event": "scope_drift_detected" + payload,
+                "resolved_scope": "s" + payload,
+                "reason": name + payload,
+                "action_required": "repair" + payload,
+                "command": "status" + payload,
+                "cwd": "/tmp/" + payload,
+                "direction": payload,
+            }
+        )
     # C0 controls are escaped by JSON itself; C1, bidi and the rest are written raw.
     log_file.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in events))
     tried = 0
-    for args in (["log"], ["log", "--tail", "3"], ["log", "--since", "2026-01-01"],
-                 ["log", "--json"], ["log", "--scope", "s" + PAYLOADS["c1 csi"]]):
+    for args in (
+        ["log"],
+        ["log", "--tail", "3"],
+        ["log", "--since", "2026-01-01"],
+        ["log", "--json"],
+        ["log", "--scope", "s" + PAYLOADS["c1 csi"]],
+    ):
         result = run(args, cwd=project)
         assert_no_raw_controls(result, " ".join(args))
         tried += 1
@@ -307,15 +376,19 @@ def test_log_line_escapes_never_reach_the_terminal(project, log_file, record_pro
     record_property("attacks", tried * len(PAYLOADS))
 
 
-def test_process_environment_and_argv_escapes_never_reach_the_terminal(project, spawn,
-                                                                       record_property):
+def test_process_environment_and_argv_escapes_never_reach_the_terminal(project, spawn, record_property):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     payload = ALL_PAYLOADS.replace("\x00", "")
-    child = spawn(project, "stale" + payload,
-                  argv=[sys.executable, "-c", "import time; time.sleep(300)", payload])
+    child = spawn(
+        project, "stale" + payload, argv=[sys.executable, "-c", "import time; time.sleep(300)", payload]
+    )
     tried = 0
-    for args in (["ps", "--pid", str(child.pid)], ["ps", "--json", "--pid", str(child.pid)],
-                 ["ps"], ["status"]):
+    for args in (
+        ["ps", "--pid", str(child.pid)],
+        ["ps", "--json", "--pid", str(child.pid)],
+        ["ps"],
+        ["status"],
+    ):
         result = run(args, cwd=project)
         assert_no_raw_controls(result, " ".join(args))
         tried += 1
@@ -330,13 +403,20 @@ def test_error_messages_with_outside_text_are_escaped(project, record_property):
     hostile.write_text('scope = "x"\nbroken = \n')
     payload = ALL_PAYLOADS.replace("\x00", "")
     cases = [
-        ["trust", str(hostile)], ["trust", str(hostile) + "-missing"],
-        ["config", "cloud." + payload], ["status", f"--scope={payload}"],
-        ["resolve", f"--scope={payload}"], ["log", f"--since={payload}"],
-        ["log", f"--event={payload}"], ["prompt", f"--format={{{payload}}}"],
-        ["sync", f"--direction={payload}"], ["repair", f"--to={payload}", "--dry-run"],
-        ["init", f"--scope={payload}", "--dry-run"], ["hook", payload],
-        ["status", f"--interval={payload}"], ["ps", f"--pid={payload}"],
+        ["trust", str(hostile)],
+        ["trust", str(hostile) + "-missing"],
+        ["config", "cloud." + payload],
+        ["status", f"--scope={payload}"],
+        ["resolve", f"--scope={payload}"],
+        ["log", f"--since={payload}"],
+        ["log", f"--event={payload}"],
+        ["prompt", f"--format={{{payload}}}"],
+        ["sync", f"--direction={payload}"],
+        ["repair", f"--to={payload}", "--dry-run"],
+        ["init", f"--scope={payload}", "--dry-run"],
+        ["hook", payload],
+        ["status", f"--interval={payload}"],
+        ["ps", f"--pid={payload}"],
         [payload],
     ]
     for args in cases:
@@ -351,16 +431,20 @@ PROXY_VARS = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "HTTPS_PROXY
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
-def test_a_loopback_cloud_is_never_reached_through_a_proxy(project, cloud, host,
-                                                           record_property):
+def test_a_loopback_cloud_is_never_reached_through_a_proxy(project, cloud, host, record_property):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope, cloud.access = "workout", {"workout": "write"}
     url = cloud.url.replace("127.0.0.1", host) if host != "127.0.0.1" else cloud.url
     tried = 0
     with RecordingProxy() as proxy:
         for var in PROXY_VARS:
-            env = env_with(CTXSCOPE_TOKEN=CANARY, CTXSCOPE_CLOUD_URL=url, NO_PROXY=None,
-                           no_proxy=None, **{var: proxy.url})
+            env = env_with(
+                CTXSCOPE_TOKEN=CANARY,
+                CTXSCOPE_CLOUD_URL=url,
+                NO_PROXY=None,
+                no_proxy=None,
+                **{var: proxy.url},
+            )
             result = run(["status", "--json", "--refresh"], cwd=project, env=env)
             data = json.loads(result.stdout)
             assert data["state"] == "SYNCED", result.stdout
@@ -379,8 +463,7 @@ def pki(tmp_path):
     return make_pki(directory)
 
 
-def test_https_through_a_proxy_still_works_and_no_proxy_is_respected(project, pki,
-                                                                      record_property):
+def test_https_through_a_proxy_still_works_and_no_proxy_is_respected(project, pki, record_property):
     # The certificate is for other.example; the proxy tunnels every CONNECT to the
     # test server on loopback, so the name never needs to resolve.
     server = start_tls_server(*pki["wrong name"])
@@ -388,14 +471,19 @@ def test_https_through_a_proxy_still_works_and_no_proxy_is_respected(project, pk
     (project / ".ctxscope.toml").write_text('scope = "tls-scope"\n')
     try:
         with RecordingProxy(tunnel_port=port) as proxy:
-            env = env_with(CTXSCOPE_TOKEN=CANARY, SSL_CERT_FILE=pki["ca"], NO_PROXY=None,
-                           CTXSCOPE_CLOUD_URL=f"https://other.example:{port}",
-                           HTTPS_PROXY=proxy.url)
+            env = env_with(
+                CTXSCOPE_TOKEN=CANARY,
+                SSL_CERT_FILE=pki["ca"],
+                NO_PROXY=None,
+                CTXSCOPE_CLOUD_URL=f"https://other.example:{port}",
+                HTTPS_PROXY=proxy.url,
+            )
             result = run(["status", "--json", "--refresh"], cwd=project, env=env)
             data = json.loads(result.stdout)
             assert data["state"] == "SYNCED" and data["authorization"] == "authorized", data
-            assert proxy.seen and all(h.startswith(f"CONNECT other.example:{port} ")
-                                      for h in proxy.seen), proxy.seen
+            assert proxy.seen and all(h.startswith(f"CONNECT other.example:{port} ") for h in proxy.seen), (
+                proxy.seen
+            )
             assert all(CANARY not in h for h in proxy.seen)  # the token went inside TLS
             assert f"Bearer {CANARY}" in server.auth
             seen = len(proxy.seen)
@@ -424,17 +512,26 @@ URL_VALUES = {
 
 @pytest.mark.parametrize("what", URL_VALUES)
 def test_credentials_inside_an_observed_url_are_masked_everywhere(
-        project, user_config, isolated_home, what, monkeypatch, record_property):
+    project, user_config, isolated_home, what, monkeypatch, record_property
+):
     (project / ".git").mkdir()
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     (project / "svc.json").write_text(json.dumps({"service": {"url": URL_VALUES[what]}}))
     user_config.write_text(
         '[[observe.sources]]\nname = "database"\nenv = "DATABASE_URL"\n'
-        '[[observe.sources]]\nname = "service"\nfile = "svc.json"\nkey = "service.url"\n')
+        '[[observe.sources]]\nname = "service"\nfile = "svc.json"\nkey = "service.url"\n'
+    )
     env = env_with(DATABASE_URL=URL_VALUES[what])
     outputs = {}
-    for args in (["status"], ["status", "--json"], ["diff"], ["diff", "--json"], ["log"],
-                 ["log", "--json"], ["hook", "bash", "--run"]):
+    for args in (
+        ["status"],
+        ["status", "--json"],
+        ["diff"],
+        ["diff", "--json"],
+        ["log"],
+        ["log", "--json"],
+        ["hook", "bash", "--run"],
+    ):
         result = run(args, cwd=project, env=env)
         assert "Traceback" not in result.stderr
         outputs[" ".join(args)] = result.stdout + result.stderr
@@ -455,19 +552,40 @@ def test_credentials_inside_an_observed_url_are_masked_everywhere(
 
 
 SECRET_NAMES = {
-    "env": ["SENTRY_DSN", "DATABASE_DSN", "PGPASSWORD", "DB_PASSWORD", "CLIENT_SECRET",
-            "AWS_SECRET_ACCESS_KEY", "GOOGLE_APPLICATION_CREDENTIALS", "NPM_AUTH",
-            "GH_AUTH_TOKEN", "SSH_PRIVATE_KEY", "SESSION_COOKIE", "GPG_PASSPHRASE",
-            "OPENAI_API_KEY"],
-    "key": ["auths.registry.example.com.auth", "auths.ghcr.io.identitytoken",
-            "database.password", "oauth.client_secret", "gcp.private_key",
-            "aws.credentials.key", "sentry.dsn", "docker.auth", "session", "api-key",
-            "cookie", "auth_header", "credsStore.credential"],
+    "env": [
+        "SENTRY_DSN",
+        "DATABASE_DSN",
+        "PGPASSWORD",
+        "DB_PASSWORD",
+        "CLIENT_SECRET",
+        "AWS_SECRET_ACCESS_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "NPM_AUTH",
+        "GH_AUTH_TOKEN",
+        "SSH_PRIVATE_KEY",
+        "SESSION_COOKIE",
+        "GPG_PASSPHRASE",
+        "OPENAI_API_KEY",
+    ],
+    "key": [
+        "auths.registry.example.com.auth",
+        "auths.ghcr.io.identitytoken",
+        "database.password",
+        "oauth.client_secret",
+        "gcp.private_key",
+        "aws.credentials.key",
+        "sentry.dsn",
+        "docker.auth",
+        "session",
+        "api-key",
+        "cookie",
+        "auth_header",
+        "credsStore.credential",
+    ],
 }
 
 
-def test_observers_of_secret_names_are_refused_and_never_read(project, user_config,
-                                                              record_property):
+def test_observers_of_secret_names_are_refused_and_never_read(project, user_config, record_property):
     (project / ".git").mkdir()
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     doc: dict = {}
@@ -478,10 +596,14 @@ def test_observers_of_secret_names_are_refused_and_never_read(project, user_conf
             node = node.setdefault(part, {})
         node[last] = SECRET
     (project / "tool.json").write_text(json.dumps(doc))
-    entries = [f'[[observe.sources]]\nname = "env{i}"\nenv = "{name}"\n'
-               for i, name in enumerate(SECRET_NAMES["env"])]
-    entries += [f'[[observe.sources]]\nname = "key{i}"\nfile = "tool.json"\nkey = "{key}"\n'
-                for i, key in enumerate(SECRET_NAMES["key"])]
+    entries = [
+        f'[[observe.sources]]\nname = "env{i}"\nenv = "{name}"\n'
+        for i, name in enumerate(SECRET_NAMES["env"])
+    ]
+    entries += [
+        f'[[observe.sources]]\nname = "key{i}"\nfile = "tool.json"\nkey = "{key}"\n'
+        for i, key in enumerate(SECRET_NAMES["key"])
+    ]
     user_config.write_text("".join(entries))
     env = env_with(**dict.fromkeys(SECRET_NAMES["env"], SECRET))
     result = run(["status", "--json"], cwd=project, env=env)
@@ -498,28 +620,34 @@ def test_ordinary_project_id_names_are_still_observed(project, user_config):
     """The secret rules do not catch ordinary names."""
     (project / ".git").mkdir()
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    (project / "tool.json").write_text(json.dumps(
-        {"projectId": "p1", "author": {"project": "p2"}, "session_name": {"id": "p3"}}))
+    (project / "tool.json").write_text(
+        json.dumps({"projectId": "p1", "author": {"project": "p2"}, "session_name": {"id": "p3"}})
+    )
     user_config.write_text(
         '[[observe.sources]]\nname = "a"\nfile = "tool.json"\nkey = "projectId"\n'
         '[[observe.sources]]\nname = "b"\nfile = "tool.json"\nkey = "author.project"\n'
         '[[observe.sources]]\nname = "c"\nenv = "SERVICE_URL"\n'
-        '[[observe.sources]]\nname = "d"\nenv = "OAUTHLIB_PROJECT"\n')
+        '[[observe.sources]]\nname = "d"\nenv = "OAUTHLIB_PROJECT"\n'
+    )
     env = env_with(SERVICE_URL="https://api.example.com/v1", OAUTHLIB_PROJECT="p4")
     observed = json.loads(run(["status", "--json"], cwd=project, env=env).stdout)["observed"]
     assert {o["name"]: o["value"] for o in observed} == {
-        "a": "p1", "b": "p2", "c": "https://api.example.com/v1", "d": "p4"}
+        "a": "p1",
+        "b": "p2",
+        "c": "https://api.example.com/v1",
+        "d": "p4",
+    }
 
 
-def test_a_private_key_or_the_token_in_an_observed_value_is_never_kept(
-        project, user_config, record_property):
+def test_a_private_key_or_the_token_in_an_observed_value_is_never_kept(project, user_config, record_property):
     (project / ".git").mkdir()
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     key = f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END OPENSSH PRIVATE KEY-----\n"
     (project / "k.json").write_text(json.dumps({"project": key}))
     user_config.write_text(
         '[[observe.sources]]\nname = "pem"\nfile = "k.json"\nkey = "project"\n'
-        '[[observe.sources]]\nname = "tok"\nenv = "MY_PROJECT"\n')
+        '[[observe.sources]]\nname = "tok"\nenv = "MY_PROJECT"\n'
+    )
     env = env_with(CTXSCOPE_TOKEN=CANARY, MY_PROJECT=f"id-{CANARY}")
     result = run(["status", "--json"], cwd=project, env=env)
     rows = {o["name"]: o for o in json.loads(result.stdout)["observed"]}
@@ -531,8 +659,12 @@ def test_a_private_key_or_the_token_in_an_observed_value_is_never_kept(
 
 def test_a_cloud_url_with_credentials_is_masked_in_errors(project, record_property):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    urls = [f"ftp://user:{SECRET}@host/x", f"http://user:{SECRET}@example.com/",
-            f"https://user:{SECRET}@example.com/", f"gopher://{SECRET}@h"]
+    urls = [
+        f"ftp://user:{SECRET}@host/x",
+        f"http://user:{SECRET}@example.com/",
+        f"https://user:{SECRET}@example.com/",
+        f"gopher://{SECRET}@h",
+    ]
     tried = 0
     for url in urls:
         for args in (["status"], ["status", "--json"], ["config"], ["config", "cloud.url"]):
@@ -565,14 +697,14 @@ def test_flags_that_used_to_crash_are_usage_errors(project, args, record_propert
     result = run(args, cwd=project, timeout=20)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 2, (result.returncode, result.stderr)
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith(("ctxscope: error:", "Error:"))]
+    errors = [line for line in result.stderr.splitlines() if line.startswith(("ctxscope: error:", "Error:"))]
     assert len(errors) == 1, result.stderr
     record_property("attacks", 1)
 
 
 def test_a_long_token_cut_short_for_display_shows_no_long_run_of_it(
-        project, cloud, monkeypatch, record_property):
+    project, cloud, monkeypatch, record_property
+):
     token = CANARY + "-" + "k7Qp2Xw9Lm4Rt8Zs" * 4  # longer than a scope may be
     monkeypatch.setenv("CTXSCOPE_TOKEN", token)
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
@@ -582,7 +714,7 @@ def test_a_long_token_cut_short_for_display_shows_no_long_run_of_it(
         result = run(args, cwd=project, env=env_with())
         outputs[" ".join(args)] = result.stdout + result.stderr
     assert any("***" in text for text in outputs.values()), outputs
-    runs = {token[i:i + 12] for i in range(len(token) - 11)}
+    runs = {token[i : i + 12] for i in range(len(token) - 11)}
     leaks = [(where, r) for where, text in outputs.items() for r in runs if r in text]
     assert not leaks, leaks
     record_property("attacks", len(outputs))

@@ -14,11 +14,10 @@ def settings(result) -> dict:
 
 
 def test_origin_of_every_layer(ctx, project, user_config, monkeypatch, tmp_path):
-    user_config.write_text('# mine\n[cloud]\ntimeout = 5\ncache_ttl = 30\n\n'
-                           '[log]\ndedupe_seconds = 10\n')
-    (project / ".ctxscope.toml").write_text('scope = "workout"\n\n[cloud]\ncache_ttl = 7\n'
-                                            '\n[fallback]\npolicy = "project"\n'
-                                            'project = "safe"\n')
+    user_config.write_text("# mine\n[cloud]\ntimeout = 5\ncache_ttl = 30\n\n[log]\ndedupe_seconds = 10\n")
+    (project / ".ctxscope.toml").write_text(
+        'scope = "workout"\n\n[cloud]\ncache_ttl = 7\n\n[fallback]\npolicy = "project"\nproject = "safe"\n'
+    )
     trust_file(str(project / ".ctxscope.toml"))
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CTXSCOPE_LOG", str(tmp_path / "d.jsonl"))
@@ -28,14 +27,16 @@ def test_origin_of_every_layer(ctx, project, user_config, monkeypatch, tmp_path)
     rows = settings(result)
     project_file = str(project / ".ctxscope.toml")
     assert rows["scope"] == {"key": "scope", "value": "workout", "origin": f"{project_file}:1"}
-    assert rows["cloud.timeout"] == {"key": "cloud.timeout", "value": 5,
-                                     "origin": f"{user_config}:3"}
+    assert rows["cloud.timeout"] == {"key": "cloud.timeout", "value": 5, "origin": f"{user_config}:3"}
     assert rows["cloud.cache_ttl"]["value"] == 7  # the project file wins key by key
     assert rows["cloud.cache_ttl"]["origin"] == f"{project_file}:4"
     assert rows["fallback.project"]["origin"] == f"{project_file}:8"
     assert rows["log.dedupe_seconds"]["origin"] == f"{user_config}:7"
-    assert rows["cloud.url"] == {"key": "cloud.url", "value": "http://127.0.0.1:9",
-                                 "origin": "env CTXSCOPE_CLOUD_URL"}
+    assert rows["cloud.url"] == {
+        "key": "cloud.url",
+        "value": "http://127.0.0.1:9",
+        "origin": "env CTXSCOPE_CLOUD_URL",
+    }
     assert rows["log.path"]["origin"] == "env CTXSCOPE_LOG"
     assert rows["policy.mode"] == {"key": "policy.mode", "value": "local", "origin": "default"}
     assert rows["runtime.env"]["value"] == ["CTX_SCOPE"]
@@ -86,16 +87,21 @@ def test_files_and_trust(ctx, project, user_config):
 
 def test_user_config_from_env_and_observers_listed(ctx, project, tmp_path, monkeypatch):
     custom = tmp_path / "elsewhere.toml"
-    custom.write_text('[observe]\nallow_paths = ["/opt/tools"]\n\n'
-                      '[[observe.sources]]\npreset = "langsmith"\nmap = { a = "b" }\n\n'
-                      '[[observe.sources]]\nname = "mem"\nfile = "~/.mem.json"\nkey = "p"\n')
+    custom.write_text(
+        '[observe]\nallow_paths = ["/opt/tools"]\n\n'
+        '[[observe.sources]]\npreset = "langsmith"\nmap = { a = "b" }\n\n'
+        '[[observe.sources]]\nname = "mem"\nfile = "~/.mem.json"\nkey = "p"\n'
+    )
     monkeypatch.setenv("CTXSCOPE_CONFIG", str(custom))
     result = ctx("config", "--json")
     rows = settings(result)
     files = {f["kind"]: f for f in json.loads(result.stdout)["files"]}
     assert files["user"]["path"] == str(custom) and files["user"]["origin"] == "env CTXSCOPE_CONFIG"
-    assert rows["observe.allow_paths"] == {"key": "observe.allow_paths", "value": ["/opt/tools"],
-                                           "origin": f"{custom}:2"}
+    assert rows["observe.allow_paths"] == {
+        "key": "observe.allow_paths",
+        "value": ["/opt/tools"],
+        "origin": f"{custom}:2",
+    }
     assert rows["observe.langsmith"]["value"] == "preset langsmith map {a = b}"
     assert rows["observe.langsmith"]["origin"] == f"{custom}:4"
     assert rows["observe.mem"]["value"] == "file ~/.mem.json key p"

@@ -32,10 +32,12 @@ PRINT_ENV = [PY, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 @pytest.fixture
 def run(ctx):
     """The installed command (the `ctx` fixture), which must never print a traceback."""
+
     def call(*args, **kw):
         done = ctx(*args, **kw)
         assert (b"Traceback" if isinstance(done.stderr, bytes) else "Traceback") not in done.stderr
         return done
+
     return call
 
 
@@ -89,10 +91,10 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize(("case", "code", "refusal", "says"), REFUSALS,
-                         ids=[r[0] for r in REFUSALS])
-def test_a_refusal_never_starts_the_command(run, case, code, refusal, says, project, user_config,
-                                            monkeypatch, cloud, dead_url, events, tmp_path):
+@pytest.mark.parametrize(("case", "code", "refusal", "says"), REFUSALS, ids=[r[0] for r in REFUSALS])
+def test_a_refusal_never_starts_the_command(
+    run, case, code, refusal, says, project, user_config, monkeypatch, cloud, dead_url, events, tmp_path
+):
     _setup(case, project, user_config, monkeypatch, cloud, dead_url)
     created = tmp_path / "started"
     done = run("exec", "--", *TOUCH, str(created), cwd=project)
@@ -145,13 +147,15 @@ map = { other = "x" }
 """
 
 
-def test_the_command_gets_the_scope_and_every_env_observers_id(run, project, user_config,
-                                                               monkeypatch, isolated_home):
+def test_the_command_gets_the_scope_and_every_env_observers_id(
+    run, project, user_config, monkeypatch, isolated_home
+):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     user_config.write_text('[runtime]\nenv = ["AGENT_SCOPE", "CTX_SCOPE"]\n' + OBSERVE)
     (isolated_home / ".basic-memory").mkdir()
     (isolated_home / ".basic-memory" / "config.json").write_text(
-        '{"default_project": "main", "projects": {"main": {"path": "/x"}}}')
+        '{"default_project": "main", "projects": {"main": {"path": "/x"}}}'
+    )
     monkeypatch.setenv("LANGCHAIN_PROJECT", "stale-traces")
     monkeypatch.setenv("GRAPHITI_GROUP_ID", "main")
     monkeypatch.setenv("UNRELATED", "kept")
@@ -169,8 +173,7 @@ def test_the_command_gets_the_scope_and_every_env_observers_id(run, project, use
     assert int(before) <= launch.at <= time.time() + 1
 
 
-def test_a_file_observer_is_not_set_and_status_keeps_its_drift(run, project, user_config,
-                                                                isolated_home):
+def test_a_file_observer_is_not_set_and_status_keeps_its_drift(run, project, user_config, isolated_home):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     user_config.write_text('observe = ["basic-memory"]\n')
     config = isolated_home / ".basic-memory" / "config.json"
@@ -203,12 +206,19 @@ def test_the_command_inherits_default_signal_dispositions(run, project, monkeypa
     """Python ignores SIGPIPE for itself; COMMAND must not inherit that (`yes | head`)."""
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", "cat", "/proc/self/status", cwd=project)
-    ignored = int(next(line for line in done.stdout.splitlines()
-                       if line.startswith("SigIgn:")).split()[1], 16)
+    ignored = int(
+        next(line for line in done.stdout.splitlines() if line.startswith("SigIgn:")).split()[1], 16
+    )
     assert not ignored & (1 << (signal.SIGPIPE - 1))
     assert not ignored & (1 << (signal.SIGXFSZ - 1))
-    pipeline = subprocess.run(f"{shlex.quote(CTXSCOPE)} exec -- yes | head -n 2", shell=True,
-                              cwd=project, capture_output=True, text=True, timeout=30)
+    pipeline = subprocess.run(
+        f"{shlex.quote(CTXSCOPE)} exec -- yes | head -n 2",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert pipeline.stdout == "y\ny\n"
 
 
@@ -217,12 +227,19 @@ def test_the_command_inherits_default_signal_dispositions(run, project, monkeypa
 
 def test_the_pid_is_the_commands_and_sigterm_reaches_it(project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
-    script = ("import os, signal, sys, time\n"
-              "signal.signal(signal.SIGTERM, lambda *a: (print('TERM', flush=True), sys.exit(42)))\n"
-              "print(os.getpid(), flush=True)\n"
-              "time.sleep(60)\n")
-    proc = subprocess.Popen([CTXSCOPE, "exec", "--", PY, "-c", script], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    script = (
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *a: (print('TERM', flush=True), sys.exit(42)))\n"
+        "print(os.getpid(), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [CTXSCOPE, "exec", "--", PY, "-c", script],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert int(proc.stdout.readline()) == proc.pid
         proc.send_signal(signal.SIGTERM)
@@ -241,8 +258,7 @@ def test_the_exit_code_is_the_commands(run, code, project, monkeypatch):
 
 def test_death_by_signal_is_the_commands(run, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
-    done = run("exec", "--", PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)",
-               cwd=project)
+    done = run("exec", "--", PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)", cwd=project)
     assert done.returncode == -signal.SIGKILL
 
 
@@ -253,12 +269,14 @@ def test_stdin_and_stdout_pass_through_byte_for_byte(run, project, monkeypatch):
     assert (done.returncode, done.stdout, done.stderr) == (0, data, b"")
 
 
-@pytest.mark.parametrize(("argv", "code", "says"), [
-    (["no-such-command-ctxscope"], 127, "no-such-command-ctxscope: command not found"),
-    (["./missing/prog"], 127, "./missing/prog: command not found"),
-])
-def test_a_command_that_cannot_be_found_exits_127_with_one_line(run, argv, code, says, project,
-                                                                  monkeypatch):
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [
+        (["no-such-command-ctxscope"], 127, "no-such-command-ctxscope: command not found"),
+        (["./missing/prog"], 127, "./missing/prog: command not found"),
+    ],
+)
+def test_a_command_that_cannot_be_found_exits_127_with_one_line(run, argv, code, says, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "workout")
     done = run("exec", "--", *argv, cwd=project)
     assert (done.returncode, done.stdout) == (code, "")
@@ -285,10 +303,10 @@ def test_no_command_is_a_usage_error(run, project, monkeypatch):
 
 
 def test_dry_run_prints_the_environment_and_the_command_and_runs_nothing(
-        run, project, user_config, tmp_path, monkeypatch):
+    run, project, user_config, tmp_path, monkeypatch
+):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    user_config.write_text('[[observe.sources]]\npreset = "graphiti"\n'
-                           'map = { workout = "team graph" }\n')
+    user_config.write_text('[[observe.sources]]\npreset = "graphiti"\nmap = { workout = "team graph" }\n')
     created = tmp_path / "it ran"
     done = run("exec", "--dry-run", "--", *TOUCH, str(created), cwd=project)
     assert done.returncode == 0 and not created.exists()
@@ -298,8 +316,12 @@ def test_dry_run_prints_the_environment_and_the_command_and_runs_nothing(
     assert lines[2].startswith("export CTXSCOPE_EXEC='scope=workout;from=local;t=")
     assert lines[3] == "exec " + shlex.join([*TOUCH, str(created)])
     # The text is shell: run it, and the command sees what exec would have set.
-    shown = subprocess.run(["sh", "-c", "\n".join(lines[:3]) + "\necho \"$GRAPHITI_GROUP_ID\""],
-                           capture_output=True, text=True, timeout=30)
+    shown = subprocess.run(
+        ["sh", "-c", "\n".join(lines[:3]) + '\necho "$GRAPHITI_GROUP_ID"'],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert shown.stdout == "team graph\n"
 
 
@@ -311,32 +333,57 @@ def test_the_marker_round_trips_and_malformed_ones_are_ignored():
     assert value == "scope=team/a.b:c;from=cloud;t=1764561600"
     assert parse_marker(value) == ("team/a.b:c", "cloud", 1764561600)
     assert parse_marker("t=5;future=x=y;scope=w") == ("w", None, 5)  # order, unknown keys
-    for bad in (None, "", "scope=w", "scope=w;t=soon", "scope=bad scope;t=1", "t=1",
-                "scope=;t=1", "scope=w;t=-1", "scope=w;t=" + "9" * 40):
+    for bad in (
+        None,
+        "",
+        "scope=w",
+        "scope=w;t=soon",
+        "scope=bad scope;t=1",
+        "t=1",
+        "scope=;t=1",
+        "scope=w;t=-1",
+        "scope=w;t=" + "9" * 40,
+    ):
         assert parse_marker(bad) is None, bad
 
 
 # --- the fast path and the Typer app agree --------------------------------------------------
 
 
-@pytest.mark.parametrize(("argv", "kwargs"), [
-    (["exec", "x"], {"command": ["x"]}),
-    (["exec", "--", "x", "--scope", "y"], {"command": ["x", "--scope", "y"]}),
-    (["exec", "--scope", "a", "--dry-run", "x", "-v"],
-     {"scope": "a", "dry_run": True, "command": ["x", "-v"]}),
-    (["exec", "--scope=a=b", "--offline", "--refresh", "--", "--x"],
-     {"scope": "a=b", "offline": True, "refresh": True, "command": ["--x"]}),
-    (["exec", "-", "y"], {"command": ["-", "y"]}),
-])
+@pytest.mark.parametrize(
+    ("argv", "kwargs"),
+    [
+        (["exec", "x"], {"command": ["x"]}),
+        (["exec", "--", "x", "--scope", "y"], {"command": ["x", "--scope", "y"]}),
+        (
+            ["exec", "--scope", "a", "--dry-run", "x", "-v"],
+            {"scope": "a", "dry_run": True, "command": ["x", "-v"]},
+        ),
+        (
+            ["exec", "--scope=a=b", "--offline", "--refresh", "--", "--x"],
+            {"scope": "a=b", "offline": True, "refresh": True, "command": ["--x"]},
+        ),
+        (["exec", "-", "y"], {"command": ["-", "y"]}),
+    ],
+)
 def test_the_fast_path_reads_exec_like_click(argv, kwargs):
     assert _entry.parse_fast(argv) == ("commands.exec", "exec_", kwargs)
 
 
-@pytest.mark.parametrize("argv", [
-    ["exec"], ["exec", "--"], ["exec", "--scope"], ["exec", "--scope", "-x", "y"],
-    ["exec", "--bogus", "x"], ["exec", "--dry-run", "--dry-run", "x"], ["exec", "-h"],
-    ["exec", "--scope", "a", "--scope", "b", "x"], ["exec", "--dry-run=1", "x"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["exec"],
+        ["exec", "--"],
+        ["exec", "--scope"],
+        ["exec", "--scope", "-x", "y"],
+        ["exec", "--bogus", "x"],
+        ["exec", "--dry-run", "--dry-run", "x"],
+        ["exec", "-h"],
+        ["exec", "--scope", "a", "--scope", "b", "x"],
+        ["exec", "--dry-run=1", "x"],
+    ],
+)
 def test_the_fast_path_leaves_anything_else_to_the_full_app(argv):
     assert _entry.parse_fast(argv) is None
 
@@ -353,8 +400,7 @@ def test_fast_and_full_paths_print_the_same_dry_run(project, monkeypatch, capsys
     def masked(text):
         return "\n".join(line.split(";t=")[0] for line in text.splitlines())
 
-    assert (fast_exit.value.code, masked(fast.out), fast.err) == (
-        full_code, masked(full.out), full.err)
+    assert (fast_exit.value.code, masked(fast.out), fast.err) == (full_code, masked(full.out), full.err)
     assert masked(fast.out).endswith("exec prog --scope 'x y'")
 
 
@@ -373,11 +419,14 @@ def test_the_exec_options_match_the_typer_declaration():
 # --- ps reads the marker -------------------------------------------------------------------
 
 
-def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(run, project,
-                                                                               monkeypatch):
+def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(run, project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
-    proc = subprocess.Popen([CTXSCOPE, "exec", "--", "sleep", "60"], cwd=project,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [CTXSCOPE, "exec", "--", "sleep", "60"],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.time() + 30
         while time.time() < deadline:  # until exec has become sleep
@@ -396,5 +445,6 @@ def test_ps_says_which_scope_a_process_was_launched_with_and_what_resolves_now(r
     assert row["launched"]["scope"] == "zentygo" and row["launched"]["from"] == "local"
     assert row["launched"]["at"].endswith("Z")
     at = row["launched"]["at"].replace("T", " ").replace("Z", " UTC")
-    assert (f"pid {proc.pid}: launched by ctxscope exec with zentygo at {at}; "
-            "workout resolves now") in " ".join(shown.split())
+    assert (
+        f"pid {proc.pid}: launched by ctxscope exec with zentygo at {at}; workout resolves now"
+    ) in " ".join(shown.split())

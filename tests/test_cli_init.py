@@ -39,7 +39,11 @@ def test_links_the_repository_root_after_the_cloud_says_yes(ctx, repo, cloud, mo
     assert "tok-SECRET-9" not in result.stdout + result.stderr
     (event,) = events()
     assert (event["event"], event["direction"], event["before"], event["after"]) == (
-        "scope_synced", "init", None, "workout")
+        "scope_synced",
+        "init",
+        None,
+        "workout",
+    )
     assert event["target"] == str(path) and event["verified"] is True
 
 
@@ -70,8 +74,10 @@ def test_unreachable_cloud_writes_nothing(ctx, repo, monkeypatch, dead_url):
 def test_idempotent_and_keeps_comments(ctx, repo, cloud, events):
     cloud.access = {"workout": "write", "zentygo": "write"}
     path = repo / ".ctxscope.toml"
-    original = '# Team scope, see the wiki\nscope = "workout"  # linked in March\n\n' \
-               '[fallback]\n# never guess\npolicy = "fail"\n'
+    original = (
+        '# Team scope, see the wiki\nscope = "workout"  # linked in March\n\n'
+        '[fallback]\n# never guess\npolicy = "fail"\n'
+    )
     path.write_text(original)
     again = ctx("init", "--scope", "workout", "--yes")
     assert again.returncode == 0
@@ -127,8 +133,7 @@ def test_invalid_scope_and_observe_mode_write_nothing(ctx, repo):
     assert (repo / ".ctxscope.toml").read_text() == '[policy]\nmode = "observe"\n'
 
 
-def test_trusted_file_stays_trusted_and_nearest_file_in_the_repo_is_used(ctx, repo, cloud,
-                                                                         monkeypatch):
+def test_trusted_file_stays_trusted_and_nearest_file_in_the_repo_is_used(ctx, repo, cloud, monkeypatch):
     cloud.access = {"workout": "read"}
     inner = repo / "src" / ".ctxscope.toml"  # the project file in effect below the root
     inner.write_text(f'scope = "old"\n[cloud]\nurl = "{cloud.url}"\n')
@@ -153,17 +158,14 @@ def test_a_project_file_above_the_repository_is_not_touched(ctx, tmp_path, proje
 def test_installed_command_against_the_cloud(ctx, repo, cloud):
     cloud.access = {"workout": "read"}
     env = {**os.environ, "CTXSCOPE_TOKEN": "tok-ABC"}
-    denied = ctx("init", "--scope", "nope", "--yes", cwd=str(repo),
-                 env=env)
+    denied = ctx("init", "--scope", "nope", "--yes", cwd=str(repo), env=env)
     assert denied.returncode == 4 and not (repo / ".ctxscope.toml").exists()
-    ok = ctx("init", "--scope", "workout", "--yes", cwd=str(repo),
-             env=env)
+    ok = ctx("init", "--scope", "workout", "--yes", cwd=str(repo), env=env)
     assert ok.returncode == 0
     assert "Linked" in ok.stdout and "Next steps:" in ok.stdout
     status = ctx("status", "--json", cwd=str(repo), env=env)
     data = json.loads(status.stdout)
-    assert (data["resolved_scope"], data["resolved_from"], data["authorized"]) == (
-        "workout", "local", True)
+    assert (data["resolved_scope"], data["resolved_from"], data["authorized"]) == ("workout", "local", True)
     for out in (denied, ok, status):
         assert "tok-ABC" not in out.stdout + out.stderr and "Traceback" not in out.stderr
 
@@ -189,8 +191,7 @@ def test_without_yes_and_without_a_terminal_nothing_is_written(ctx, repo):
 def test_a_terminal_is_asked(repo, answer, code, written, events):
     from test_cli_sync import run_in_pty
 
-    got, output, answered = run_in_pty(["init", "--scope", "workout"], str(repo),
-                                       {**os.environ}, answer)
+    got, output, answered = run_in_pty(["init", "--scope", "workout"], str(repo), {**os.environ}, answer)
     assert answered, output
     assert "Write this change? [y/N]" in output
     assert got == code, output
@@ -224,7 +225,8 @@ def test_dry_run_authorizes_and_plans_like_sync(ctx, repo, cloud):
     data = json.loads(ctx("init", "--scope", "workout", "--dry-run", "--json").stdout)
     assert (data["command"], data["result"], data["exit_code"]) == ("init", "planned", 0)
     assert [(c["source"], c["action"], c["before"], c["after"]) for c in data["changes"]] == [
-        ("local", "create", None, "workout")]
+        ("local", "create", None, "workout")
+    ]
     assert data["cloud"] == {"url": cloud.url, "access": "write"}
 
 
@@ -233,8 +235,7 @@ def test_one_event_describes_the_state_before_the_write(ctx, repo, cloud, events
     (repo / ".ctxscope.toml").write_text('scope = "workout"\n')
     assert ctx("init", "--scope", "zentygo", "--yes").returncode == 0
     (event,) = events()
-    assert (event["event"], event["direction"], event["command"]) == (
-        "scope_synced", "init", "init")
+    assert (event["event"], event["direction"], event["command"]) == ("scope_synced", "init", "init")
     assert (event["before"], event["after"], event["verified"]) == ("workout", "zentygo", True)
     assert event["local_scope"] == "workout"  # what the command found, not what it wrote
     assert event["resolved_scope"] == "workout"
@@ -273,6 +274,11 @@ def test_init_leaves_nothing_else_in_the_repository(ctx, repo):
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     assert ctx("init", "--scope", "workout", "--yes").returncode == 0
     assert ctx("init", "--scope", "zentygo", "--yes").returncode == 0
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
-                            cwd=repo, capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert status.stdout.splitlines() == ["?? .ctxscope.toml"]  # no lock file beside it

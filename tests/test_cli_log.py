@@ -17,15 +17,34 @@ def ts(epoch: float) -> str:
 NOW = time.time()
 
 
-def event(epoch, name="scope_drift_detected", resolved="zentygo", reason="local_mismatch",
-          action="sync_local", command="status", **extra):
+def event(
+    epoch,
+    name="scope_drift_detected",
+    resolved="zentygo",
+    reason="local_mismatch",
+    action="sync_local",
+    command="status",
+    **extra,
+):
     ev = {
-        "ts": ts(epoch), "event": name, "runtime_scope": resolved, "local_scope": "workout",
-        "cloud_scope": None, "resolved_scope": resolved, "resolved_from": "runtime",
-        "authorized": None, "reason": reason, "reasons": [reason] if reason else [],
-        "action_required": action, "actions": [action] if action else [],
+        "ts": ts(epoch),
+        "event": name,
+        "runtime_scope": resolved,
+        "local_scope": "workout",
+        "cloud_scope": None,
+        "resolved_scope": resolved,
+        "resolved_from": "runtime",
+        "authorized": None,
+        "reason": reason,
+        "reasons": [reason] if reason else [],
+        "action_required": action,
+        "actions": [action] if action else [],
         "drift_snapshot": {"source_precedence": ["runtime", "local", "cloud", "fallback"]},
-        "command": command, "pid": 4242, "host": "box", "cwd": "/repo", "version": "0.1.0",
+        "command": command,
+        "pid": 4242,
+        "host": "box",
+        "cwd": "/repo",
+        "version": "0.1.0",
     }
     ev.update(extra)
     return ev
@@ -44,11 +63,27 @@ def story(log_file):
     old = [event(NOW - 3 * 3600, command="resolve")]
     recent = [
         event(NOW - 3600),
-        event(NOW - 1800, resolved="workout", reason="process_stale", action="restart_process",
-              command="ps", process={"pid": 777, "command": "agent serve"}),
-        event(NOW - 60, "scope_synced", resolved="zentygo", reason=None, action=None,
-              command="sync", direction="runtime-to-local", target="local", before="workout",
-              after="zentygo", verified=True),
+        event(
+            NOW - 1800,
+            resolved="workout",
+            reason="process_stale",
+            action="restart_process",
+            command="ps",
+            process={"pid": 777, "command": "agent serve"},
+        ),
+        event(
+            NOW - 60,
+            "scope_synced",
+            resolved="zentygo",
+            reason=None,
+            action=None,
+            command="sync",
+            direction="runtime-to-local",
+            target="local",
+            before="workout",
+            after="zentygo",
+            verified=True,
+        ),
     ]
     write(log_file.with_name("drift.jsonl.1"), *old)
     write(log_file, *recent)
@@ -66,11 +101,17 @@ def test_table_newest_last_across_rotated_files(ctx, story):
     assert lines[0].split() == ["time", "(UTC)", "event", "resolved", "reason", "action", "command"]
     rows = body_lines(result)
     assert len(rows) == 4
-    assert rows[0].split()[2:] == ["drift_detected", "zentygo", "local_mismatch", "sync_local",
-                                   "resolve"]
+    assert rows[0].split()[2:] == ["drift_detected", "zentygo", "local_mismatch", "sync_local", "resolve"]
     assert rows[0].startswith(ts(NOW - 3 * 3600).replace("T", " ").rstrip("Z"))
-    assert rows[2].split()[2:] == ["drift_detected", "workout", "process_stale",
-                                   "restart_process", "ps", "(pid", "777)"]
+    assert rows[2].split()[2:] == [
+        "drift_detected",
+        "workout",
+        "process_stale",
+        "restart_process",
+        "ps",
+        "(pid",
+        "777)",
+    ]
     assert "synced" in rows[3] and "runtime-to-local: workout -> zentygo" in rows[3]
     assert "\x1b[" not in result.stdout
 
@@ -96,11 +137,14 @@ def test_filters(ctx, story):
     assert pick("--tail", "0") == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--since", "yesterday"], "--since 'yesterday'"),
-    (["--event", "scope_exploded"], "no such event"),
-    (["--tail", "-1"], "--tail"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--since", "yesterday"], "--since 'yesterday'"),
+        (["--event", "scope_exploded"], "no such event"),
+        (["--tail", "-1"], "--tail"),
+    ],
+)
 def test_usage_errors_exit_2(ctx, story, args, message):
     result = ctx("log", *args)
     assert result.returncode == 2
@@ -153,12 +197,14 @@ def test_installed_tail_of_a_large_log(ctx, log_file):
     base = NOW - 400_000
     with open(log_file, "w") as fh:
         for start in range(0, 300_000, 10_000):
-            fh.write("".join(template.replace("{ts}", ts(base + i)) + "\n"
-                             for i in range(start, start + 10_000)))
+            fh.write(
+                "".join(template.replace("{ts}", ts(base + i)) + "\n" for i in range(start, start + 10_000))
+            )
     result = ctx("log", "--tail", "5", "--json")
     assert result.returncode == 0
     assert [json.loads(x)["ts"] for x in result.stdout.splitlines()] == [
-        ts(base + i) for i in range(299_995, 300_000)]
+        ts(base + i) for i in range(299_995, 300_000)
+    ]
     table = ctx("log", "--tail", "5")
     assert len(body_lines(table)) == 5
     since = ctx("log", "--since", ts(base + 299_998), "--json")
@@ -185,8 +231,9 @@ def follower():
     started = []
 
     def start(*args):
-        proc = subprocess.Popen(["ctxscope", "log", *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            ["ctxscope", "log", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         started.append(proc)
         return Lines(proc.stdout)
 
@@ -212,8 +259,7 @@ def test_installed_follow_table_rows_line_up(log_file, follower):
     write(log_file, event(NOW - 100))
     out = follower("-f", "--event", "drift_detected")
     header, first = out.next(), out.next()
-    write(log_file, event(NOW, "scope_synced", reason=None, action=None),
-          event(NOW, resolved="workout"))
+    write(log_file, event(NOW, "scope_synced", reason=None, action=None), event(NOW, resolved="workout"))
     second = out.next()
     assert "workout" in second  # the synced event was filtered out
     assert header.index("event") == first.index("drift_detected") == second.index("drift_detected")

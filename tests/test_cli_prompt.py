@@ -75,13 +75,23 @@ def run_json(ctx, *args, cwd):
 
 def test_json_when_no_scope_is_set(ctx, project):
     assert run_json(ctx, cwd=project) == {
-        "scope": None, "mark": "", "state": "UNRESOLVED", "source": None, "text": None}
+        "scope": None,
+        "mark": "",
+        "state": "UNRESOLVED",
+        "source": None,
+        "text": None,
+    }
 
 
 def test_json_in_sync(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     assert run_json(ctx, cwd=project) == {
-        "scope": "workout", "mark": "", "state": "SYNCED", "source": "local", "text": "workout"}
+        "scope": "workout",
+        "mark": "",
+        "state": "SYNCED",
+        "source": "local",
+        "text": "workout",
+    }
 
 
 def test_json_carries_the_text_the_format_makes(ctx, project, monkeypatch):
@@ -89,21 +99,35 @@ def test_json_carries_the_text_the_format_makes(ctx, project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     fmt = "[{scope}{mark}|{state}|{source}] "
     got = run_json(ctx, "--format", fmt, cwd=project)
-    assert got == {"scope": "zentygo", "mark": "!", "state": "DRIFTED", "source": "runtime",
-                   "text": "[zentygo!|DRIFTED|runtime] "}
+    assert got == {
+        "scope": "zentygo",
+        "mark": "!",
+        "state": "DRIFTED",
+        "source": "runtime",
+        "text": "[zentygo!|DRIFTED|runtime] ",
+    }
     assert ctx("prompt", "--format", fmt, cwd=project).stdout == got["text"] + "\n"
 
 
-def test_json_for_a_broken_state_and_a_config_error(ctx, project, user_config,
-                                                    monkeypatch):
+def test_json_for_a_broken_state_and_a_config_error(ctx, project, user_config, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "two words")
     assert run_json(ctx, cwd=project) == {
-        "scope": None, "mark": "!", "state": "INVALID", "source": None, "text": "!"}
+        "scope": None,
+        "mark": "!",
+        "state": "INVALID",
+        "source": None,
+        "text": "!",
+    }
     user_config.write_text('[cloud]\napi_key = "tok-SECRET"\n')
     done = ctx("prompt", "--json", cwd=project)
     assert "tok-SECRET" not in done.stdout + done.stderr
     assert json.loads(done.stdout) == {
-        "scope": None, "mark": "!", "state": "ERROR", "source": None, "text": "!"}
+        "scope": None,
+        "mark": "!",
+        "state": "ERROR",
+        "source": None,
+        "text": "!",
+    }
 
 
 def test_json_with_a_bad_format_is_still_a_usage_error(ctx, project):
@@ -125,8 +149,7 @@ def test_json_gives_up_at_the_deadline_with_an_object(project, monkeypatch, caps
     assert prompt(deadline=0.2, json_out=True) == 0
     out, err = capsys.readouterr()
     assert err == ""
-    assert json.loads(out) == {"scope": None, "mark": "", "state": None, "source": None,
-                               "text": None}
+    assert json.loads(out) == {"scope": None, "mark": "", "state": None, "source": None, "text": None}
 
 
 def test_json_never_writes_a_file(ctx, project, isolated_home, monkeypatch):
@@ -137,8 +160,7 @@ def test_json_never_writes_a_file(ctx, project, isolated_home, monkeypatch):
     assert _files_under(isolated_home) + _files_under(project) == before
 
 
-def test_never_touches_the_network_and_uses_the_cache(ctx, project, cloud,
-                                                      monkeypatch):
+def test_never_touches_the_network_and_uses_the_cache(ctx, project, cloud, monkeypatch):
     cloud.scope = "from-cloud"
     cloud.access = {"from-cloud": "read"}
     monkeypatch.setenv("CTXSCOPE_TOKEN", "tok")

@@ -35,8 +35,16 @@ def test_json_list_by_pid(ctx, incident, spawn):
     assert result.returncode == 0
     rows = {row["pid"]: row for row in json.loads(result.stdout)}
     assert set(rows) == {stale.pid, current.pid}
-    want = {"pid": stale.pid, "command": "sleep 300", "scope": "zentygo", "expected": "workout",
-            "stale": True, "state": "stale", "cwd": str(incident), "variable": "CTX_SCOPE"}
+    want = {
+        "pid": stale.pid,
+        "command": "sleep 300",
+        "scope": "zentygo",
+        "expected": "workout",
+        "stale": True,
+        "state": "stale",
+        "cwd": str(incident),
+        "variable": "CTX_SCOPE",
+    }
     assert want.items() <= rows[stale.pid].items()
     assert (rows[current.pid]["stale"], rows[current.pid]["expected"]) == (False, "workout")
     assert "holding CTX_SCOPE" in result.stderr  # the --pid with none
@@ -53,8 +61,7 @@ def test_table_and_fix_line(ctx, incident, spawn):
     stale, current = spawn(incident, "zentygo"), spawn(incident, "workout")
     result = ctx("ps", *pid_args(stale, current))
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["pid", "started", "(UTC)", "scope", "expected", "state", "cwd",
-                                "command"]
+    assert lines[0].split() == ["pid", "started", "(UTC)", "scope", "expected", "state", "cwd", "command"]
     stale_line = next(line for line in lines if line.lstrip().startswith(str(stale.pid)))
     assert "zentygo" in stale_line and "workout (local)" in stale_line and " stale " in stale_line
     assert str(incident) in stale_line and "sleep 300" in stale_line
@@ -71,7 +78,11 @@ def test_stale_process_event(ctx, incident, spawn, events):
     ctx("ps", "--json", *pid_args(stale))  # the same process again: not logged twice
     (e,) = events()
     assert (e["event"], e["reason"], e["action_required"], e["command"]) == (
-        "scope_drift_detected", "process_stale", "restart_process", "ps")
+        "scope_drift_detected",
+        "process_stale",
+        "restart_process",
+        "ps",
+    )
     assert e["process"]["pid"] == stale.pid and e["process"]["command"] == "sleep 300"
 
 
@@ -143,22 +154,28 @@ def test_installed_status_leaves_out_its_own_parents(incident, spawn, tmp_path):
     out = tmp_path / "status.json"
     shell = subprocess.run(
         ["bash", "-c", f'ctxscope status --json > "{out}"; exit $?'],
-        cwd=str(incident), env={**os.environ, "CTX_SCOPE": "zentygo"}, timeout=60,
+        cwd=str(incident),
+        env={**os.environ, "CTX_SCOPE": "zentygo"},
+        timeout=60,
     )
     assert shell.returncode == 0
     data = json.loads(out.read_text())
     assert data["state"] == "DRIFTED" and data["resolved_scope"] == "zentygo"
     stale = {p["pid"] for p in data["processes"]["stale"]}
     assert sibling.pid in stale
-    assert not any(p["command"].startswith("bash -c") for p in data["processes"]["stale"]
-                   if p["cwd"] == str(incident))
+    assert not any(
+        p["command"].startswith("bash -c") for p in data["processes"]["stale"] if p["cwd"] == str(incident)
+    )
 
 
 def test_installed_token_never_shown(ctx, incident, spawn):
     token = "tok-SECRET-123"
-    p = spawn(incident, "zentygo", env={"CTXSCOPE_TOKEN": token},
-              argv=[sys.executable, "-c", "import time; time.sleep(300)", token])
-    result = ctx("ps", "--json", *pid_args(p), cwd=incident,
-                 env={**os.environ, "CTXSCOPE_TOKEN": token})
+    p = spawn(
+        incident,
+        "zentygo",
+        env={"CTXSCOPE_TOKEN": token},
+        argv=[sys.executable, "-c", "import time; time.sleep(300)", token],
+    )
+    result = ctx("ps", "--json", *pid_args(p), cwd=incident, env={**os.environ, "CTXSCOPE_TOKEN": token})
     assert token not in result.stdout + result.stderr
     assert json.loads(result.stdout)[0]["command"].endswith("***")

@@ -36,8 +36,9 @@ SHELLS = {
 def in_shell(name, script, cwd, env):
     if shutil.which(name) is None:
         pytest.skip(f"{name} is not installed (apt-get install {name}; .ci/run installs it)")
-    return subprocess.run([*SHELLS[name], script], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [*SHELLS[name], script], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def eval_line(name, args):
@@ -49,13 +50,15 @@ def eval_line(name, args):
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_eval_drops_ctx_scope_when_the_file_gives_the_target(shell, project):
     (project / ".ctxscope.toml").write_text('# mine\nscope = "zentygo"\n')
-    script = (f"{eval_line(shell, '--to workout --yes')}\n"
-              'echo "CTX=[$CTX_SCOPE]"\n'
-              "ctxscope diff >/dev/null 2>&1; echo \"diff=$status\"\n"
-              if shell == "fish" else
-              f"{eval_line(shell, '--to workout --yes')}\n"
-              'echo "CTX=[$CTX_SCOPE]"\n'
-              'ctxscope diff >/dev/null 2>&1; echo "diff=$?"\n')
+    script = (
+        f"{eval_line(shell, '--to workout --yes')}\n"
+        'echo "CTX=[$CTX_SCOPE]"\n'
+        'ctxscope diff >/dev/null 2>&1; echo "diff=$status"\n'
+        if shell == "fish"
+        else f"{eval_line(shell, '--to workout --yes')}\n"
+        'echo "CTX=[$CTX_SCOPE]"\n'
+        'ctxscope diff >/dev/null 2>&1; echo "diff=$?"\n'
+    )
     result = in_shell(shell, script, project, shell_env(CTX_SCOPE="zentygo"))
     # The file now gives the target, so the override is dropped, not pinned to a copy.
     assert "CTX=[]" in result.stdout, result.stdout + result.stderr
@@ -68,15 +71,14 @@ def test_eval_drops_ctx_scope_when_the_file_gives_the_target(shell, project):
 def test_eval_unsets_other_names_that_disagree(shell, project, user_config):
     user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE"]\n')
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    script = (f"{eval_line(shell, '')}\n"
-              'echo "CTX=[$CTX_SCOPE]"\n'
-              'set -q AGENT_SCOPE; and echo "AGENT=[$AGENT_SCOPE]"; or echo "AGENT unset"\n'
-              if shell == "fish" else
-              f"{eval_line(shell, '')}\n"
-              'echo "CTX=[$CTX_SCOPE]"\n'
-              'echo "AGENT=[${AGENT_SCOPE-unset}]"\n')
-    result = in_shell(shell, script, project,
-                      shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo"))
+    script = (
+        f"{eval_line(shell, '')}\n"
+        'echo "CTX=[$CTX_SCOPE]"\n'
+        'set -q AGENT_SCOPE; and echo "AGENT=[$AGENT_SCOPE]"; or echo "AGENT unset"\n'
+        if shell == "fish"
+        else f'{eval_line(shell, "")}\necho "CTX=[$CTX_SCOPE]"\necho "AGENT=[${{AGENT_SCOPE-unset}}]"\n'
+    )
+    result = in_shell(shell, script, project, shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo"))
     assert "CTX=[workout]" in result.stdout, result.stdout + result.stderr
     assert ("AGENT unset" in result.stdout) or ("AGENT=[unset]" in result.stdout), result.stdout
 
@@ -84,8 +86,12 @@ def test_eval_unsets_other_names_that_disagree(shell, project, user_config):
 def test_eval_fixes_an_invalid_ctx_scope_without_to(project):
     """The fix `status` names for a broken CTX_SCOPE: eval "$(ctxscope repair --shell bash)"."""
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "CTX=[$CTX_SCOPE]"',
-                      project, shell_env(CTX_SCOPE="work out"))
+    result = in_shell(
+        "bash",
+        'eval "$(ctxscope repair --shell bash)"; echo "CTX=[$CTX_SCOPE]"',
+        project,
+        shell_env(CTX_SCOPE="work out"),
+    )
     assert "CTX=[]" in result.stdout, result.stderr  # dropped: the file gives 'workout'
     assert "unset CTX_SCOPE" not in result.stdout
 
@@ -130,8 +136,7 @@ def test_without_shell_the_runtime_is_unfinished_exit_3(ctx, project, monkeypatc
     assert 'finish with: eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
     assert "done:" not in result.stdout
     [event] = [e for e in events() if e["event"] == "scope_repaired"]
-    assert (event["direction"], event["before"], event["after"]) == (
-        "target-to-local", "zentygo", "workout")
+    assert (event["direction"], event["before"], event["after"]) == ("target-to-local", "zentygo", "workout")
 
 
 def test_finish_command_follows_the_users_shell(ctx, project, monkeypatch):
@@ -183,7 +188,10 @@ def test_full_repair_in_cloud_mode(ctx, project, cloud, user_config, monkeypatch
     data = json.loads(result.stdout)
     assert data["result"] == "applied" and data["unfinished"] == []
     assert [(c["source"], c["status"]) for c in data["changes"]] == [
-        ("local", "written"), ("cloud", "written"), ("cache", "cleared")]
+        ("local", "written"),
+        ("cloud", "written"),
+        ("cache", "cleared"),
+    ]
     assert cloud.scope == "workout"
     diff = ctx("diff")  # without --refresh: the stale cache is gone
     assert diff.returncode == 0, diff.stderr
@@ -266,13 +274,11 @@ def test_observe_mode_writes_nothing(ctx, project, monkeypatch):
 def test_installed_repair(ctx, project):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     env = shell_env(CTX_SCOPE="zentygo", SHELL="/bin/bash")
-    result = ctx("repair", "--to", "workout", "--yes",
-                 cwd=str(project), env=env)
+    result = ctx("repair", "--to", "workout", "--yes", cwd=str(project), env=env)
     assert result.returncode == 3
     assert 'eval "$(ctxscope repair --to workout --shell bash)"' in result.stderr
     assert "Traceback" not in result.stderr
-    code = ctx("repair", "--to", "workout", "--shell", "zsh",
-               cwd=str(project), env=env)
+    code = ctx("repair", "--to", "workout", "--shell", "zsh", cwd=str(project), env=env)
     assert (code.returncode, code.stdout) == (0, "unset CTX_SCOPE\n")
 
 
@@ -286,10 +292,20 @@ def test_eval_with_the_prompt_on_a_real_terminal(project):
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
     master, slave = pty.openpty()
     proc = subprocess.Popen(
-        ["bash", "--norc", "--noprofile", "-c",
-         'eval "$(ctxscope repair --to workout --shell bash)"; echo "CTX=[$CTX_SCOPE]"'],
-        cwd=project, env=shell_env(CTX_SCOPE="zentygo"), stdin=slave, stdout=slave,
-        stderr=slave, close_fds=True)
+        [
+            "bash",
+            "--norc",
+            "--noprofile",
+            "-c",
+            'eval "$(ctxscope repair --to workout --shell bash)"; echo "CTX=[$CTX_SCOPE]"',
+        ],
+        cwd=project,
+        env=shell_env(CTX_SCOPE="zentygo"),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     seen, answered = b"", False
     deadline = time.monotonic() + 30
@@ -326,8 +342,7 @@ def test_status_names_a_repair_that_drops_the_override(ctx, project, cloud, monk
     assert fixes[1] == "or keep the runtime value: ctxscope sync --direction runtime-to-local --yes"
 
 
-def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(ctx, project, cloud,
-                                                                          monkeypatch):
+def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(ctx, project, cloud, monkeypatch):
     """Runtime and the project file agree, the cloud differs: nothing to drop; the cloud
     follows, after the mode that allows a cloud write."""
     (project / ".ctxscope.toml").write_text('scope = "zentygo"\n')
@@ -335,8 +350,10 @@ def test_when_the_project_file_agrees_with_the_override_the_cloud_follows(ctx, p
     cloud.access = {"zentygo": "write", "workout": "write"}
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     fixes = json.loads(ctx("status", "--json").stdout)["fixes"]
-    assert fixes == ["ctxscope config set policy.mode cloud --user --yes && "
-                     "ctxscope sync --direction resolved-to-cloud --yes"]
+    assert fixes == [
+        "ctxscope config set policy.mode cloud --user --yes && "
+        "ctxscope sync --direction resolved-to-cloud --yes"
+    ]
 
 
 def fix_line(ctx, cwd, env):
@@ -348,8 +365,7 @@ def test_the_named_fix_for_disagreeing_variables_works(ctx, project, user_config
     env = shell_env(CTX_SCOPE="workout", AGENT_SCOPE="zentygo")
     fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --to workout --shell bash)"'
-    result = in_shell("bash", f"{fix}\nctxscope status --check >/dev/null; echo \"check=$?\"",
-                      project, env)
+    result = in_shell("bash", f'{fix}\nctxscope status --check >/dev/null; echo "check=$?"', project, env)
     assert "check=0" in result.stdout, result.stdout + result.stderr
 
 
@@ -358,8 +374,7 @@ def test_the_named_fix_for_an_invalid_file_below_the_override_works(ctx, project
     env = shell_env(CTX_SCOPE="workout")
     fix = fix_line(ctx, project, env)
     assert fix == "ctxscope repair --to workout --yes"
-    result = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
-                      project, env)
+    result = in_shell("bash", f'{fix} >/dev/null\nctxscope diff >/dev/null; echo "diff=$?"', project, env)
     assert "diff=0" in result.stdout, result.stdout + result.stderr
 
 
@@ -369,13 +384,11 @@ def test_the_named_fix_for_an_invalid_cloud_says_which_mode_it_needs(ctx, projec
     cloud.access = {"workout": "write"}
     env = shell_env()
     fix = fix_line(ctx, project, env)
-    assert fix == ("ctxscope config set policy.mode cloud --user --yes && "
-                   "ctxscope repair --to workout --yes")
+    assert fix == ("ctxscope config set policy.mode cloud --user --yes && ctxscope repair --to workout --yes")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
     fix = fix_line(ctx, project, env)
     assert fix == "ctxscope repair --to workout --yes"
-    done = in_shell("bash", f"{fix} >/dev/null\nctxscope diff >/dev/null; echo \"diff=$?\"",
-                    project, env)
+    done = in_shell("bash", f'{fix} >/dev/null\nctxscope diff >/dev/null; echo "diff=$?"', project, env)
     assert "diff=0" in done.stdout and cloud.scope == "workout", done.stdout + done.stderr
 
 
@@ -389,15 +402,18 @@ def test_the_named_fix_unsets_an_invalid_ctx_scope_when_nothing_else_is_set(ctx,
     fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --shell bash)"  # or fix env CTX_SCOPE'
     if shell == "fish":
-        script = ('ctxscope repair --shell fish | source; echo "rc=$pipestatus[1]"\n'
-                  'if set -q CTX_SCOPE; echo "CTX=[$CTX_SCOPE]"; else; echo "CTX unset"; end\n')
+        script = (
+            'ctxscope repair --shell fish | source; echo "rc=$pipestatus[1]"\n'
+            'if set -q CTX_SCOPE; echo "CTX=[$CTX_SCOPE]"; else; echo "CTX unset"; end\n'
+        )
     else:
-        script = (f'eval "$(ctxscope repair --shell {shell})"; echo "rc=$?"\n'
-                  'if [ -n "${CTX_SCOPE+set}" ]; then echo "CTX=[$CTX_SCOPE]"; '
-                  'else echo "CTX unset"; fi\n')
+        script = (
+            f'eval "$(ctxscope repair --shell {shell})"; echo "rc=$?"\n'
+            'if [ -n "${CTX_SCOPE+set}" ]; then echo "CTX=[$CTX_SCOPE]"; '
+            'else echo "CTX unset"; fi\n'
+        )
     result = in_shell(shell, script, project, env)
-    assert "rc=0" in result.stdout and "CTX unset" in result.stdout, (
-        result.stdout + result.stderr)
+    assert "rc=0" in result.stdout and "CTX unset" in result.stdout, result.stdout + result.stderr
     assert "error" not in result.stderr
     assert not (project / ".ctxscope.toml").exists()  # nothing else was written
 
@@ -425,7 +441,8 @@ def test_unset_only_repair_without_shell_is_unfinished(ctx, project, monkeypatch
     data = json.loads(ctx("repair", "--json").stdout)
     assert data["scope"] is None and data["exit_code"] == 3
     assert [(c["source"], c["after"], c["unset"]) for c in data["changes"]] == [
-        ("runtime", None, ["CTX_SCOPE"])]
+        ("runtime", None, ["CTX_SCOPE"])
+    ]
 
 
 def test_unset_only_repair_needs_no_authorization(ctx, project, cloud, monkeypatch):
@@ -442,11 +459,9 @@ def test_a_broken_source_below_an_invalid_ctx_scope_needs_a_target(ctx, project)
     env = shell_env(CTX_SCOPE=" x")
     fix = fix_line(ctx, project, env)
     assert fix == 'eval "$(ctxscope repair --to SCOPE --shell bash)"  # or fix env CTX_SCOPE'
-    result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "rc=$?"',
-                      project, env)
+    result = in_shell("bash", 'eval "$(ctxscope repair --shell bash)"; echo "rc=$?"', project, env)
     assert "there is no resolved scope to repair to" in result.stderr
     named = fix.replace("SCOPE", "workout", 1).split("  #")[0].replace("--shell", "--yes --shell")
-    done = in_shell("bash", f'{named}\nctxscope status --check >/dev/null; echo "check=$?"',
-                    project, env)
+    done = in_shell("bash", f'{named}\nctxscope status --check >/dev/null; echo "check=$?"', project, env)
     assert "check=0" in done.stdout, done.stdout + done.stderr
     assert local_scope(project) == "workout"

@@ -62,9 +62,16 @@ def test_cloud_down_nothing_above_exit_6(ctx, project, monkeypatch, dead_url):
     assert "cannot connect" in result.stderr
 
 
-@pytest.mark.parametrize(("setup", "code"), [
-    ("drift", 3), ("no-cloud", 4), ("cloud-down", 6), ("unresolved", 5), ("synced", 0),
-])
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        ("drift", 3),
+        ("no-cloud", 4),
+        ("cloud-down", 6),
+        ("unresolved", 5),
+        ("synced", 0),
+    ],
+)
 def test_enforce_mode(ctx, project, monkeypatch, user_config, httpserver, dead_url, setup, code):
     user_config.write_text('[policy]\nmode = "enforce"\n')
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
@@ -78,7 +85,8 @@ def test_enforce_mode(ctx, project, monkeypatch, user_config, httpserver, dead_u
         httpserver.expect_request("/v1/scope").respond_with_json({"scope": None, "revision": "1"})
         for name in ("workout", "other"):
             httpserver.expect_request(f"/v1/scopes/{name}").respond_with_json(
-                {"scope": name, "access": "read"})
+                {"scope": name, "access": "read"}
+            )
         monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("/").rstrip("/"))
     result = ctx("resolve")
     assert result.returncode == code, result.stderr

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-JSON_KEYS = {"state", "resolved_scope", "resolved_from", "authorized", "reasons", "actions",
-             "sources"}
+JSON_KEYS = {"state", "resolved_scope", "resolved_from", "authorized", "reasons", "actions", "sources"}
 
 
 def test_table_marks_winner_and_names_fix(ctx, project, monkeypatch):
@@ -43,12 +42,15 @@ def test_json_contract(ctx, project, monkeypatch, cloud):
     assert data["reasons"] == ["local_mismatch"] and data["actions"] == ["sync_local"]
 
 
-@pytest.mark.parametrize(("setup", "state", "code"), [
-    ("synced", "SYNCED", 0),
-    ("drifted", "DRIFTED", 3),
-    ("unresolved", "UNRESOLVED", 5),
-    ("invalid", "INVALID", 1),
-])
+@pytest.mark.parametrize(
+    ("setup", "state", "code"),
+    [
+        ("synced", "SYNCED", 0),
+        ("drifted", "DRIFTED", 3),
+        ("unresolved", "UNRESOLVED", 5),
+        ("invalid", "INVALID", 1),
+    ],
+)
 def test_check_exit_codes(ctx, project, monkeypatch, setup, state, code):
     if setup in ("synced", "drifted"):
         (project / ".ctxscope.toml").write_text('scope = "workout"\n')
@@ -101,9 +103,26 @@ def test_warnings_go_to_stderr(ctx, project, monkeypatch):
 def test_json_keys_are_pinned(ctx, project, monkeypatch):
     """The documented `status --json` / `diff --json` keys: adding one means documenting it."""
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
-    documented = {"schema_version", "state", "resolved_scope", "resolved_from", "authorized",
-                  "authorization", "reasons", "actions", "problems", "sources",
-                  "source_precedence", "mode", "fix", "fixes", "error", "warnings", "cwd", "observed"}
+    documented = {
+        "schema_version",
+        "state",
+        "resolved_scope",
+        "resolved_from",
+        "authorized",
+        "authorization",
+        "reasons",
+        "actions",
+        "problems",
+        "sources",
+        "source_precedence",
+        "mode",
+        "fix",
+        "fixes",
+        "error",
+        "warnings",
+        "cwd",
+        "observed",
+    }
     status_keys = set(json.loads(ctx("status", "--json").stdout))
     assert status_keys == documented | {"processes"}
     diff_keys = set(json.loads(ctx("diff", "--json").stdout))

@@ -12,13 +12,13 @@ import tomllib
 
 import pytest
 
-PROJECT_TEXT = '''# Memory scope for this repository
+PROJECT_TEXT = """# Memory scope for this repository
 scope = "workout"   # the project we work on
 
 # who may write what
 [policy]
 mode = "local"   # rollout step 2
-'''
+"""
 
 
 @pytest.fixture
@@ -73,8 +73,7 @@ def test_yes_writes_verifies_logs_and_says_how_to_undo(ctx, repo, monkeypatch, e
     result = ctx("sync", "--direction", "runtime-to-local", "--yes")
     assert result.returncode == 0, result.stderr
     assert "read back: ok" in result.stdout
-    assert "to undo: ctxscope sync --direction runtime-to-local --scope workout --yes" \
-        in result.stdout
+    assert "to undo: ctxscope sync --direction runtime-to-local --scope workout --yes" in result.stdout
     assert repo.read_text() == PROJECT_TEXT.replace('"workout"', '"zentygo"')
     [event] = [e for e in events() if e["event"] == "scope_synced"]
     assert (event["before"], event["after"], event["verified"]) == ("workout", "zentygo", True)
@@ -101,9 +100,14 @@ def test_json_object(ctx, repo, monkeypatch):
     assert data["command"] == "sync" and data["direction"] == "runtime-to-local"
     assert data["scope"] == "zentygo" and data["result"] == "applied" and data["exit_code"] == 0
     [change] = data["changes"]
-    assert {k: change[k] for k in ("source", "target", "before", "after", "status", "verified")} \
-        == {"source": "local", "target": str(repo), "before": "workout", "after": "zentygo",
-            "status": "written", "verified": True}
+    assert {k: change[k] for k in ("source", "target", "before", "after", "status", "verified")} == {
+        "source": "local",
+        "target": str(repo),
+        "before": "workout",
+        "after": "zentygo",
+        "status": "written",
+        "verified": True,
+    }
     assert change["undo"].startswith("ctxscope sync --direction runtime-to-local --scope workout")
 
 
@@ -154,8 +158,7 @@ def test_cloud_sync_in_cloud_mode(ctx, project, cloud, events):
     result = ctx("sync", "--direction", "resolved-to-cloud", "--yes")
     assert result.returncode == 0, result.stderr
     assert cloud.scope == "workout"
-    assert "to undo: ctxscope sync --direction resolved-to-cloud --scope zentygo --yes" \
-        in result.stdout
+    assert "to undo: ctxscope sync --direction resolved-to-cloud --scope zentygo --yes" in result.stdout
     assert ctx("diff").returncode == 0
     assert [e["event"] for e in events()][-1] == "scope_synced"
 
@@ -223,21 +226,18 @@ def test_installed_sync_ends_the_incident(ctx, repo, cloud, events):
     cwd = str(repo.parent)
 
     assert ctx("diff", cwd=cwd, env=env).returncode == 3
-    done = ctx("sync", "--direction", "runtime-to-local", "--yes",
-               cwd=cwd, env=env)
+    done = ctx("sync", "--direction", "runtime-to-local", "--yes", cwd=cwd, env=env)
     assert done.returncode == 0, done.stderr
     assert "read back: ok" in done.stdout
     assert ctx("diff", cwd=cwd, env=env).returncode == 0
-    again = ctx("sync", "--direction", "runtime-to-local",
-                cwd=cwd, env=env)
+    again = ctx("sync", "--direction", "runtime-to-local", cwd=cwd, env=env)
     assert again.returncode == 0 and "in sync" in again.stdout
     assert [e["event"] for e in events()] == ["scope_drift_detected", "scope_synced"]
 
 
 def test_installed_refuses_without_a_terminal(ctx, repo):
     env = {**os.environ, "CTX_SCOPE": "zentygo"}
-    result = ctx("sync", "--direction", "runtime-to-local",
-                 cwd=str(repo.parent), env=env, input="")
+    result = ctx("sync", "--direction", "runtime-to-local", cwd=str(repo.parent), env=env, input="")
     assert result.returncode == 2
     assert "--yes" in result.stderr
     assert "Traceback" not in result.stderr
@@ -250,8 +250,9 @@ def run_in_pty(args, cwd, env, answer, delay=0.0):
     import select
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen(["ctxscope", *args], cwd=cwd, env=env, stdin=slave, stdout=slave,
-                            stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        ["ctxscope", *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True
+    )
     os.close(slave)
     seen = b""
     answered = False
@@ -277,16 +278,20 @@ def run_in_pty(args, cwd, env, answer, delay=0.0):
     return code, seen.decode(errors="replace"), answered
 
 
-@pytest.mark.parametrize(("answer", "code", "scope"), [
-    (b"y\n", 0, "zentygo"),
-    (b"yes\n", 0, "zentygo"),
-    (b"n\n", 1, "workout"),
-    (b"\n", 1, "workout"),
-])
+@pytest.mark.parametrize(
+    ("answer", "code", "scope"),
+    [
+        (b"y\n", 0, "zentygo"),
+        (b"yes\n", 0, "zentygo"),
+        (b"n\n", 1, "workout"),
+        (b"\n", 1, "workout"),
+    ],
+)
 def test_prompt_on_a_real_terminal(repo, answer, code, scope, events):
     env = {**os.environ, "CTX_SCOPE": "zentygo"}
-    got, output, answered = run_in_pty(["sync", "--direction", "runtime-to-local"],
-                                       str(repo.parent), env, answer)
+    got, output, answered = run_in_pty(
+        ["sync", "--direction", "runtime-to-local"], str(repo.parent), env, answer
+    )
     assert answered, output
     assert "Write this change? [y/N]" in output
     assert got == code, output
@@ -301,10 +306,16 @@ def test_sixteen_processes_sync_the_same_file(repo, events, log_file):
     procs = []
     for i in range(16):
         env = {**os.environ, "CTX_SCOPE": f"writer-{i}"}
-        procs.append(subprocess.Popen(
-            ["ctxscope", "sync", "--direction", "runtime-to-local", "--yes"],
-            cwd=str(repo.parent), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True))
+        procs.append(
+            subprocess.Popen(
+                ["ctxscope", "sync", "--direction", "runtime-to-local", "--yes"],
+                cwd=str(repo.parent),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     results = [(p.wait(timeout=60), p.stderr.read()) for p in procs]
     for p in procs:
         p.stdout.close()
@@ -343,7 +354,8 @@ def test_a_slow_answer_does_not_spend_the_cloud_budget(project, cloud, user_conf
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope = "zentygo"
     cloud.access = {"workout": "write"}
-    got, output, answered = run_in_pty(["sync", "--direction", "resolved-to-cloud"],
-                                       str(project), {**os.environ}, b"y\n", delay=1.0)
+    got, output, answered = run_in_pty(
+        ["sync", "--direction", "resolved-to-cloud"], str(project), {**os.environ}, b"y\n", delay=1.0
+    )
     assert answered and got == 0, output
     assert cloud.scope == "workout"

@@ -30,8 +30,7 @@ def test_undo_a_sync_then_undo_the_undo(ctx, repo, events, monkeypatch):
     assert f'{repo}  scope: "zentygo" -> "workout"' in done.stdout
     assert repo.read_text() == TEXT  # comments and layout kept
     undo_events = [e for e in events() if e["command"] == "undo"]
-    assert [(e["before"], e["after"], e["verified"]) for e in undo_events] == [
-        ("zentygo", "workout", True)]
+    assert [(e["before"], e["after"], e["verified"]) for e in undo_events] == [("zentygo", "workout", True)]
 
     again = ctx("undo", "--yes")
     assert again.returncode == 0, again.stderr
@@ -55,13 +54,11 @@ def test_undo_a_config_set(ctx, repo, user_config):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["result"] == "applied"
-    assert [(c["key"], c["before"], c["after"]) for c in report["changes"]] == [
-        ("cloud.timeout", 9, None)]
+    assert [(c["key"], c["before"], c["after"]) for c in report["changes"]] == [("cloud.timeout", 9, None)]
     assert tomllib.loads(user_config.read_text()) == {"cloud": {}}
 
 
-def test_a_target_changed_since_is_refused_and_nothing_is_written(ctx, repo,
-                                                                  monkeypatch):
+def test_a_target_changed_since_is_refused_and_nothing_is_written(ctx, repo, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     assert ctx("sync", "--direction", "runtime-to-local", "--yes").returncode == 0
     repo.write_text('scope = "someone-else"\n')

@@ -29,8 +29,12 @@ def test_identity_and_access_and_never_the_token(ctx, repo, cloud, monkeypatch):
     assert TOKEN not in done.stdout + done.stderr
     report = json.loads(ctx("whoami", "--json").stdout)
     assert {k: report[k] for k in ("identity", "token", "scope", "access", "exit_code")} == {
-        "identity": "ana@example.com", "token": "set", "scope": "workout", "access": "write",
-        "exit_code": 0}
+        "identity": "ana@example.com",
+        "token": "set",
+        "scope": "workout",
+        "access": "write",
+        "exit_code": 0,
+    }
     assert all(r.headers.get("Authorization") == f"Bearer {TOKEN}" for r in cloud.requests())
 
 
@@ -56,8 +60,7 @@ def test_an_empty_cloud_url_is_no_cloud_configured(ctx, repo, user_config):
     assert "Traceback" not in done.stderr
 
 
-def test_a_refused_token_that_is_not_set_says_how_to_set_it(ctx, repo, httpserver,
-                                                            monkeypatch):
+def test_a_refused_token_that_is_not_set_says_how_to_set_it(ctx, repo, httpserver, monkeypatch):
     httpserver.expect_request("/v1/whoami").respond_with_json({"error": "no"}, status=401)
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
     done = ctx("whoami")

@@ -22,10 +22,10 @@ def url(httpserver, monkeypatch):
 
 def test_success_sends_bearer_token(httpserver, url, monkeypatch, project):
     monkeypatch.setenv("CTXSCOPE_TOKEN", "t0ken")
-    httpserver.expect_request("/v1/scope", headers={"Authorization": "Bearer t0ken"}) \
-        .respond_with_json({"scope": "zentygo", "revision": "r1"})
-    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json(
-        {"scope": "zentygo", "access": "write"})
+    httpserver.expect_request("/v1/scope", headers={"Authorization": "Bearer t0ken"}).respond_with_json(
+        {"scope": "zentygo", "revision": "r1"}
+    )
+    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json({"scope": "zentygo", "access": "write"})
     res = resolve()
     assert (res.resolved_scope, res.resolved_from, res.authorized) == ("zentygo", "cloud", True)
 
@@ -44,22 +44,26 @@ def test_scope_is_one_percent_encoded_segment(httpserver, url):
     assert seen[0].replace("%3A", ":") == "/v1/scopes/org%2Fteam:x"
 
 
-@pytest.mark.parametrize(("status", "body", "message"), [
-    (401, '{"error": "no"}', "HTTP 401: CTXSCOPE_TOKEN is not set"),
-    (403, '{"error": "no"}', "HTTP 403"),
-    (404, '{"error": "no"}', "HTTP 404"),
-    (500, "oops", "HTTP 500"),
-    (200, "not json", "answer is not JSON"),
-    (200, '{"scope": "a"}', "does not have the shape"),
-    (200, '["a"]', "does not have the shape"),
-    (200, '{"scope": "a b", "revision": "1"}', "not allowed"),
-    (200, '{"scope": "a", "revision": "' + "x" * 70000 + '"}', "larger than 64 KiB"),
-    (302, "", "redirect (HTTP 302)"),
-])
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (401, '{"error": "no"}', "HTTP 401: CTXSCOPE_TOKEN is not set"),
+        (403, '{"error": "no"}', "HTTP 403"),
+        (404, '{"error": "no"}', "HTTP 404"),
+        (500, "oops", "HTTP 500"),
+        (200, "not json", "answer is not JSON"),
+        (200, '{"scope": "a"}', "does not have the shape"),
+        (200, '["a"]', "does not have the shape"),
+        (200, '{"scope": "a b", "revision": "1"}', "not allowed"),
+        (200, '{"scope": "a", "revision": "' + "x" * 70000 + '"}', "larger than 64 KiB"),
+        (302, "", "redirect (HTTP 302)"),
+    ],
+)
 def test_faults_are_one_line_cloud_errors_exit_6(httpserver, url, project, status, body, message):
     headers = {"Location": "https://elsewhere.example/v1/scope"} if status == 302 else {}
     httpserver.expect_request("/v1/scope").respond_with_response(
-        Response(body, status=status, headers=headers, content_type="application/json"))
+        Response(body, status=status, headers=headers, content_type="application/json")
+    )
     res = resolve()
     assert res.resolved_scope is None
     assert res.error is not None and res.error.exit_code == ExitCode.CLOUD
@@ -106,16 +110,19 @@ def test_access_answer_must_name_the_scope(httpserver, url):
         CloudClient(url, None, timeout=2).get_access("x")
 
 
-@pytest.mark.parametrize(("candidate", "ok"), [
-    ("https://scopes.example.com", True),
-    ("http://127.0.0.1:8080", True),
-    ("http://localhost:1", True),
-    ("http://[::1]:1", True),
-    ("http://scopes.example.com", False),
-    ("ftp://x", False),
-    ("https://user:pw@x.example", False),
-    ("not a url", False),
-])
+@pytest.mark.parametrize(
+    ("candidate", "ok"),
+    [
+        ("https://scopes.example.com", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:1", True),
+        ("http://[::1]:1", True),
+        ("http://scopes.example.com", False),
+        ("ftp://x", False),
+        ("https://user:pw@x.example", False),
+        ("not a url", False),
+    ],
+)
 def test_check_url(candidate, ok):
     if ok:
         assert check_url(candidate, "env CTXSCOPE_CLOUD_URL") == candidate.rstrip("/")
@@ -129,8 +136,7 @@ def test_get_scope_returns_a_value_of_any_type_only_when_asked(httpserver, url):
     httpserver.expect_request("/v1/scope").respond_with_json({"scope": 42, "revision": "r7"})
     with pytest.raises(CloudError, match="does not have the shape"):
         CloudClient(url, None, timeout=2).get_scope()
-    assert CloudClient(url, None, timeout=2).get_scope(allow_invalid=True) == {
-        "scope": 42, "revision": "r7"}
+    assert CloudClient(url, None, timeout=2).get_scope(allow_invalid=True) == {"scope": 42, "revision": "r7"}
     httpserver.clear()
     httpserver.expect_request("/v1/scope").respond_with_json({"scope": 42})
     with pytest.raises(CloudError, match="does not have the shape"):  # the shape still counts

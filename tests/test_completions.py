@@ -43,14 +43,18 @@ def test_help_parsing_finds_what_it_should():
 # --- the committed files are current -------------------------------------------------------
 
 
-@pytest.mark.parametrize("rel", ["ctxscope/data/completions/ctxscope.bash",
-                                 "ctxscope/data/completions/_ctxscope",
-                                 "ctxscope/data/completions/ctxscope.fish"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "ctxscope/data/completions/ctxscope.bash",
+        "ctxscope/data/completions/_ctxscope",
+        "ctxscope/data/completions/ctxscope.fish",
+    ],
+)
 def test_committed_completions_are_current(rel):
     generated = docgen.render_all()[rel]
     committed = (ROOT / rel).read_text(encoding="utf-8")
-    assert committed == generated, (
-        f"{rel} is out of date: run `python tools/docgen.py` and commit the result")
+    assert committed == generated, f"{rel} is out of date: run `python tools/docgen.py` and commit the result"
 
 
 # --- bash, the completion function itself ----------------------------------------------------
@@ -59,11 +63,14 @@ def test_committed_completions_are_current(rel):
 def bash_complete(*words: str, path: str | None = None) -> list[str]:
     """Call _ctxscope as bash does for `ctxscope WORDS...` (the last word is being typed)."""
     words_code = " ".join("'" + w.replace("'", "'\\''") + "'" for w in ("ctxscope", *words))
-    script = (f"source {BASH}\nCOMP_WORDS=({words_code})\nCOMP_CWORD={len(words)}\n"
-              "_ctxscope\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+    script = (
+        f"source {BASH}\nCOMP_WORDS=({words_code})\nCOMP_CWORD={len(words)}\n"
+        "_ctxscope\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
     env = {**os.environ, **({"PATH": path} if path else {})}
-    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], capture_output=True,
-                          text=True, env=env, timeout=60)
+    done = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     return [line for line in done.stdout.splitlines() if line]
 
@@ -78,22 +85,30 @@ def test_bash_completes_every_option_of_every_command(command):
     assert set(bash_complete(command, "-")) == set(help_options(command))
 
 
-@pytest.mark.parametrize("words, expected", [
-    (("sync", "--direction", ""), ["runtime-to-local", "resolved-to-cloud"]),
-    (("sync", "--direction", "res"), ["resolved-to-cloud"]),
-    (("sync", "--direction", "=", ""), ["runtime-to-local", "resolved-to-cloud"]),
-    (("sync", "--direction", "=", "run"), ["runtime-to-local"]),
-    (("sync", "--direction=run",), ["--direction=runtime-to-local"]),
-    (("sync", "--scope", "x", "--direction", ""), ["runtime-to-local", "resolved-to-cloud"]),
-    (("sync", "--scope", "=", "x", "--direction", ""), ["runtime-to-local",
-                                                         "resolved-to-cloud"]),
-    (("repair", "--shell", ""), ["bash", "zsh", "fish"]),
-    (("hook", ""), ["bash", "zsh", "fish"]),
-    (("hook", "--run", "z"), ["zsh"]),
-    (("hook", "bash", ""), []),  # one shell only
-    (("status", "--scope", ""), []),  # a free value: nothing to offer
-    (("--version", "st"), ["status"]),
-])
+@pytest.mark.parametrize(
+    "words, expected",
+    [
+        (("sync", "--direction", ""), ["runtime-to-local", "resolved-to-cloud"]),
+        (("sync", "--direction", "res"), ["resolved-to-cloud"]),
+        (("sync", "--direction", "=", ""), ["runtime-to-local", "resolved-to-cloud"]),
+        (("sync", "--direction", "=", "run"), ["runtime-to-local"]),
+        (
+            (
+                "sync",
+                "--direction=run",
+            ),
+            ["--direction=runtime-to-local"],
+        ),
+        (("sync", "--scope", "x", "--direction", ""), ["runtime-to-local", "resolved-to-cloud"]),
+        (("sync", "--scope", "=", "x", "--direction", ""), ["runtime-to-local", "resolved-to-cloud"]),
+        (("repair", "--shell", ""), ["bash", "zsh", "fish"]),
+        (("hook", ""), ["bash", "zsh", "fish"]),
+        (("hook", "--run", "z"), ["zsh"]),
+        (("hook", "bash", ""), []),  # one shell only
+        (("status", "--scope", ""), []),  # a free value: nothing to offer
+        (("--version", "st"), ["status"]),
+    ],
+)
 def test_bash_completes_values(words, expected):
     assert bash_complete(*words) == expected
 
@@ -135,8 +150,13 @@ def test_a_tab_never_starts_ctxscope(spy_ctxscope):
 def fish_complete(line: str, path: str | None = None) -> list[str]:
     _needs("fish")
     env = {**os.environ, **({"PATH": path} if path else {})}
-    done = subprocess.run(["fish", "--no-config", "-c", f"source {FISH}; complete -C {line!r}"],
-                          capture_output=True, text=True, env=env, timeout=60)
+    done = subprocess.run(
+        ["fish", "--no-config", "-c", f"source {FISH}; complete -C {line!r}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert done.returncode == 0 and done.stderr == "", done.stderr
     return [entry.split("\t")[0] for entry in done.stdout.splitlines()]
 
@@ -144,8 +164,7 @@ def fish_complete(line: str, path: str | None = None) -> list[str]:
 def test_fish_completes_commands_options_and_values():
     assert set(fish_complete("ctxscope ")) == set(help_commands())
     assert set(fish_complete("ctxscope status -")) == set(help_options("status"))
-    assert sorted(fish_complete("ctxscope sync --direction ")) == ["resolved-to-cloud",
-                                                                   "runtime-to-local"]
+    assert sorted(fish_complete("ctxscope sync --direction ")) == ["resolved-to-cloud", "runtime-to-local"]
     assert sorted(fish_complete("ctxscope hook ")) == ["bash", "fish", "zsh"]
     assert fish_complete("ctxscope hook bash ") == []
     assert sorted(fish_complete("ctxscope repair --shell ")) == ["bash", "fish", "zsh"]
@@ -262,7 +281,7 @@ def test_zsh_control_a_typer_style_file_misses_the_first_tab(terminal, tmp_path)
     functions = tmp_path / "zfunc"
     functions.mkdir()
     text = ZSH.read_text()
-    tail = text[text.index("if [[ ${funcstack[1]-} == _ctxscope ]]"):]
+    tail = text[text.index("if [[ ${funcstack[1]-} == _ctxscope ]]") :]
     (functions / "_ctxscope").write_text(text.replace(tail, "compdef _ctxscope ctxscope\n"))
     term = terminal("zsh", "-f", "-i")
     term.type(_zsh_setup(fpath_dir=functions))
@@ -273,9 +292,14 @@ def test_zsh_control_a_typer_style_file_misses_the_first_tab(terminal, tmp_path)
     assert term.wait_for("ntime-to-local"), term.seen
 
 
-@pytest.mark.parametrize("shell, check", [
-    ("bash", ["bash", "-n"]), ("zsh", ["zsh", "-n"]), ("fish", ["fish", "--no-execute"]),
-])
+@pytest.mark.parametrize(
+    "shell, check",
+    [
+        ("bash", ["bash", "-n"]),
+        ("zsh", ["zsh", "-n"]),
+        ("fish", ["fish", "--no-execute"]),
+    ],
+)
 def test_completion_files_are_valid_shell(shell, check):
     _needs(shell)
     path = {"bash": BASH, "zsh": ZSH, "fish": FISH}[shell]

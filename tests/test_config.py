@@ -55,7 +55,8 @@ def test_config_env_var_names_user_config(project, tmp_path, monkeypatch):
 def test_untrusted_project_keeps_only_safe_tables(project):
     (project / ".ctxscope.toml").write_text(
         'scope = "a"\n[cloud]\nurl = "https://evil.example"\n[runtime]\nenv = ["CTXSCOPE_TOKEN"]\n'
-        '[log]\npath = "/tmp/x"\n[policy]\nmode = "enforce"\n')
+        '[log]\npath = "/tmp/x"\n[policy]\nmode = "enforce"\n'
+    )
     cfg = config.load(str(project))
     assert cfg["cloud.url"] is None
     assert cfg["runtime.env"] == ["CTX_SCOPE"]

@@ -26,7 +26,7 @@ import pytest
 SCOPES = ("alpha", "beta", "gamma")
 MODES = ("observe", "local", "cloud")
 
-FOLLOW = r'''
+FOLLOW = r"""
 first() {
     "$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["state"]); print((d["fixes"] or [""])[0])'
 }
@@ -40,7 +40,7 @@ for step in 0 1 2 3; do
     eval "$fix" </dev/null >/dev/null
     echo "RC $step $?"
 done
-'''
+"""
 
 
 def situations():
@@ -58,8 +58,9 @@ def situations():
         shapes = [(None, "alpha", "beta"), ("alpha", None, "beta"), ("alpha", "alpha", "beta")]
         shapes += [("alpha", "beta", cloud) for cloud in ("none", None, "alpha", "beta", "gamma")]
         for runtime, local, cloud in shapes:
-            found.append((f"{mode}-rt_{runtime}-local_{local}-cloud_{cloud}",
-                          runtime, local, cloud, mode, {}))
+            found.append(
+                (f"{mode}-rt_{runtime}-local_{local}-cloud_{cloud}", runtime, local, cloud, mode, {})
+            )
         # Faults beside the drift: an invalid override, an invalid file below one,
         # two runtime variables that disagree, an observed tool that differs.
         found += [
@@ -68,10 +69,8 @@ def situations():
             (f"{mode}-invalid-local-under-override", "alpha", "bad value", "none", mode, {}),
             (f"{mode}-invalid-local-cloud-below", "alpha", "bad value", "beta", mode, {}),
             (f"{mode}-invalid-cloud", None, "alpha", "bad value", mode, {}),
-            (f"{mode}-two-variables", "alpha", "beta", "none", mode,
-             {"AGENT_SCOPE": "gamma"}),
-            (f"{mode}-observed", "alpha", "beta", "none", mode,
-             {"LANGSMITH_PROJECT": "alpha"}),
+            (f"{mode}-two-variables", "alpha", "beta", "none", mode, {"AGENT_SCOPE": "gamma"}),
+            (f"{mode}-observed", "alpha", "beta", "none", mode, {"LANGSMITH_PROJECT": "alpha"}),
         ]
     return found
 
@@ -79,10 +78,14 @@ def situations():
 SITUATIONS = situations()
 
 
-@pytest.mark.parametrize(("runtime", "local", "cloud_value", "mode", "extra"),
-                         [s[1:] for s in SITUATIONS], ids=[s[0] for s in SITUATIONS])
-def test_following_the_first_fix_converges(runtime, local, cloud_value, mode, extra, tmp_path,
-                                            user_config, request):
+@pytest.mark.parametrize(
+    ("runtime", "local", "cloud_value", "mode", "extra"),
+    [s[1:] for s in SITUATIONS],
+    ids=[s[0] for s in SITUATIONS],
+)
+def test_following_the_first_fix_converges(
+    runtime, local, cloud_value, mode, extra, tmp_path, user_config, request
+):
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
     repo = tmp_path / "repo"
@@ -117,8 +120,9 @@ def test_following_the_first_fix_converges(runtime, local, cloud_value, mode, ex
     fixes = [s for s in steps if "fix" in s]
     assert 1 <= len(fixes) <= 2, _story(steps)
     assert all(s["rc"] == 0 for s in fixes), _story(steps)
-    assert len(set(map(tuple, ((s["state"], s["fix"]) for s in fixes)))) == len(fixes), \
-        _story(steps)  # never the same situation and advice twice: no oscillation
+    assert len(set(map(tuple, ((s["state"], s["fix"]) for s in fixes)))) == len(fixes), _story(
+        steps
+    )  # never the same situation and advice twice: no oscillation
     for s in fixes:
         # Never lead with copying the runtime value into the shared file or the cloud
         # while the override disagrees with what lies below it.
@@ -142,8 +146,14 @@ def _env(extra):
 
 def follow(repo: Path, env: dict) -> list[dict]:
     """Run the follow-the-first-fix loop in one bash; one dict per step."""
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", FOLLOW], cwd=repo, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", FOLLOW],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     steps: list[dict] = []
     for line in result.stdout.splitlines():
         kind, _, rest = line.partition(" ")
@@ -173,7 +183,7 @@ def _story(steps) -> str:
 def test_the_matrix_covers_every_direction_and_mode():
     ids = [s[0] for s in SITUATIONS]
     for mode in MODES:
-        assert any(i.startswith(f"{mode}-rt_alpha-local_beta") for i in ids)   # runtime over local
+        assert any(i.startswith(f"{mode}-rt_alpha-local_beta") for i in ids)  # runtime over local
         assert any(i.startswith(f"{mode}-rt_None-local_alpha-cloud_beta") for i in ids)  # local/cloud
         assert any(i.startswith(f"{mode}-rt_alpha-local_None-cloud_beta") for i in ids)  # rt/cloud
         assert any(i.startswith(f"{mode}-observed") for i in ids)

@@ -24,15 +24,18 @@ class Mode(enum.StrEnum):
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer(name="ctxscope", help="Test app. Second sentence.", add_completion=False,
-                      context_settings={"help_option_names": ["-h", "--help"]})
+    app = typer.Typer(
+        name="ctxscope",
+        help="Test app. Second sentence.",
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
     group = typer.Typer(help="Manage things.")
     app.add_typer(group, name="thing")
 
     @app.command()
     def top(
-        colour: Annotated[Literal["red", "green"], typer.Option("--colour", "-c",
-                                                                 help="A colour [of two].")],
+        colour: Annotated[Literal["red", "green"], typer.Option("--colour", "-c", help="A colour [of two].")],
         tag: Annotated[list[str] | None, typer.Option("--tag", help="Repeatable.")] = None,
     ) -> None:
         """Do the top thing. With details."""
@@ -71,8 +74,7 @@ def test_the_model():
     assert {c.path for c in thing.commands} == {("thing", "set"), ("thing", "load")}
     top = next(c for c in tree.commands if c.name == "top")
     colour = next(p for p in top.params if p.name == "colour")
-    assert (colour.names, colour.choices, colour.value) == (("--colour", "-c"), ("red", "green"),
-                                                            True)
+    assert (colour.names, colour.choices, colour.value) == (("--colour", "-c"), ("red", "green"), True)
     tag = next(p for p in top.params if p.name == "tag")
     assert tag.multiple
     load = next(c for c in thing.commands if c.name == "load")
@@ -83,10 +85,11 @@ def test_the_model():
 def bash(generated, *words):
     quoted = " ".join("'" + w + "'" for w in ("ctxscope", *words))
     completions = generated / "ctxscope" / "data" / "completions"
-    script = (f"source {completions / 'ctxscope.bash'}\nCOMP_WORDS=({quoted})\n"
-              f"COMP_CWORD={len(words)}\n_ctxscope\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n")
-    done = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
-                          timeout=60)
+    script = (
+        f"source {completions / 'ctxscope.bash'}\nCOMP_WORDS=({quoted})\n"
+        f"COMP_CWORD={len(words)}\n_ctxscope\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n"
+    )
+    done = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and not done.stderr, done.stderr
     return [w for w in done.stdout.splitlines() if w]
 
@@ -94,8 +97,7 @@ def bash(generated, *words):
 def test_bash_walks_the_nested_group(generated, tmp_path, monkeypatch):
     assert set(bash(generated, "")) == {"thing", "top"}
     assert set(bash(generated, "thing", "")) == {"set", "load"}
-    assert set(bash(generated, "thing", "set", "-")) == {"--mode", "--quiet", "--loud", "-h",
-                                                        "--help"}
+    assert set(bash(generated, "thing", "set", "-")) == {"--mode", "--quiet", "--loud", "-h", "--help"}
     assert bash(generated, "thing", "set", "--mode", "") == ["fast", "careful"]
     assert bash(generated, "top", "-c", "") == ["red", "green"]
     assert bash(generated, "top", "--tag", "x", "--colour", "g") == ["green"]
@@ -109,10 +111,18 @@ def test_fish_walks_the_nested_group(generated):
         pytest.skip("fish is not installed (.ci/run installs it)")
 
     def fish(line):
-        done = subprocess.run(["fish", "--no-config", "-c",
-                               f"source {generated / 'ctxscope' / 'data' / 'completions' / 'ctxscope.fish'}; "
-                               f"complete -C {line!r}"], capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(
+            [
+                "fish",
+                "--no-config",
+                "-c",
+                f"source {generated / 'ctxscope' / 'data' / 'completions' / 'ctxscope.fish'}; "
+                f"complete -C {line!r}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0 and not done.stderr, done.stderr
         return sorted(e.split("\t")[0] for e in done.stdout.splitlines())
 
@@ -129,8 +139,13 @@ def test_zsh_file_is_valid_and_names_every_command(generated):
     done = subprocess.run(["zsh", "-n", str(path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     text = path.read_text()
-    for function in ("_ctxscope()", "_ctxscope_thing()", "_ctxscope_thing_set()",
-                     "_ctxscope_thing_load()", "_ctxscope_top()"):
+    for function in (
+        "_ctxscope()",
+        "_ctxscope_thing()",
+        "_ctxscope_thing_set()",
+        "_ctxscope_thing_load()",
+        "_ctxscope_top()",
+    ):
         assert function in text
     assert "\\[of two\\]" in text  # brackets in help are escaped inside _arguments specs
 
@@ -140,12 +155,14 @@ def test_man_page_of_the_nested_app_lints_clean(generated):
     text = page.read_text()
     assert ".SS thing set\n" in text and ".SS thing load\n" in text
     if shutil.which("mandoc"):
-        done = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", str(page)],
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            ["mandoc", "-T", "lint", "-W", "warning", str(page)], capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stdout
     if shutil.which("groff"):
-        done = subprocess.run(["groff", "-man", "-ww", "-z", str(page)], capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            ["groff", "-man", "-ww", "-z", str(page)], capture_output=True, text=True, timeout=60
+        )
         assert done.stderr == ""
 
 
@@ -159,8 +176,7 @@ def test_check_mode_names_stale_files_and_writes_nothing(tmp_path, capsys):
     assert docgen.main(["--root", str(root)]) == 0
     assert docgen.main(["--check", "--root", str(root)]) == 0
     data = root / "ctxscope" / "data"
-    assert sorted(os.listdir(data / "completions")) == ["_ctxscope", "ctxscope.bash",
-                                                        "ctxscope.fish"]
+    assert sorted(os.listdir(data / "completions")) == ["_ctxscope", "ctxscope.bash", "ctxscope.fish"]
     assert os.listdir(data / "man") == ["ctxscope.1"]
     assert os.listdir(root / "docs" / "reference") == ["cli.md"]
 
@@ -169,7 +185,8 @@ def test_the_markdown_reference_of_the_nested_app(generated):
     text = (generated / "docs" / "reference" / "cli.md").read_text()
     assert "\n## ctxscope thing\n" in text and "\n### ctxscope thing set\n" in text
     assert "| `--mode MODE` | How. One of: `fast`, `careful`. |" in text
-    assert ("| `-c COLOUR`, `--colour COLOUR` | A colour \\[of two\\]. One of: `red`, `green`. "
-            "Required. |") in text
+    assert (
+        "| `-c COLOUR`, `--colour COLOUR` | A colour \\[of two\\]. One of: `red`, `green`. Required. |"
+    ) in text
     assert "| `--tag TAG` | Repeatable. May be repeated. |" in text
     assert "`--quiet`, `--loud`" in text

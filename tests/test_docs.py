@@ -66,7 +66,8 @@ def test_every_command_has_a_row_in_the_commands_table():
 def test_the_committed_cli_reference_is_current():
     generated = docgen.render_all()["docs/reference/cli.md"]
     assert _text(CLI_PAGE) == generated, (
-        "docs/reference/cli.md is out of date: run `python tools/docgen.py` and commit the result")
+        "docs/reference/cli.md is out of date: run `python tools/docgen.py` and commit the result"
+    )
 
 
 def _cli_sections() -> dict[str, str]:
@@ -83,8 +84,7 @@ def test_every_command_and_option_of_help_is_in_the_cli_reference():
     for command in help_commands():
         assert command in sections, f"docs/reference/cli.md has no section for `{command}`"
         shown = set(re.findall(r"`(--?[\w-]+)", sections[command]))
-        missing = [o for o in help_options(command) if o not in ("-h", "--help")
-                   and o not in shown]
+        missing = [o for o in help_options(command) if o not in ("-h", "--help") and o not in shown]
         assert not missing, f"docs/reference/cli.md `ctxscope {command}` leaves out {missing}"
     top = set(re.findall(r"`(--?[\w-]+)", sections[""]))
     assert {"--version", "-V"} <= top
@@ -99,10 +99,24 @@ def _json_exceptions() -> set[str]:
 
 # The arguments that make each command print its --json output here without writing.
 JSON_ARGS = {
-    "status": [], "resolve": [], "diff": [], "ps": [], "log": [], "config": [], "trust": [],
-    "sync": ["--direction", "runtime-to-local", "--dry-run"], "repair": ["--dry-run"],
-    "init": ["--dry-run"], "hook": ["bash"], "prompt": [], "mcp": None, "completion": None,
-    "exec": None, "whoami": ["--offline"], "undo": ["--dry-run"], "serve": None,
+    "status": [],
+    "resolve": [],
+    "diff": [],
+    "ps": [],
+    "log": [],
+    "config": [],
+    "trust": [],
+    "sync": ["--direction", "runtime-to-local", "--dry-run"],
+    "repair": ["--dry-run"],
+    "init": ["--dry-run"],
+    "hook": ["bash"],
+    "prompt": [],
+    "mcp": None,
+    "completion": None,
+    "exec": None,
+    "whoami": ["--offline"],
+    "undo": ["--dry-run"],
+    "serve": None,
     "metrics": None,
 }
 
@@ -149,23 +163,26 @@ def test_the_shell_page_names_files_that_exist():
 
 def _console_json(command: str) -> dict:
     """The JSON object a ```console block of the shell page shows for `$ command`."""
-    match = re.search(r"```console\n\$ " + re.escape(command) + r"\n(\{\n.*?\n\})\n```",
-                      _text(SHELL_PAGE), re.S)
+    match = re.search(
+        r"```console\n\$ " + re.escape(command) + r"\n(\{\n.*?\n\})\n```", _text(SHELL_PAGE), re.S
+    )
     assert match, f"docs/how-to/shell.md shows no output of `{command}`"
     return json.loads(match.group(1))
 
 
-@pytest.mark.parametrize("command", [
-    "ctxscope hook bash --run --json",
-    "ctxscope prompt --json --format '[{scope}{mark}]'",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "ctxscope hook bash --run --json",
+        "ctxscope prompt --json --format '[{scope}{mark}]'",
+    ],
+)
 def test_the_shell_integration_json_examples_match_the_commands(command, project, monkeypatch):
     """The page's example objects are what the commands print in the drift they show."""
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     shown = _console_json(command)
-    done = subprocess.run(command, shell=True, cwd=project, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(command, shell=True, cwd=project, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout) == shown
 
@@ -194,8 +211,7 @@ def test_the_readme_starts_with_the_two_commands_ci_runs():
 def test_the_readme_has_what_a_newcomer_looks_for():
     text = _text(README)
     headings = re.findall(r"^## (.+)$", text, re.M)
-    for wanted in ("The incident, in one screen", "Install", "Quick start", "Documentation",
-                   "Contributing"):
+    for wanted in ("The incident, in one screen", "Install", "Quick start", "Documentation", "Contributing"):
         assert wanted in headings, f"README.md has no `## {wanted}`"
     assert "pipx install ctxscope" in text and "pip install ctxscope" in text
     linked = set(re.findall(r"\]\((docs/[^)#]+)", text))
@@ -225,15 +241,18 @@ def test_the_readme_screen_is_what_the_installed_command_prints(ctx, project, mo
     summary = next(line for line in status.stdout.splitlines() if line.startswith("DRIFTED"))
     assert summary.replace(str(project), shown_path) in block.splitlines()
     fix = 'eval "$(ctxscope repair --to workout --shell bash)"'
-    done = subprocess.run(["bash", "-c", f'{fix}; ctxscope diff; echo "exit $?"'],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-c", f'{fix}; ctxscope diff; echo "exit $?"'], capture_output=True, text=True, timeout=60
+    )
     after = block.split(f"$ {fix}", 1)[1].split("\n", 1)[1]
     report = after.split("\n$ ", 1)[0]
     # (a machine too busy to take the drift log's lock in time adds a warning line)
     stderr = [line for line in done.stderr.splitlines() if not line.startswith("ctxscope: warning:")]
     assert "\n".join(stderr) == report
-    assert done.stdout.rstrip("\n").replace(str(project), shown_path) == after.split(
-        '$ ctxscope diff; echo "exit $?"\n', 1)[1]
+    assert (
+        done.stdout.rstrip("\n").replace(str(project), shown_path)
+        == after.split('$ ctxscope diff; echo "exit $?"\n', 1)[1]
+    )
 
 
 # --- links, the nav, and standing alone ----------------------------------------------------
@@ -256,16 +275,14 @@ def _without_code(text: str) -> str:
 
 
 def _anchors(path: Path) -> set[str]:
-    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", _without_code_blocks(_text(path)),
-                                         re.M)}
+    return {_slug(h) for h in re.findall(r"^#{1,6} (.+)$", _without_code_blocks(_text(path)), re.M)}
 
 
 def _links(path: Path) -> list[str]:
     return re.findall(r"\]\(([^)\s]+)\)", _without_code(_text(path)))
 
 
-@pytest.mark.parametrize("path", [*TOP_LEVEL, *_pages()],
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", [*TOP_LEVEL, *_pages()], ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_resolves(path):
     broken = []
     for link in _links(path):
@@ -291,19 +308,30 @@ def test_every_page_is_in_the_nav():
 
 # What must not be cited: documents that are not in the repository. Spelled in pieces so
 # this file does not match itself.
-_OUTSIDE = re.compile("|".join([
-    r"\b" + "DES" + r"IGN\b", r"\b" + "STY" + r"LE (?:point|section|\.md)", "STY" + r"LE\.md",
-    r"(?<!Typer )\b" + "iss" + r"ue \d+", r"\bthe " + "play" + "book", r"\bthe " + "se" + r"ed\b",
-]))
+_OUTSIDE = re.compile(
+    "|".join(
+        [
+            r"\b" + "DES" + r"IGN\b",
+            r"\b" + "STY" + r"LE (?:point|section|\.md)",
+            "STY" + r"LE\.md",
+            r"(?<!Typer )\b" + "iss" + r"ue \d+",
+            r"\bthe " + "play" + "book",
+            r"\bthe " + "se" + r"ed\b",
+        ]
+    )
+)
 
 
 def _repository_text() -> list[Path]:
     files = [*TOP_LEVEL, *_pages(), ROOT / "mkdocs.yml", ROOT / ".ci" / "run"]
     for folder in ("ctxscope", "tests", "benchmarks", "tools"):
-        files += [p for p in (ROOT / folder).rglob("*")
-                  if p.is_file() and p.suffix in (".py", ".md", ".toml", ".json", ".bash", ".fish",
-                                                  ".1", "")
-                  and "__pycache__" not in p.parts]
+        files += [
+            p
+            for p in (ROOT / folder).rglob("*")
+            if p.is_file()
+            and p.suffix in (".py", ".md", ".toml", ".json", ".bash", ".fish", ".1", "")
+            and "__pycache__" not in p.parts
+        ]
     return files
 
 
@@ -320,7 +348,12 @@ def test_the_site_builds_strict(tmp_path):
     mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
     if mkdocs is None:
         pytest.skip("mkdocs is not installed (the test extra installs it)")
-    done = subprocess.run([mkdocs, "build", "--strict", "-q", "-d", str(tmp_path / "site")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    done = subprocess.run(
+        [mkdocs, "build", "--strict", "-q", "-d", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
     assert done.returncode == 0, done.stderr

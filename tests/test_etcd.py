@@ -46,8 +46,10 @@ def _config(user_config: Path, urls, *, timeout: float = TIMEOUT, extra: str = "
 
 
 def as_user(name: str | None, **extra: str | None) -> dict[str, str]:
-    values: dict[str, str | None] = {"CTXSCOPE_ETCD_USER": name,
-                                     "CTXSCOPE_ETCD_PASSWORD": PASSWORDS.get(name or "")}
+    values: dict[str, str | None] = {
+        "CTXSCOPE_ETCD_USER": name,
+        "CTXSCOPE_ETCD_PASSWORD": PASSWORDS.get(name or ""),
+    }
     return env_with(**{**values, **extra})
 
 
@@ -173,9 +175,11 @@ def test_the_cache_is_keyed_by_endpoints_prefix_and_user():
 
     base = etcd_cache(["http://127.0.0.1:1"], "/ctxscope", "ana").path
     assert base == etcd_cache(["http://127.0.0.1:1"], "/ctxscope", "ana").path
-    for other in (etcd_cache(["http://127.0.0.1:2"], "/ctxscope", "ana"),
-                  etcd_cache(["http://127.0.0.1:1"], "/other", "ana"),
-                  etcd_cache(["http://127.0.0.1:1"], "/ctxscope", "rita")):
+    for other in (
+        etcd_cache(["http://127.0.0.1:2"], "/ctxscope", "ana"),
+        etcd_cache(["http://127.0.0.1:1"], "/other", "ana"),
+        etcd_cache(["http://127.0.0.1:1"], "/ctxscope", "rita"),
+    ):
         assert other.path != base
 
 
@@ -193,21 +197,26 @@ def test_identity_is_the_etcd_user(team, project, user_config):
 
 def test_read_only_role_cannot_sync_and_nothing_is_written(team, project):
     before = _version(team)
-    result = run(["sync", "--direction", "resolved-to-cloud", "--scope", "ship", "--yes"],
-                 cwd=project, env=as_user("rita", CTX_SCOPE=None))
+    result = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "ship", "--yes"],
+        cwd=project,
+        env=as_user("rita", CTX_SCOPE=None),
+    )
     # Already 'ship': in sync. Ask for a change rita may not make.
     assert result.returncode == 0, result.stderr
     (project / ".ctxscope.toml").write_text('scope = "c3"\n')
-    result = run(["sync", "--direction", "resolved-to-cloud", "--yes"], cwd=project,
-                 env=as_user("rita"))
+    result = run(["sync", "--direction", "resolved-to-cloud", "--yes"], cwd=project, env=as_user("rita"))
     assert result.returncode == 4, result.stderr
     assert len(error_lines(result.stderr)) == 1
     assert team.get(DEFAULT) == "ship" and _version(team) == before
 
 
 def test_read_access_to_the_scope_is_not_enough_to_write_the_default(team, project):
-    result = run(["sync", "--direction", "resolved-to-cloud", "--scope", "docs", "--yes"],
-                 cwd=project, env=as_user("ana"))
+    result = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "docs", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert result.returncode == 4
     assert "only read access" in result.stderr
     assert team.get(DEFAULT) == "ship"
@@ -236,8 +245,7 @@ def test_wrong_password_is_its_own_message(team, project):
 
 
 def test_a_user_without_a_password_is_a_config_error(team, project):
-    result = run(["resolve", "--refresh"], cwd=project,
-                 env=as_user("ana", CTXSCOPE_ETCD_PASSWORD=None))
+    result = run(["resolve", "--refresh"], cwd=project, env=as_user("ana", CTXSCOPE_ETCD_PASSWORD=None))
     assert_clean_failure(result, 1, "CTXSCOPE_ETCD_PASSWORD")
 
 
@@ -267,8 +275,11 @@ def test_an_expired_token_is_renewed_once(team, project, monkeypatch):
 
     monkeypatch.setattr(EtcdClient, "_login", login)
     monkeypatch.setattr(EtcdClient, "put_scope", slow_put)
-    result = call(["sync", "--direction", "resolved-to-cloud", "--scope", "c1", "--yes"],
-                  cwd=project, env=as_user("ana"))
+    result = call(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c1", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert result.returncode == 0, result.stderr
     assert team.get(DEFAULT) == "c1"
     assert len(logins) == 2  # the first one, and one renewal
@@ -295,8 +306,11 @@ def test_a_token_refused_twice_is_an_error_not_a_loop(team):
 
 def test_sync_writes_in_one_transaction_and_reads_back(team, project, isolated_home):
     before = _version(team)
-    result = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
-                 cwd=project, env=as_user("ana"))
+    result = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert result.returncode == 0, result.stderr
     assert "read back: ok" in result.stdout
     assert "--scope ship" in result.stdout  # the undo hint
@@ -305,20 +319,29 @@ def test_sync_writes_in_one_transaction_and_reads_back(team, project, isolated_h
     assert synced[-1]["before"] == "ship" and synced[-1]["after"] == "c2"
     assert synced[-1]["verified"] is True
     # In sync now: nothing written.
-    again = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
-                cwd=project, env=as_user("ana"))
+    again = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert again.returncode == 0 and _version(team) == before + 1
 
 
 def test_dry_run_and_mode_gate_write_nothing(team, project, user_config):
     before = _version(team)
-    dry = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--dry-run"],
-              cwd=project, env=as_user("ana"))
+    dry = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--dry-run"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert dry.returncode == 0 and "c2" in dry.stdout
     _config(user_config, team.urls)
     user_config.write_text(user_config.read_text().replace('mode = "cloud"', 'mode = "local"'))
-    gated = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
-                cwd=project, env=as_user("ana"))
+    gated = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c2", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert gated.returncode == 1 and "mode" in gated.stderr
     assert _version(team) == before
 
@@ -330,8 +353,7 @@ def test_repair_writes_the_default(team, project):
     assert team.get(DEFAULT) == "c4"
 
 
-def test_a_concurrent_put_between_read_and_write_is_a_conflict(team, project, monkeypatch,
-                                                               isolated_home):
+def test_a_concurrent_put_between_read_and_write_is_a_conflict(team, project, monkeypatch, isolated_home):
     """Someone runs `etcdctl put` after ctxscope read the default and before its write."""
     from ctxscope.etcd import EtcdClient
 
@@ -342,8 +364,11 @@ def test_a_concurrent_put_between_read_and_write_is_a_conflict(team, project, mo
         return original(self, scope, revision)
 
     monkeypatch.setattr(EtcdClient, "put_scope", raced)
-    result = call(["sync", "--direction", "resolved-to-cloud", "--scope", "c5", "--yes"],
-                  cwd=project, env=as_user("ana"))
+    result = call(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c5", "--yes"],
+        cwd=project,
+        env=as_user("ana"),
+    )
     assert result.returncode == 1
     lines = error_lines(result.stderr)
     assert len(lines) == 1 and "changed" in lines[0] and "'c9'" in lines[0]
@@ -352,17 +377,21 @@ def test_a_concurrent_put_between_read_and_write_is_a_conflict(team, project, mo
     assert failed, _events(isolated_home)
 
 
-def test_16_concurrent_syncs_one_winner_per_revision_no_lost_update(team, project,
-                                                                   isolated_home, user_config):
+def test_16_concurrent_syncs_one_winner_per_revision_no_lost_update(
+    team, project, isolated_home, user_config
+):
     # Sixteen interpreters on a shared two-core box: a budget for correctness, not speed.
     _config(user_config, team.urls, timeout=60)
     start_version = _version(team)
     env = as_user("ana")
     procs = [
         subprocess.Popen(
-            [CTXSCOPE, "sync", "--direction", "resolved-to-cloud",
-             "--scope", f"c{i}", "--yes"],
-            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [CTXSCOPE, "sync", "--direction", "resolved-to-cloud", "--scope", f"c{i}", "--yes"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
             stdin=subprocess.DEVNULL,
         )
         for i in range(16)
@@ -398,10 +427,13 @@ def test_sigkill_during_a_sync_leaves_the_old_or_the_new_value(team, project):
     for attempt in range(4):
         target = f"c1{attempt}"
         proc = subprocess.Popen(
-            [CTXSCOPE, "sync", "--direction", "resolved-to-cloud",
-             "--scope", target, "--yes"],
-            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [CTXSCOPE, "sync", "--direction", "resolved-to-cloud", "--scope", target, "--yes"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         time.sleep(rng.uniform(0.2, 1.2))
         os.killpg(proc.pid, signal.SIGKILL)
@@ -411,8 +443,7 @@ def test_sigkill_during_a_sync_leaves_the_old_or_the_new_value(team, project):
         previous = now
         status = run(["status", "--check", "--refresh"], cwd=project, env=env)
         assert status.returncode == 0, status.stderr
-    final = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c19", "--yes"],
-                cwd=project, env=env)
+    final = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c19", "--yes"], cwd=project, env=env)
     assert final.returncode == 0 and team.get(DEFAULT) == "c19"
 
 
@@ -422,8 +453,13 @@ def test_sigkill_during_a_sync_leaves_the_old_or_the_new_value(team, project):
 def test_status_watch_redraws_soon_after_an_etcdctl_put(team, project):
     proc = subprocess.Popen(
         [CTXSCOPE, "status", "--watch", "--json"],
-        cwd=project, env=as_user("ana"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL, text=True, start_new_session=True,
+        cwd=project,
+        env=as_user("ana"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
     )
     try:
         first = json.loads(proc.stdout.readline())
@@ -464,8 +500,7 @@ def test_endpoints_are_tried_in_order(team, project, user_config, dead_url, blac
     assert time.monotonic() - started < 3.0 + 5
 
 
-def test_all_endpoints_down_is_exit_6_within_the_budget(project, user_config, dead_url,
-                                                        blackhole):
+def test_all_endpoints_down_is_exit_6_within_the_budget(project, user_config, dead_url, blackhole):
     budget = 1.5
     _config(user_config, [blackhole, dead_url], timeout=budget)
     started = time.monotonic()
@@ -489,10 +524,17 @@ def test_three_members_leader_killed_mid_run(tmp_path, project, user_config):
         # Commands already running when the leader dies, and one started just after.
         running = []
         for _ in range(3):
-            running.append(subprocess.Popen(
-                [CTXSCOPE, "resolve", "--refresh"], cwd=project, env=env, text=True,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            ))
+            running.append(
+                subprocess.Popen(
+                    [CTXSCOPE, "resolve", "--refresh"],
+                    cwd=project,
+                    env=env,
+                    text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                )
+            )
             time.sleep(0.15)
         leader.kill()  # SIGKILL, as a crash would
         for proc in running:
@@ -500,8 +542,9 @@ def test_three_members_leader_killed_mid_run(tmp_path, project, user_config):
             assert (proc.returncode, out) == (0, "ship\n"), err
         result = run(["resolve", "--refresh"], cwd=project, env=env)
         assert (result.returncode, result.stdout) == (0, "ship\n"), result.stderr
-        write = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c7", "--yes"],
-                    cwd=project, env=env)
+        write = run(
+            ["sync", "--direction", "resolved-to-cloud", "--scope", "c7", "--yes"], cwd=project, env=env
+        )
         assert write.returncode == 0, write.stderr
         assert cluster.get(DEFAULT) == "c7"
         # Every member down: exit 6, one line naming each endpoint.
@@ -534,23 +577,29 @@ def tls_etcd(tmp_path_factory):
 
 def test_tls_private_ca_and_client_certificate(tls_etcd, project, user_config):
     pki = tls_etcd.tls
-    _config(user_config, tls_etcd.urls,
-            extra=f'ca_file = "{pki["ca"]}"\ncert_file = "{pki["client"][0]}"\n'
-                  f'key_file = "{pki["client"][1]}"\n')
+    _config(
+        user_config,
+        tls_etcd.urls,
+        extra=f'ca_file = "{pki["ca"]}"\ncert_file = "{pki["client"][0]}"\nkey_file = "{pki["client"][1]}"\n',
+    )
     result = run(["resolve", "--refresh"], cwd=project, env=as_user(None))
     assert (result.returncode, result.stdout) == (0, "ship\n"), result.stderr
     status = run(["status", "--refresh"], cwd=project, env=as_user(None))
     assert "not enforced by the store" in status.stdout
-    write = run(["sync", "--direction", "resolved-to-cloud", "--scope", "c8", "--yes"],
-                cwd=project, env=as_user(None))
+    write = run(
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "c8", "--yes"], cwd=project, env=as_user(None)
+    )
     assert write.returncode == 0, write.stderr
     assert tls_etcd.ctl("get", DEFAULT, "--print-value-only", user=None).strip() == "c8"
 
 
 def test_tls_without_the_ca_is_refused_with_a_hint(tls_etcd, project, user_config):
     pki = tls_etcd.tls
-    _config(user_config, tls_etcd.urls,
-            extra=f'cert_file = "{pki["client"][0]}"\nkey_file = "{pki["client"][1]}"\n')
+    _config(
+        user_config,
+        tls_etcd.urls,
+        extra=f'cert_file = "{pki["client"][0]}"\nkey_file = "{pki["client"][1]}"\n',
+    )
     result = run(["resolve", "--refresh"], cwd=project, env=as_user(None))
     assert_clean_failure(result, 6, "CERTIFICATE_VERIFY_FAILED")
     assert "ca_file" in result.stderr
@@ -564,9 +613,11 @@ def test_tls_without_a_client_certificate_is_refused(tls_etcd, project, user_con
 
 def test_enforce_mode_refuses_a_store_that_does_not_enforce(tls_etcd, project, user_config):
     pki = tls_etcd.tls
-    _config(user_config, tls_etcd.urls,
-            extra=f'ca_file = "{pki["ca"]}"\ncert_file = "{pki["client"][0]}"\n'
-                  f'key_file = "{pki["client"][1]}"\n')
+    _config(
+        user_config,
+        tls_etcd.urls,
+        extra=f'ca_file = "{pki["ca"]}"\ncert_file = "{pki["client"][0]}"\nkey_file = "{pki["client"][1]}"\n',
+    )
     user_config.write_text(user_config.read_text().replace('"cloud"', '"enforce"'))
     result = run(["resolve", "--refresh"], cwd=project, env=as_user(None))
     assert_clean_failure(result, 4, "not enforced")
@@ -576,8 +627,10 @@ def test_enforce_mode_refuses_a_store_that_does_not_enforce(tls_etcd, project, u
 
 
 def test_a_password_in_a_config_file_is_refused(project, user_config):
-    user_config.write_text('[cloud]\nbackend = "etcd"\nurl = "http://127.0.0.1:2379"\n'
-                           'user = "ana"\npassword = "hunter2hunter2"\n')
+    user_config.write_text(
+        '[cloud]\nbackend = "etcd"\nurl = "http://127.0.0.1:2379"\n'
+        'user = "ana"\npassword = "hunter2hunter2"\n'
+    )
     result = run(["resolve"], cwd=project, env=as_user(None))
     line = assert_clean_failure(result, 1, "CTXSCOPE_ETCD_PASSWORD")
     assert "hunter2hunter2" not in line
@@ -585,12 +638,14 @@ def test_a_password_in_a_config_file_is_refused(project, user_config):
 
 def test_backend_from_the_environment_and_comma_separated_urls(project, dead_url):
     other = dead_url.replace("127.0.0.1", "[::1]")
-    env = as_user("ana", CTXSCOPE_CLOUD_BACKEND="etcd",
-                  CTXSCOPE_CLOUD_URL=f"{dead_url}, {other}")
+    env = as_user("ana", CTXSCOPE_CLOUD_BACKEND="etcd", CTXSCOPE_CLOUD_URL=f"{dead_url}, {other}")
     result = run(["resolve", "--refresh"], cwd=project, env=env)
     assert_clean_failure(result, 6, dead_url, other)
-    bad = run(["resolve"], cwd=project, env=as_user(None, CTXSCOPE_CLOUD_BACKEND="zookeeper",
-                                                    CTXSCOPE_CLOUD_URL=dead_url))
+    bad = run(
+        ["resolve"],
+        cwd=project,
+        env=as_user(None, CTXSCOPE_CLOUD_BACKEND="zookeeper", CTXSCOPE_CLOUD_URL=dead_url),
+    )
     assert_clean_failure(bad, 1, "CTXSCOPE_CLOUD_BACKEND")
 
 

@@ -60,8 +60,10 @@ def test_langsmith_sdk_reports_the_mapped_project(workout):
 
 
 def test_openai_sdk_reports_the_mapped_project(workout):
-    code = ("import openai; c = openai.OpenAI(api_key='sk-test-not-used'); "
-            "print(c.project, c.default_headers.get('OpenAI-Project'))")
+    code = (
+        "import openai; c = openai.OpenAI(api_key='sk-test-not-used'); "
+        "print(c.project, c.default_headers.get('OpenAI-Project'))"
+    )
     assert under_exec(workout, code) == "proj_workout123 proj_workout123"
 
 
@@ -87,18 +89,24 @@ server.run("stdio")
 
 def _client_env() -> dict[str, str]:
     keep = ("HOME", "PATH", "NO_PROXY", "LANG", "LC_ALL", "GRAPHITI_GROUP_ID")
-    return {k: v for k, v in os.environ.items()
-            if k in keep or k.startswith(("XDG_", "CTXSCOPE_", "CTX_SCOPE"))}
+    return {
+        k: v for k, v in os.environ.items() if k in keep or k.startswith(("XDG_", "CTXSCOPE_", "CTX_SCOPE"))
+    }
 
 
 def _session(cwd, server_path, errlog_path):
     async def main():
         params = StdioServerParameters(
-            command=CTXSCOPE, args=["exec", "--", sys.executable, str(server_path)],
-            env=_client_env(), cwd=str(cwd))
+            command=CTXSCOPE,
+            args=["exec", "--", sys.executable, str(server_path)],
+            env=_client_env(),
+            cwd=str(cwd),
+        )
         with open(errlog_path, "w") as errlog, anyio.fail_after(60):
-            async with stdio_client(params, errlog=errlog) as (read, write), \
-                    ClientSession(read, write) as session:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
                 await session.initialize()
                 result = await session.call_tool("whoami", {})
                 return result.structured_content or json.loads(result.content[0].text)
@@ -119,8 +127,7 @@ def test_mcp_stdio_client_talks_to_a_server_launched_through_exec(workout, tmp_p
     assert "ctxscope" not in errlog.read_text()  # nothing said: in sync
 
 
-def test_a_refused_launch_leaves_the_mcp_client_a_clear_error(project, cloud, monkeypatch,
-                                                              tmp_path):
+def test_a_refused_launch_leaves_the_mcp_client_a_clear_error(project, cloud, monkeypatch, tmp_path):
     cloud.scope = "workout"
     cloud.access = {"workout": "read"}
     monkeypatch.setenv("CTX_SCOPE", "payroll")  # not visible to the token

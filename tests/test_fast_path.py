@@ -74,8 +74,17 @@ def _write(path, text):
     path.write_text(text)
 
 
-SCENARIOS = ["unset", "synced", "drifted", "invalid", "broken-toml", "enforce", "cloud",
-             "cloud-denied", "cloud-down"]
+SCENARIOS = [
+    "unset",
+    "synced",
+    "drifted",
+    "invalid",
+    "broken-toml",
+    "enforce",
+    "cloud",
+    "cloud-denied",
+    "cloud-down",
+]
 
 
 @pytest.fixture
@@ -109,8 +118,9 @@ def scenario(request, project, monkeypatch, httpserver, dead_url):
         _write(toml, 'scope = "demo"\n')
     # `status` also lists stale processes of this machine, which other test runs
     # start and stop at any moment; the two paths share that code, so pin it here.
-    monkeypatch.setattr("ctxscope.procs.status_summary",
-                        lambda **kw: {"checked": 0, "stale": [], "unreadable": 0})
+    monkeypatch.setattr(
+        "ctxscope.procs.status_summary", lambda **kw: {"checked": 0, "stale": [], "unreadable": 0}
+    )
     return name
 
 
@@ -205,14 +215,27 @@ FULL_APP = "import sys; from ctxscope.cli import run; sys.stdout.flush(); sys.ex
 
 
 def _full_app(argv, cwd):
-    return subprocess.run([sys.executable, "-c", FULL_APP, *argv], cwd=cwd,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", FULL_APP, *argv], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
-@pytest.mark.parametrize("argv", [["resolve"], ["resolve", "--json"], ["diff"], ["diff", "--json"],
-                                  ["prompt"], ["prompt", "--json"], ["hook", "bash", "--run"],
-                                  ["hook", "bash", "--run", "--json"], ["hook", "zsh"],
-                                  ["hook", "zsh", "--json"], ["resolve", "--scope"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["resolve"],
+        ["resolve", "--json"],
+        ["diff"],
+        ["diff", "--json"],
+        ["prompt"],
+        ["prompt", "--json"],
+        ["hook", "bash", "--run"],
+        ["hook", "bash", "--run", "--json"],
+        ["hook", "zsh"],
+        ["hook", "zsh", "--json"],
+        ["resolve", "--scope"],
+    ],
+)
 @pytest.mark.parametrize("situation", ["drifted", "unresolved-project", "invalid"])
 def test_installed_command_matches_the_full_app(ctx, argv, situation, project, monkeypatch):
     if situation == "drifted":
@@ -224,8 +247,7 @@ def test_installed_command_matches_the_full_app(ctx, argv, situation, project, m
         monkeypatch.setenv("CTX_SCOPE", " padded ")
     fast = ctx(*argv, cwd=project)
     full = _full_app(argv, project)
-    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout,
-                                                           full.stderr)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
     if argv[:1] == ["diff"] and "--json" in argv:
         assert json.loads(fast.stdout)["state"] in ("DRIFTED", "UNRESOLVED", "INVALID")
     if argv[:1] in (["prompt"], ["hook"]) and "--json" in argv:
@@ -238,10 +260,18 @@ def test_the_installed_command_takes_the_fast_path(project, monkeypatch):
     script = os.path.join(os.path.dirname(sys.executable), "ctxscope")
 
     def imported(*argv):
-        done = subprocess.run([sys.executable, "-X", "importtime", script, *argv], cwd=project,
-                              capture_output=True, text=True, timeout=60)
-        return {line.split("|")[-1].strip() for line in done.stderr.splitlines()
-                if line.startswith("import time:")}
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", script, *argv],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return {
+            line.split("|")[-1].strip()
+            for line in done.stderr.splitlines()
+            if line.startswith("import time:")
+        }
 
     assert "typer" not in imported("status", "--json")
     assert "typer" in imported("status", "--help")

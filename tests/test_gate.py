@@ -39,6 +39,7 @@ def write(path, text):
 
 # ---- the setups the issue names, shared by the tests below ----
 
+
 def synced(project, cloud, monkeypatch):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
     write(project / ".ctxscope.toml", 'scope = "workout"\n')
@@ -67,11 +68,11 @@ def unresolved(project, cloud, monkeypatch):
     cloud.scope = None
 
 
-SETUPS = {"synced": synced, "drifted": drifted, "unauthorized": unauthorized,
-          "unresolved": unresolved}
+SETUPS = {"synced": synced, "drifted": drifted, "unauthorized": unauthorized, "unresolved": unresolved}
 
 
 # ---- each setup: the scope or the typed error ----
+
 
 def test_synced_returns_the_scope_and_logs_nothing(project, cloud, monkeypatch, events):
     synced(project, cloud, monkeypatch)
@@ -86,7 +87,10 @@ def test_drifted_returns_the_winner_and_logs_the_drift(project, cloud, monkeypat
     assert event["event"] == "scope_drift_detected"
     assert event["command"] == "require_scope"
     assert (event["runtime_scope"], event["local_scope"], event["cloud_scope"]) == (
-        "zentygo", "workout", "zentygo")
+        "zentygo",
+        "workout",
+        "zentygo",
+    )
     assert event["reasons"] == ["local_mismatch"]
     assert event["authorized"] is True
 
@@ -105,7 +109,10 @@ def test_unauthorized_raises_scope_unauthorized(project, cloud, monkeypatch, eve
     assert exc.hint
     [event] = events()
     assert (event["event"], event["command"], event["authorized"]) == (
-        "scope_unauthorized", "require_scope", False)
+        "scope_unauthorized",
+        "require_scope",
+        False,
+    )
 
 
 def test_unresolved_raises_scope_unresolved(project, cloud, monkeypatch, events):
@@ -158,6 +165,7 @@ def test_cloud_down_runtime_set_returns_scope_outside_enforce(project, monkeypat
 
 
 # ---- enforce mode: drift and unverified authorization are refusals too ----
+
 
 def enforce(project, extra=""):
     write(project / ".ctxscope.toml", f'{extra}[policy]\nmode = "enforce"\n')
@@ -261,6 +269,7 @@ def _mode(config, mode):
 
 # ---- arguments ----
 
+
 def test_scope_argument_is_the_runtime_flag(project, monkeypatch):
     monkeypatch.setenv("CTX_SCOPE", "from-env")
     assert ctxscope.require_scope(scope="from-flag") == "from-flag"
@@ -303,12 +312,15 @@ def test_structured_error_has_reason_message_hint_code(project, cloud, monkeypat
     with pytest.raises(ctxscope.ScopeError) as info:
         ctxscope.require_scope()
     assert info.value.to_dict() == {
-        "reason": "scope_unauthorized", "message": info.value.message,
-        "hint": info.value.hint, "exit_code": 4,
+        "reason": "scope_unauthorized",
+        "message": info.value.message,
+        "hint": info.value.hint,
+        "exit_code": 4,
     }
 
 
 # ---- cheap: a cached cloud answer means no network ----
+
 
 def test_cached_cloud_answer_means_no_request(project, cloud, monkeypatch):
     synced(project, cloud, monkeypatch)
@@ -352,33 +364,55 @@ def test_warm_gate_in_a_fresh_process_imports_nothing_heavy(project, cloud, monk
         "heavy = ['httpx', 'typer', 'rich', 'mcp', 'platformdirs']\n"
         "print(json.dumps([scope, [m for m in heavy if m in sys.modules]]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ), cwd=project,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout) == ["workout", []]
     assert len(cloud.requests()) == asked
 
 
 # ---- the package's top level ----
 
+
 def test_exported_lazily_from_the_top_level():
-    names = ["require_scope", "ScopeError", "ScopeInvalid", "ScopeDrifted", "ScopeUnauthorized",
-             "ScopeUnresolved", "ScopeCloudError"]
+    names = [
+        "require_scope",
+        "ScopeError",
+        "ScopeInvalid",
+        "ScopeDrifted",
+        "ScopeUnauthorized",
+        "ScopeUnresolved",
+        "ScopeCloudError",
+    ]
     assert all(name in ctxscope.__all__ for name in names)
     assert ctxscope.require_scope is gate.require_scope
     assert ctxscope.ScopeDrifted is gate.ScopeDrifted
     code = "import sys, ctxscope; print('ctxscope.gate' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=REPO_ROOT),
+    )
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(("cls", "base", "code"), [
-    (gate.ScopeInvalid, InvalidScopeError, 1),
-    (gate.ScopeDrifted, DriftError, 3),
-    (gate.ScopeUnauthorized, UnauthorizedError, 4),
-    (gate.ScopeUnresolved, UnresolvedError, 5),
-    (gate.ScopeCloudError, CloudError, 6),
-])
+@pytest.mark.parametrize(
+    ("cls", "base", "code"),
+    [
+        (gate.ScopeInvalid, InvalidScopeError, 1),
+        (gate.ScopeDrifted, DriftError, 3),
+        (gate.ScopeUnauthorized, UnauthorizedError, 4),
+        (gate.ScopeUnresolved, UnresolvedError, 5),
+        (gate.ScopeCloudError, CloudError, 6),
+    ],
+)
 def test_error_classes_keep_the_exit_codes_of_their_bases(cls, base, code):
     assert issubclass(cls, base) and issubclass(cls, gate.ScopeError)
     assert cls.exit_code == code

@@ -79,7 +79,8 @@ STATUSES = [401, 403, 404, 409, 412, 429, 500, 503]
 
 def _answer_everything_with(httpserver, status: int, body: str = '{"error": "nope"}') -> str:
     httpserver.expect_request(re.compile("^/")).respond_with_response(
-        Response(body, status=status, content_type="application/json"))
+        Response(body, status=status, content_type="application/json")
+    )
     return httpserver.url_for("").rstrip("/")
 
 
@@ -92,8 +93,7 @@ def test_http_status_faults(httpserver, project, cloud_env, status, record_prope
     record_property("faults", 4)
 
     # The cloud is the first source consulted: nothing to print, exit 6.
-    assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, f"HTTP {status}",
-                         url + "/v1/scope")
+    assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, f"HTTP {status}", url + "/v1/scope")
     # (in-process from here: the server answers at once, nothing can hang)
     checked = call(["status", "--check"], cwd=project, env=env)
     assert checked.returncode == 6 and "DEGRADED" in checked.stdout
@@ -108,24 +108,22 @@ def test_http_status_faults(httpserver, project, cloud_env, status, record_prope
         assert any("authorization" in w and "unknown" in w for w in warning_lines(resolved.stderr))
 
     # A write that needs the target authorized writes nothing.
-    wrote = call(["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"],
-                 cwd=project, env=env)
+    wrote = call(["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"], cwd=project, env=env)
     assert wrote.returncode == (4 if status in (403, 404) else 6), wrote.stderr
     assert len(error_lines(wrote.stderr)) == 1 and "Traceback" not in wrote.stderr
     assert not [r for r, _ in httpserver.log if r.method != "GET"]
     # Only a real answer is cached: 403/404 mean "not visible" (an answer), the rest nothing.
-    _nothing_written(before, project, url,
-                     allowed_cache=("access:x",) if status in (403, 404) else ())
+    _nothing_written(before, project, url, allowed_cache=("access:x",) if status in (403, 404) else ())
 
 
 @pytest.mark.parametrize("status", [401, 500, 503])
-def test_enforce_mode_fails_when_authorization_is_unknown(httpserver, project, cloud_env,
-                                                         user_config, status, record_property):
+def test_enforce_mode_fails_when_authorization_is_unknown(
+    httpserver, project, cloud_env, user_config, status, record_property
+):
     user_config.write_text(f'[cloud]\ntimeout = {TIMEOUT}\n[policy]\nmode = "enforce"\n')
     url = _answer_everything_with(httpserver, status)
     record_property("faults", 1)
-    result = timed(["resolve", "--scope", "x"], cwd=project, env={**cloud_env,
-                                                                  "CTXSCOPE_CLOUD_URL": url})
+    result = timed(["resolve", "--scope", "x"], cwd=project, env={**cloud_env, "CTXSCOPE_CLOUD_URL": url})
     assert_clean_failure(result, 6, "enforce")
 
 
@@ -143,12 +141,12 @@ BODIES = {
     "scope not a string": (b'{"scope": 3, "revision": "1"}', "shape"),
     "scope that is itself invalid": (b'{"scope": "a b", "revision": "1"}', "not allowed"),
     "scope with '..'": (b'{"scope": "a/../b", "revision": "1"}', "'..'"),
-    "scope of 129 characters": (json.dumps({"scope": "a" * 129, "revision": "1"}).encode(),
-                                "129 characters"),
-    "scope with an escape sequence": (b'{"scope": "a\\u001b[2Jb", "revision": "1"}',
-                                      "not allowed"),
-    "oversized valid JSON": (json.dumps({"scope": "a", "revision": "x" * BIG}).encode(),
-                             "larger than 64 KiB"),
+    "scope of 129 characters": (json.dumps({"scope": "a" * 129, "revision": "1"}).encode(), "129 characters"),
+    "scope with an escape sequence": (b'{"scope": "a\\u001b[2Jb", "revision": "1"}', "not allowed"),
+    "oversized valid JSON": (
+        json.dumps({"scope": "a", "revision": "x" * BIG}).encode(),
+        "larger than 64 KiB",
+    ),
     "oversized garbage": (b"x" * (BIG * 4), "larger than 64 KiB"),
     "deeply nested JSON": (b"[" * 5000 + b"]" * 5000, ""),
 }
@@ -158,7 +156,8 @@ BODIES = {
 def test_bodies_outside_the_contract(httpserver, project, cloud_env, case, record_property):
     body, reason = BODIES[case]
     httpserver.expect_request("/v1/scope").respond_with_response(
-        Response(body, status=200, content_type="application/json"))
+        Response(body, status=200, content_type="application/json")
+    )
     url = httpserver.url_for("").rstrip("/")
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": url}
     before = tree_snapshot(project)
@@ -170,17 +169,20 @@ def test_bodies_outside_the_contract(httpserver, project, cloud_env, case, recor
     [cloud_row] = [s for s in data["sources"] if s["source"] == "cloud"]
     assert cloud_row["value"] is None and cloud_row["state"] in ("error", "invalid")
     assert data["resolved_scope"] is None
-    _nothing_written(before, project, url, allowed_cache=("scope",) if "invalid" in case
-                     or "'..'" in case or "129" in case or "escape" in case else ())
+    _nothing_written(
+        before,
+        project,
+        url,
+        allowed_cache=("scope",)
+        if "invalid" in case or "'..'" in case or "129" in case or "escape" in case
+        else (),
+    )
 
 
-def test_invalid_cloud_scope_below_the_winner_is_drift(httpserver, project, cloud_env,
-                                                       record_property):
+def test_invalid_cloud_scope_below_the_winner_is_drift(httpserver, project, cloud_env, record_property):
     httpserver.expect_request("/v1/scope").respond_with_json({"scope": "a b", "revision": "1"})
-    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json(
-        {"scope": "zentygo", "access": "read"})
-    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": httpserver.url_for("").rstrip("/"),
-           "CTX_SCOPE": "zentygo"}
+    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json({"scope": "zentygo", "access": "read"})
+    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": httpserver.url_for("").rstrip("/"), "CTX_SCOPE": "zentygo"}
     record_property("faults", 1)
     resolved = timed(["resolve"], cwd=project, env=env)
     assert (resolved.returncode, resolved.stdout) == (0, "zentygo\n")
@@ -197,8 +199,7 @@ ACCESS_BODIES = {
 
 
 @pytest.mark.parametrize("case", sorted(ACCESS_BODIES))
-def test_authorization_answers_outside_the_contract(httpserver, project, cloud_env, case,
-                                                    record_property):
+def test_authorization_answers_outside_the_contract(httpserver, project, cloud_env, case, record_property):
     httpserver.expect_request("/v1/scopes/x").respond_with_json(ACCESS_BODIES[case])
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": httpserver.url_for("").rstrip("/")}
     record_property("faults", 1)
@@ -210,13 +211,12 @@ def test_authorization_answers_outside_the_contract(httpserver, project, cloud_e
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-def test_redirects_are_refused_and_not_followed(httpserver, project, cloud_env, status,
-                                                record_property):
+def test_redirects_are_refused_and_not_followed(httpserver, project, cloud_env, status, record_property):
     target = httpserver.url_for("/elsewhere/v1/scope")
     httpserver.expect_request("/v1/scope").respond_with_response(
-        Response("", status=status, headers={"Location": target}))
-    httpserver.expect_request("/elsewhere/v1/scope").respond_with_json(
-        {"scope": "hijacked", "revision": "1"})
+        Response("", status=status, headers={"Location": target})
+    )
+    httpserver.expect_request("/elsewhere/v1/scope").respond_with_json({"scope": "hijacked", "revision": "1"})
     url = httpserver.url_for("").rstrip("/")
     record_property("faults", 1)
     result = timed(["resolve"], cwd=project, env={**cloud_env, "CTXSCOPE_CLOUD_URL": url})
@@ -225,6 +225,7 @@ def test_redirects_are_refused_and_not_followed(httpserver, project, cloud_env, 
 
 
 # --- servers that misbehave below HTTP -------------------------------------------------------
+
 
 class RawServer:
     """A TCP server on loopback that does one bad thing to every connection."""
@@ -266,15 +267,17 @@ class RawServer:
                 while not self.stop.wait(0.1):
                     conn.sendall(b"a")
             elif b == "trickles the body":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Content-Length: 100000\r\n\r\n{\"scope\": \"")
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 100000\r\n\r\n{"scope": "'
+                )
                 while not self.stop.wait(0.1):
                     conn.sendall(b"a")
             elif b == "cuts the headers":
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Le")
                 conn.close()
             elif b == "cuts the body":
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"scope\"")
+                conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{"scope"')
                 conn.close()
             elif b == "resets":
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -323,15 +326,15 @@ RAW = {
 
 
 @pytest.mark.parametrize("behaviour", sorted(RAW))
-def test_servers_that_misbehave_below_http(raw_server, project, cloud_env, user_config,
-                                           behaviour, record_property):
+def test_servers_that_misbehave_below_http(
+    raw_server, project, cloud_env, user_config, behaviour, record_property
+):
     user_config.write_text("[cloud]\ntimeout = 0.5\n")  # nothing will answer: a short budget
     server = raw_server(behaviour)
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": server.url}
     before = tree_snapshot(project)
     record_property("faults", 3)
-    line = assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, server.url,
-                                RAW[behaviour])
+    line = assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, server.url, RAW[behaviour])
     assert "Traceback" not in line
 
     # One budget for the whole command: after the first failure no further call is made.
@@ -347,8 +350,7 @@ def test_connection_refused(project, cloud_env, dead_url, record_property):
     record_property("faults", 1)
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": dead_url}
     assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, "cannot connect", dead_url)
-    wrote = timed(["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"],
-                  cwd=project, env=env)
+    wrote = timed(["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"], cwd=project, env=env)
     assert wrote.returncode == 6 and not (project / ".ctxscope.toml").exists()
 
 
@@ -360,12 +362,15 @@ def test_name_that_does_not_resolve(project, cloud_env, record_property):
     assert_clean_failure(result, 6, "cannot connect", url)
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("http://example.com", "plain http to a non-loopback host"),
-    ("ftp://127.0.0.1/", "not an http(s) URL"),
-    ("https://user:pw@127.0.0.1", "must not carry credentials"),
-    ("not a url", "not an http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://example.com", "plain http to a non-loopback host"),
+        ("ftp://127.0.0.1/", "not an http(s) URL"),
+        ("https://user:pw@127.0.0.1", "must not carry credentials"),
+        ("not a url", "not an http(s) URL"),
+    ],
+)
 def test_unsafe_cloud_urls_are_config_errors(project, cloud_env, url, reason, record_property):
     record_property("bad_inputs", 1)
     result = run(["resolve"], cwd=project, env={**cloud_env, "CTXSCOPE_CLOUD_URL": url})
@@ -374,6 +379,7 @@ def test_unsafe_cloud_urls_are_config_errors(project, cloud_env, url, reason, re
 
 
 # --- TLS ------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
@@ -397,22 +403,19 @@ def tls_server(pki):
 
 
 @pytest.mark.parametrize("leaf", ["good", "self-signed", "wrong name", "expired"])
-def test_untrusted_certificates_are_refused(tls_server, project, cloud_env, leaf,
-                                            record_property):
+def test_untrusted_certificates_are_refused(tls_server, project, cloud_env, leaf, record_property):
     """Without the private CA in the trust store every one of these fails: verification
     is always on, and there is no switch to turn it off."""
     server = tls_server(leaf)
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": server.url}
     record_property("faults", 1)
-    line = assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, server.url,
-                                "certificate")
+    line = assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, server.url, "certificate")
     assert "ca_file" in line  # says how to trust a private CA
     assert server.paths == []  # no request (and so no token) went out
     assert _cache_entries(server.url) == {}
 
 
-def test_private_ca_trusted_with_ca_file(tls_server, pki, project, cloud_env, user_config,
-                                        record_property):
+def test_private_ca_trusted_with_ca_file(tls_server, pki, project, cloud_env, user_config, record_property):
     server = tls_server("good")
     user_config.write_text(f'[cloud]\ntimeout = {TIMEOUT}\nca_file = "{pki["ca"]}"\n')
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": server.url}
@@ -422,8 +425,7 @@ def test_private_ca_trusted_with_ca_file(tls_server, pki, project, cloud_env, us
     assert server.auth[0] == f"Bearer {CANARY}"
 
 
-def test_private_ca_trusted_with_ssl_cert_file(tls_server, pki, project, cloud_env,
-                                              record_property):
+def test_private_ca_trusted_with_ssl_cert_file(tls_server, pki, project, cloud_env, record_property):
     server = tls_server("good")
     env = {**cloud_env, "CTXSCOPE_CLOUD_URL": server.url, "SSL_CERT_FILE": pki["ca"]}
     record_property("faults", 1)
@@ -432,8 +434,9 @@ def test_private_ca_trusted_with_ssl_cert_file(tls_server, pki, project, cloud_e
 
 
 @pytest.mark.parametrize("leaf", ["wrong name", "expired"])
-def test_trusted_ca_still_checks_name_and_dates(tls_server, pki, project, cloud_env,
-                                                user_config, leaf, record_property):
+def test_trusted_ca_still_checks_name_and_dates(
+    tls_server, pki, project, cloud_env, user_config, leaf, record_property
+):
     server = tls_server(leaf)
     user_config.write_text(f'[cloud]\ntimeout = {TIMEOUT}\nca_file = "{pki["ca"]}"\n')
     record_property("faults", 1)
@@ -444,8 +447,9 @@ def test_trusted_ca_still_checks_name_and_dates(tls_server, pki, project, cloud_
 
 @pytest.mark.parametrize("where", ["ca_file", "SSL_CERT_FILE"])
 @pytest.mark.parametrize("content", ["missing", "not a certificate"])
-def test_a_ca_file_that_cannot_be_loaded_is_one_line(project, cloud_env, user_config, tmp_path,
-                                                     where, content, record_property):
+def test_a_ca_file_that_cannot_be_loaded_is_one_line(
+    project, cloud_env, user_config, tmp_path, where, content, record_property
+):
     path = tmp_path / "ca.pem"
     if content != "missing":
         path.write_text("-----BEGIN NOTHING-----\n")
@@ -462,16 +466,20 @@ def test_https_server_answering_plain_http(raw_server, project, cloud_env, recor
     server = raw_server("answers HTTP to HTTPS")
     url = f"https://127.0.0.1:{server.port}"
     record_property("faults", 1)
-    assert_clean_failure(timed(["resolve"], cwd=project, env={**cloud_env,
-                                                              "CTXSCOPE_CLOUD_URL": url}), 6, url)
+    assert_clean_failure(
+        timed(["resolve"], cwd=project, env={**cloud_env, "CTXSCOPE_CLOUD_URL": url}), 6, url
+    )
 
 
 # --- writes against a faulty cloud ----------------------------------------------------------
 
-@pytest.mark.parametrize("put_status, code", [(500, 6), (503, 6), (429, 6), (401, 4),
-                                              (403, 4), (412, 1), (409, 6)])
-def test_cloud_write_faults_write_nothing_else(project, cloud, user_config, put_status, code,
-                                               events, record_property):
+
+@pytest.mark.parametrize(
+    "put_status, code", [(500, 6), (503, 6), (429, 6), (401, 4), (403, 4), (412, 1), (409, 6)]
+)
+def test_cloud_write_faults_write_nothing_else(
+    project, cloud, user_config, put_status, code, events, record_property
+):
     user_config.write_text(f'[cloud]\ntimeout = {TIMEOUT}\n[policy]\nmode = "cloud"\n')
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope = "zentygo"
@@ -479,8 +487,11 @@ def test_cloud_write_faults_write_nothing_else(project, cloud, user_config, put_
     cloud.put_status = put_status
     before = tree_snapshot(project)
     record_property("faults", 1)
-    result = timed(["sync", "--direction", "resolved-to-cloud", "--yes"], cwd=project,
-                   env=env_with(CTXSCOPE_TOKEN=CANARY))
+    result = timed(
+        ["sync", "--direction", "resolved-to-cloud", "--yes"],
+        cwd=project,
+        env=env_with(CTXSCOPE_TOKEN=CANARY),
+    )
     assert "Traceback" not in result.stderr
     assert result.returncode == code, result.stderr
     assert len(error_lines(result.stderr)) == 1
@@ -489,35 +500,46 @@ def test_cloud_write_faults_write_nothing_else(project, cloud, user_config, put_
     assert not [e for e in events() if e["event"] == "scope_synced"]
 
 
-def test_cloud_write_to_a_server_that_never_answers(project, raw_server, user_config,
-                                                    record_property):
+def test_cloud_write_to_a_server_that_never_answers(project, raw_server, user_config, record_property):
     """A write command against a cloud that hangs: bounded, exit 6, the file untouched."""
     server = raw_server("never answers")
     user_config.write_text(f'[cloud]\ntimeout = {TIMEOUT}\n[policy]\nmode = "cloud"\n')
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     before = tree_snapshot(project)
     record_property("faults", 1)
-    result = timed(["sync", "--direction", "resolved-to-cloud", "--yes"], cwd=project,
-                   env=env_with(CTXSCOPE_CLOUD_URL=server.url, CTXSCOPE_TOKEN=CANARY))
+    result = timed(
+        ["sync", "--direction", "resolved-to-cloud", "--yes"],
+        cwd=project,
+        env=env_with(CTXSCOPE_CLOUD_URL=server.url, CTXSCOPE_TOKEN=CANARY),
+    )
     assert result.returncode == 6 and len(error_lines(result.stderr)) == 1
     assert tree_snapshot(project) == before
 
 
 @pytest.mark.parametrize("behaviour", ["never answers", "trickles the headers"])
-def test_a_proxy_that_hangs_is_bounded_too(raw_server, project, cloud_env, user_config,
-                                           behaviour, record_property):
+def test_a_proxy_that_hangs_is_bounded_too(
+    raw_server, project, cloud_env, user_config, behaviour, record_property
+):
     """HTTPS_PROXY is honoured, and the budget holds through it."""
     user_config.write_text("[cloud]\ntimeout = 0.5\n")
     proxy = raw_server(behaviour)
-    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
-           "HTTPS_PROXY": proxy.url, "NO_PROXY": ""}
+    env = {
+        **cloud_env,
+        "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
+        "HTTPS_PROXY": proxy.url,
+        "NO_PROXY": "",
+    }
     record_property("faults", 1)
     assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, "no answer within 0.5s")
     assert proxy.connections == 1
 
 
 def test_a_proxy_that_is_down(project, cloud_env, dead_url, record_property):
-    env = {**cloud_env, "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
-           "HTTPS_PROXY": dead_url, "NO_PROXY": ""}
+    env = {
+        **cloud_env,
+        "CTXSCOPE_CLOUD_URL": "https://ctxscope-hardening.invalid",
+        "HTTPS_PROXY": dead_url,
+        "NO_PROXY": "",
+    }
     record_property("faults", 1)
     assert_clean_failure(timed(["resolve"], cwd=project, env=env), 6, "cannot connect")

@@ -52,8 +52,7 @@ def _assert_untouched(before: dict, root) -> None:
 
 @pytest.mark.parametrize("case", sorted(TOML_ERRORS))
 @pytest.mark.parametrize("where", ["project", "user"])
-def test_toml_syntax_error_names_file_line_column(project, user_config, case, where,
-                                                  record_property):
+def test_toml_syntax_error_names_file_line_column(project, user_config, case, where, record_property):
     text, position = TOML_ERRORS[case]
     path = project / ".ctxscope.toml" if where == "project" else user_config
     path.write_text(text, encoding="utf-8")
@@ -76,15 +75,16 @@ def test_toml_syntax_error_names_file_line_column(project, user_config, case, wh
     _assert_untouched(before, path.parent)
 
 
-@pytest.mark.parametrize("text", ["scope = " + "[" * 5000 + "]" * 5000 + "\n",
-                                  "scope = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"])
+@pytest.mark.parametrize(
+    "text",
+    ["scope = " + "[" * 5000 + "]" * 5000 + "\n", "scope = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n"],
+)
 def test_toml_nested_too_deeply(project, text, record_property):
     path = project / ".ctxscope.toml"
     path.write_text(text)
     before = tree_snapshot(project)
     record_property("bad_inputs", 1)
-    assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}: invalid TOML",
-                         "nested too deeply")
+    assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}: invalid TOML", "nested too deeply")
     assert call(["status", "--check"], cwd=project).returncode == 1
     _assert_untouched(before, project)
 
@@ -108,8 +108,7 @@ def test_scope_of_the_wrong_type(project, case, record_property):
     path.write_text(text)
     before = tree_snapshot(project)
     record_property("bad_inputs", 1)
-    line = assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}:1", "must be a string",
-                                kind)
+    line = assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}:1", "must be a string", kind)
     assert "Traceback" not in line
     check = call(["status", "--check", "--json"], cwd=project)
     assert check.returncode == 1
@@ -213,8 +212,7 @@ def test_invalid_ctx_scope(project, case, log_file, record_property):
     _assert_untouched(before, project)
 
 
-@pytest.mark.parametrize("case", ["space inside", "129 characters", "empty", "dot-dot",
-                                  "escape sequence"])
+@pytest.mark.parametrize("case", ["space inside", "129 characters", "empty", "dot-dot", "escape sequence"])
 def test_invalid_scope_flag(project, case, record_property):
     value, reason = INVALID_SCOPES[case]
     record_property("bad_inputs", 1)
@@ -231,8 +229,7 @@ def test_invalid_fallback_project(project, case, record_property):
     path = project / ".ctxscope.toml"
     path.write_text(f'[fallback]\npolicy = "project"\nproject = {_toml_string(value)}\n')
     record_property("bad_inputs", 1)
-    assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}:3", "[fallback] project",
-                         reason)
+    assert_clean_failure(run(["resolve"], cwd=project), 1, f"{path}:3", "[fallback] project", reason)
 
 
 # --- a token written in a config file: exit 1 for every command -----------------------
@@ -243,8 +240,10 @@ COMMANDS = {
     "resolve": [["resolve"], ["resolve", "--json"], ["resolve", "--scope", "x"]],
     "diff": [["diff"], ["diff", "--json"]],
     "trust": [["trust"], ["trust", "--revoke"]],
-    "sync": [["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"],
-             ["sync", "--direction", "resolved-to-cloud", "--scope", "x", "--yes"]],
+    "sync": [
+        ["sync", "--direction", "runtime-to-local", "--scope", "x", "--yes"],
+        ["sync", "--direction", "resolved-to-cloud", "--scope", "x", "--yes"],
+    ],
     "repair": [["repair", "--to", "x", "--yes"], ["repair", "--to", "x", "--shell", "bash"]],
     "init": [["init", "--scope", "x"]],
     "config": [["config"], ["config", "cloud.url"]],
@@ -284,8 +283,7 @@ SECRET_FILES = {
     "project token": ("project", 'scope = "a"\ntoken = "{t}"\n', "2", "token"),
     "project [cloud] token": ("project", 'scope = "a"\n[cloud]\ntoken = "{t}"\n', "3", "cloud.token"),
     "project api_key": ("project", '[cloud]\napi_key = "{t}"\n', "2", "cloud.api_key"),
-    "user [cloud] token": ("user", '[cloud]\nurl = "https://x.invalid"\ntoken = "{t}"\n', "3",
-                           "cloud.token"),
+    "user [cloud] token": ("user", '[cloud]\nurl = "https://x.invalid"\ntoken = "{t}"\n', "3", "cloud.token"),
     "user password": ("user", 'password = "{t}"\n', "1", "password"),
     "user secret": ("user", '[cloud]\nsecret = "{t}"\n', "2", "cloud.secret"),
 }
@@ -297,8 +295,7 @@ IN_A_PROCESS = ("project [cloud] token",)
 
 @pytest.mark.parametrize("args", list(_command_cases()))
 @pytest.mark.parametrize("case", sorted(SECRET_FILES))
-def test_token_in_a_config_file_fails_every_command(project, user_config, args, case,
-                                                    record_property):
+def test_token_in_a_config_file_fails_every_command(project, user_config, args, case, record_property):
     where, template, line, key = SECRET_FILES[case]
     path = project / ".ctxscope.toml" if where == "project" else user_config
     path.write_text(template.format(t=CANARY))
@@ -324,8 +321,7 @@ def test_every_command_is_in_the_token_table():
 
 
 @pytest.mark.parametrize("case", sorted(SECRET_FILES))
-def test_token_in_a_config_file_mcp_prompt_hook(project, user_config, case, monkeypatch,
-                                                record_property):
+def test_token_in_a_config_file_mcp_prompt_hook(project, user_config, case, monkeypatch, record_property):
     where, template, line, key = SECRET_FILES[case]
     path = project / ".ctxscope.toml" if where == "project" else user_config
     path.write_text(template.format(t=CANARY))
@@ -353,10 +349,11 @@ def test_token_in_a_config_file_mcp_prompt_hook(project, user_config, case, monk
 
 # --- unknown keys: a warning, the command works ------------------------------------------
 
+
 def test_unknown_keys_are_warnings(project, user_config, record_property):
     path = project / ".ctxscope.toml"
     path.write_text('scope = "a"\nscoep = "typo"\n[policy]\nmode = "local"\nmood = "x"\n')
-    user_config.write_text('[cloud]\ntimeuot = 5\n')
+    user_config.write_text("[cloud]\ntimeuot = 5\n")
     before = tree_snapshot(project)
     record_property("bad_inputs", 3)
     result = run(["resolve"], cwd=project)
@@ -370,6 +367,7 @@ def test_unknown_keys_are_warnings(project, user_config, record_property):
 
 
 # --- files that cannot be read ------------------------------------------------------------
+
 
 def _make_bad_file(path: Path, kind: str) -> str:
     """Create the bad thing at `path`; return what the error must say."""
@@ -396,16 +394,26 @@ def _make_bad_file(path: Path, kind: str) -> str:
         return ":1:1: is not valid UTF-8"
     if kind == "unreadable (mode 000)":
         if os.geteuid() == 0:
-            pytest.skip("root reads mode-000 files; the FIFO, directory and device cases "
-                        "cover unreadable files as root")
+            pytest.skip(
+                "root reads mode-000 files; the FIFO, directory and device cases "
+                "cover unreadable files as root"
+            )
         path.write_text('scope = "a"\n')
         path.chmod(0)
         return "Permission denied"
     raise AssertionError(kind)
 
 
-BAD_FILES = ["a directory", "a dangling symlink", "a symlink to itself", "a FIFO",
-             "a symlink to /dev/zero", "not UTF-8", "UTF-16", "unreadable (mode 000)"]
+BAD_FILES = [
+    "a directory",
+    "a dangling symlink",
+    "a symlink to itself",
+    "a FIFO",
+    "a symlink to /dev/zero",
+    "not UTF-8",
+    "UTF-16",
+    "unreadable (mode 000)",
+]
 
 
 @pytest.mark.parametrize("kind", BAD_FILES)
@@ -436,6 +444,7 @@ def test_user_config_named_by_ctxscope_config_that_is_a_fifo(project, tmp_path, 
 
 
 # --- walking up ------------------------------------------------------------------------------
+
 
 def test_walk_up_through_a_symlink_loop(project, record_property):
     """Directories that link back to their parents: the walk-up is lexical and ends."""
@@ -480,14 +489,16 @@ def test_project_file_that_is_a_symlink_loop_stops_the_walk(project, tmp_path, r
 
 # --- several runtime env names disagreeing -----------------------------------------------------
 
+
 @pytest.fixture
 def three_names(user_config):
     user_config.write_text('[runtime]\nenv = ["CTX_SCOPE", "AGENT_SCOPE", "MEM_SCOPE"]\n')
     return user_config
 
 
-def test_several_env_names_first_set_wins_and_the_others_are_drift(project, three_names,
-                                                                   log_file, record_property):
+def test_several_env_names_first_set_wins_and_the_others_are_drift(
+    project, three_names, log_file, record_property
+):
     env = env_with(CTX_SCOPE="alpha", AGENT_SCOPE="beta", MEM_SCOPE="alpha")
     record_property("bad_inputs", 1)
     resolved = run(["resolve"], cwd=project, env=env)
@@ -517,8 +528,7 @@ def test_several_env_names_empty_first_counts_as_unset(project, three_names, rec
     assert runtime["origin"] == "env AGENT_SCOPE"
 
 
-def test_several_env_names_first_invalid_stops_resolution(project, three_names,
-                                                          record_property):
+def test_several_env_names_first_invalid_stops_resolution(project, three_names, record_property):
     env = env_with(CTX_SCOPE="bad value", AGENT_SCOPE="beta")
     record_property("bad_inputs", 1)
     assert_clean_failure(run(["resolve"], cwd=project, env=env), 1, "env CTX_SCOPE")
@@ -534,15 +544,22 @@ def test_several_env_names_flag_beats_them_all(project, three_names, record_prop
     assert data["resolved_scope"] == "gamma" and "runtime_mismatch" in data["reasons"]
 
 
-@pytest.mark.parametrize("value, problem", [
-    ('"CTX_SCOPE"', "list"),
-    ("[]", "non-empty list"),
-    ('["NOT-A-NAME"]', "environment variable names"),
-    ('["CTX_SCOPE", 3]', "environment variable names"),
-])
-def test_runtime_env_setting_of_the_wrong_shape(project, user_config, value, problem,
-                                                record_property):
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ('"CTX_SCOPE"', "list"),
+        ("[]", "non-empty list"),
+        ('["NOT-A-NAME"]', "environment variable names"),
+        ('["CTX_SCOPE", 3]', "environment variable names"),
+    ],
+)
+def test_runtime_env_setting_of_the_wrong_shape(project, user_config, value, problem, record_property):
     user_config.write_text(f"[runtime]\nenv = {value}\n")
     record_property("bad_inputs", 1)
-    assert_clean_failure(run(["resolve"], cwd=project, env=env_with(CTX_SCOPE="a")), 1,
-                         f"{user_config}:2", "runtime.env", problem)
+    assert_clean_failure(
+        run(["resolve"], cwd=project, env=env_with(CTX_SCOPE="a")),
+        1,
+        f"{user_config}:2",
+        "runtime.env",
+        problem,
+    )

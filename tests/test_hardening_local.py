@@ -72,15 +72,18 @@ def _log_places(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["parent is a file", "log path is a directory",
-                                  "disk full (/dev/full)"])
-@pytest.mark.parametrize("args, code, stdout", [
-    (["resolve"], 0, "zentygo\n"),
-    (["status", "--check"], 3, None),
-    (["diff", "--json"], 3, None),
-])
+@pytest.mark.parametrize("case", ["parent is a file", "log path is a directory", "disk full (/dev/full)"])
+@pytest.mark.parametrize(
+    "args, code, stdout",
+    [
+        (["resolve"], 0, "zentygo\n"),
+        (["status", "--check"], 3, None),
+        (["diff", "--json"], 3, None),
+    ],
+)
 def test_log_unwritable_is_a_warning_and_the_command_works(
-        drifted, project, tmp_path, case, args, code, stdout, record_property):
+    drifted, project, tmp_path, case, args, code, stdout, record_property
+):
     path, reason = _log_places(tmp_path)[case]
     result = run(args, cwd=project, env={**drifted, "CTXSCOPE_LOG": path})
     record_property("faults", 1)
@@ -102,8 +105,7 @@ def test_log_in_a_read_only_directory_is_a_warning(drifted, project, record_prop
     assert path in _log_warning(result)
 
 
-def test_log_in_a_chmod_read_only_directory_is_a_warning(drifted, project, tmp_path,
-                                                         record_property):
+def test_log_in_a_chmod_read_only_directory_is_a_warning(drifted, project, tmp_path, record_property):
     if os.geteuid() == 0:
         pytest.skip("root ignores permission bits; the sysfs variant covers this as root")
     logs = tmp_path / "ro"
@@ -127,8 +129,7 @@ def test_log_full_with_a_failing_command_keeps_its_own_error(project, tmp_path, 
     assert "No space left on device" in _log_warning(result)
 
 
-def test_log_ending_in_a_torn_line_gets_whole_lines_after_it(drifted, project, log_file,
-                                                             record_property):
+def test_log_ending_in_a_torn_line_gets_whole_lines_after_it(drifted, project, log_file, record_property):
     log_file.parent.mkdir(parents=True, exist_ok=True)
     good = {"ts": "2020-01-01T00:00:00Z", "event": "scope_drift_detected"}
     log_file.write_text(json.dumps(good) + "\n" + '{"ts": "2026-11-24T1')  # a crash mid-line
@@ -142,6 +143,7 @@ def test_log_ending_in_a_torn_line_gets_whole_lines_after_it(drifted, project, l
 
 
 # --- the cloud cache -------------------------------------------------------------------
+
 
 def _cache_path(cloud_url: str, token: str) -> Path:
     from ctxscope.cache import CloudCache
@@ -160,20 +162,27 @@ CORRUPT_CACHES = {
     "truncated JSON": lambda url: b'{"url": "' + url.encode() + b'", "entries": {"scope": {"va',
     "a JSON list": lambda url: b"[1, 2, 3]",
     "another URL's cache": lambda url: json.dumps(
-        {"url": "https://other.example", "entries": _fresh({"scope": {"scope": "evil",
-                                                                       "revision": "1"}})}).encode(),
+        {"url": "https://other.example", "entries": _fresh({"scope": {"scope": "evil", "revision": "1"}})}
+    ).encode(),
     "entries not a table": lambda url: json.dumps({"url": url, "entries": "x"}).encode(),
     "scope answer of the wrong shape": lambda url: json.dumps(
-        {"url": url, "entries": _fresh({"scope": "zentygo"})}).encode(),
+        {"url": url, "entries": _fresh({"scope": "zentygo"})}
+    ).encode(),
     "scope that is not a string": lambda url: json.dumps(
-        {"url": url, "entries": _fresh({"scope": {"scope": ["a"], "revision": "1"}})}).encode(),
+        {"url": url, "entries": _fresh({"scope": {"scope": ["a"], "revision": "1"}})}
+    ).encode(),
     "timestamp from the future": lambda url: json.dumps(
-        {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"},
-                                           "at": time.time() + 10 * 365 * 86400}}}).encode(),
+        {
+            "url": url,
+            "entries": {
+                "scope": {"value": {"scope": "stale", "revision": "0"}, "at": time.time() + 10 * 365 * 86400}
+            },
+        }
+    ).encode(),
     "nested too deeply": lambda url: b"[" * 50000 + b"]" * 50000,
     "timestamp not a number": lambda url: json.dumps(
-        {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"},
-                                           "at": "yesterday"}}}).encode(),
+        {"url": url, "entries": {"scope": {"value": {"scope": "stale", "revision": "0"}, "at": "yesterday"}}}
+    ).encode(),
 }
 
 
@@ -202,8 +211,16 @@ def test_corrupt_cache_cannot_grant_access(project, cloud, record_property):
     cloud.access = {}  # the token cannot see it
     path = _cache_path(cloud.url, CANARY)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"url": cloud.url, "entries": _fresh(
-        {"scope": {"scope": "zentygo", "revision": "1"}, "access:zentygo": "admin"})}))
+    path.write_text(
+        json.dumps(
+            {
+                "url": cloud.url,
+                "entries": _fresh(
+                    {"scope": {"scope": "zentygo", "revision": "1"}, "access:zentygo": "admin"}
+                ),
+            }
+        )
+    )
     result = run(["resolve"], cwd=project, env=env_with(CTXSCOPE_TOKEN=CANARY))
     record_property("faults", 1)
     assert_clean_failure(result, 4, "zentygo")
@@ -224,8 +241,9 @@ def test_cache_path_taken_by_a_directory_costs_only_speed(project, cloud, record
     assert path.is_dir()
 
 
-def test_corrupt_trust_store_trusts_nothing_and_trust_rewrites_it(project, isolated_home,
-                                                                  tmp_path, record_property):
+def test_corrupt_trust_store_trusts_nothing_and_trust_rewrites_it(
+    project, isolated_home, tmp_path, record_property
+):
     evil = tmp_path / "evil.jsonl"
     (project / ".ctxscope.toml").write_text(f'scope = "a"\n[log]\npath = "{evil}"\n')
     store = isolated_home / ".local" / "state" / "ctxscope" / "trusted.json"
@@ -238,8 +256,10 @@ def test_corrupt_trust_store_trusts_nothing_and_trust_rewrites_it(project, isola
     assert "not trusted" in result.stderr and not evil.exists()
     assert run(["trust"], cwd=project, env=env).returncode == 0
     assert json.loads(store.read_text()) == {
-        str(project / ".ctxscope.toml"): __import__("hashlib").sha256(
-            (project / ".ctxscope.toml").read_bytes()).hexdigest()}
+        str(project / ".ctxscope.toml"): __import__("hashlib")
+        .sha256((project / ".ctxscope.toml").read_bytes())
+        .hexdigest()
+    }
     assert run(["resolve"], cwd=project, env=env).returncode == 0
     assert evil.exists()  # trusted now, so [log] path counts
 
@@ -257,20 +277,23 @@ time.sleep(600)
 
 def _hold_lock(path) -> subprocess.Popen:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
     assert proc.stdout.readline() == "locked\n"
     return proc
 
 
 @pytest.mark.parametrize("lock", ["file_lock", "drift_log", "trust_store"])
-def test_the_lock_of_a_sigkilled_holder_never_blocks(lock, project, isolated_home, log_file,
-                                                     record_property):
+def test_the_lock_of_a_sigkilled_holder_never_blocks(lock, project, isolated_home, log_file, record_property):
     """kill -9 of a process holding a lock: the lock primitive itself, the drift log's
     (`resolve` logs drift) and the trust store's (`trust`). Nothing blocks the next one."""
     store = isolated_home / ".local" / "state" / "ctxscope" / "trusted.json"
-    path = {"file_lock": project / "state.lock", "drift_log": Path(f"{log_file}.lock"),
-            "trust_store": Path(f"{store}.lock")}[lock]
+    path = {
+        "file_lock": project / "state.lock",
+        "drift_log": Path(f"{log_file}.lock"),
+        "trust_store": Path(f"{store}.lock"),
+    }[lock]
     holder = _hold_lock(str(path))
     with pytest.raises(CtxScopeError, match="timed out"), fsutil.file_lock(str(path), timeout=0.1):
         pytest.fail("acquired a lock that another process holds")
@@ -299,8 +322,7 @@ def test_the_lock_of_a_sigkilled_holder_never_blocks(lock, project, isolated_hom
         assert str(project / ".ctxscope.toml") in json.loads(store.read_text())
 
 
-def test_lock_held_by_a_stopped_process_is_a_warning_not_a_hang(drifted, project, log_file,
-                                                                 record_property):
+def test_lock_held_by_a_stopped_process_is_a_warning_not_a_hang(drifted, project, log_file, record_property):
     holder = _hold_lock(str(log_file) + ".lock")
     holder.send_signal(signal.SIGSTOP)  # alive, holding the lock, never letting go
     try:

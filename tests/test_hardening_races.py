@@ -108,9 +108,15 @@ def _spawn(role: str, cwd, env, iterations: int | None = None) -> subprocess.Pop
     args = [sys.executable, "-c", WORKER, role, str(ready_w)]
     if iterations is not None:
         args.append(str(iterations))
-    proc = subprocess.Popen(args, cwd=str(cwd), env=env, pass_fds=(ready_w,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args,
+        cwd=str(cwd),
+        env=env,
+        pass_fds=(ready_w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     os.close(ready_w)
     proc.ready = os.fdopen(ready_r, "rb")  # type: ignore[attr-defined]
     return proc
@@ -129,9 +135,15 @@ class Zygote:
 
     def __init__(self, cwd, env, cloud_url: str) -> None:
         ready_r, ready_w = os.pipe()
-        self.proc = subprocess.Popen([sys.executable, "-c", ZYGOTE, str(ready_w), cloud_url],
-                                     cwd=str(cwd), env=env, pass_fds=(ready_w,), text=True,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", ZYGOTE, str(ready_w), cloud_url],
+            cwd=str(cwd),
+            env=env,
+            pass_fds=(ready_w,),
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         os.close(ready_w)
         self.ready, self.said = ready_r, b""
 
@@ -197,8 +209,7 @@ def repo(project):
     return path
 
 
-def test_loggers_and_writers_at_once_on_a_rotating_log(repo, project, user_config, log_file,
-                                                      record_property):
+def test_loggers_and_writers_at_once_on_a_rotating_log(repo, project, user_config, log_file, record_property):
     """24 processes: 16 log drift while 8 rewrite the project file; the log rotates
     under them. Nothing is lost, nothing torn, the file ends whole."""
     user_config.write_text("[log]\nmax_bytes = 20000\nkeep = 100\n")
@@ -228,8 +239,7 @@ def test_loggers_and_writers_at_once_on_a_rotating_log(repo, project, user_confi
     assert [n for n in os.listdir(project) if n.endswith(".tmp")] == []
 
 
-def test_concurrent_cloud_writers_race_on_if_match(project, cloud, user_config, log_file,
-                                                  record_property):
+def test_concurrent_cloud_writers_race_on_if_match(project, cloud, user_config, log_file, record_property):
     """12 processes PUT the cloud default at once. Each either wins (exit 0, verified) or
     loses cleanly (exit 1: a 412 conflict or a read-back that shows the winner), never
     anything else; no write is lost or applied twice."""
@@ -238,10 +248,17 @@ def test_concurrent_cloud_writers_race_on_if_match(project, cloud, user_config, 
     n = 12
     cloud.access = {f"w{i}": "write" for i in range(n)} | {"start": "write"}
     env = env_with(CTXSCOPE_TOKEN=CANARY)
-    procs = [subprocess.Popen([CTXSCOPE, "sync", "--direction", "resolved-to-cloud",
-                               "--scope", f"w{i}", "--yes"], cwd=project, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(n)]
+    procs = [
+        subprocess.Popen(
+            [CTXSCOPE, "sync", "--direction", "resolved-to-cloud", "--scope", f"w{i}", "--yes"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
     record_property("writers", n)
     codes = [code for code, _ in results]
@@ -261,16 +278,17 @@ def test_concurrent_cloud_writers_race_on_if_match(project, cloud, user_config, 
     assert len(failed) == len(conflicts)
 
 
-def test_cloud_changes_between_read_and_write(project, cloud, user_config, events,
-                                              record_property):
+def test_cloud_changes_between_read_and_write(project, cloud, user_config, events, record_property):
     """Another writer changes the default after we read it and before we PUT: 412,
     reported with both values, never retried, nothing of ours written."""
     user_config.write_text('[policy]\nmode = "cloud"\n')
     (project / ".ctxscope.toml").write_text('scope = "ours"\n')
     cloud.scope = "before"
     cloud.access = {"ours": "write"}
-    for command in (["sync", "--direction", "resolved-to-cloud", "--yes"],
-                    ["repair", "--to", "ours", "--yes"]):
+    for command in (
+        ["sync", "--direction", "resolved-to-cloud", "--yes"],
+        ["repair", "--to", "ours", "--yes"],
+    ):
         cloud.race = f"theirs-{command[0]}"
         result = run(command, cwd=project, env=env_with(CTXSCOPE_TOKEN=CANARY))
         record_property("faults", 1)
@@ -283,8 +301,9 @@ def test_cloud_changes_between_read_and_write(project, cloud, user_config, event
 
 
 @pytest.mark.parametrize("victims", ["every-kind-of-writer", "the-installed-command"])
-def test_sigkill_during_writes_leaves_every_file_whole(victims, repo, project, cloud, user_config,
-                                                       isolated_home, log_file, record_property):
+def test_sigkill_during_writes_leaves_every_file_whole(
+    victims, repo, project, cloud, user_config, isolated_home, log_file, record_property
+):
     """kill -9 at random moments, over and over, while files are being written: every file
     is the old one or the new one, never torn, and nothing left behind blocks what follows.
 
@@ -337,10 +356,18 @@ def test_sigkill_during_writes_leaves_every_file_whole(victims, repo, project, c
             _wait_ready(proc)
         rng = random.Random(11)
         for i in range(20):
-            args = (["sync", "--direction", "runtime-to-local", "--scope", f"k{i}", "--yes"]
-                    if i % 2 else ["status", "--scope", f"k{i}"])
-            proc = subprocess.Popen([CTXSCOPE, *args], cwd=project, env=plain,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            args = (
+                ["sync", "--direction", "runtime-to-local", "--scope", f"k{i}", "--yes"]
+                if i % 2
+                else ["status", "--scope", f"k{i}"]
+            )
+            proc = subprocess.Popen(
+                [CTXSCOPE, *args],
+                cwd=project,
+                env=plain,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(rng.uniform(0.02, 0.3))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -369,13 +396,15 @@ def test_sigkill_during_writes_leaves_every_file_whole(victims, repo, project, c
 
     # Nothing left behind blocks or breaks the next commands; the next write sweeps the
     # temporaries a killed writer left.
-    after = run(["sync", "--direction", "runtime-to-local", "--scope", "after-kills", "--yes"],
-                cwd=project, env=plain)
+    after = run(
+        ["sync", "--direction", "runtime-to-local", "--scope", "after-kills", "--yes"], cwd=project, env=plain
+    )
     assert after.returncode == 0, after.stderr
     assert _assert_project_whole(repo) == "after-kills"
     assert [n for n in os.listdir(project) if n.endswith(".tmp")] == []
     assert run(["status", "--check"], cwd=project, env=plain).returncode in (0, 3)
     assert run(["trust", "--yes"], cwd=project, env=plain).returncode == 0
-    assert run(["resolve", "--scope", "x", "--refresh"], cwd=project,
-               env=with_cloud).returncode == 4  # answered, not hung: x is not visible
+    assert (
+        run(["resolve", "--scope", "x", "--refresh"], cwd=project, env=with_cloud).returncode == 4
+    )  # answered, not hung: x is not visible
     _all_log_lines(log_file)

@@ -38,13 +38,21 @@ def oracle(value: object) -> bool:
 
 
 # Text biased towards the interesting alphabet, with some of everything else mixed in.
-near_scopes = st.text(alphabet=st.sampled_from(ALLOWED + " \t\n\x00\x1b\u202eé\\\"'"),
-                      max_size=140)
+near_scopes = st.text(alphabet=st.sampled_from(ALLOWED + " \t\n\x00\x1b\u202eé\\\"'"), max_size=140)
 valid_scopes = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}\Z", fullmatch=True).filter(
-    lambda s: ".." not in s and "//" not in s)
-anything = st.one_of(st.text(max_size=300), near_scopes, st.integers(), st.floats(),
-                     st.booleans(), st.none(), st.lists(st.text(max_size=5), max_size=3),
-                     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+    lambda s: ".." not in s and "//" not in s
+)
+anything = st.one_of(
+    st.text(max_size=300),
+    near_scopes,
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
 
 def _toml_string(value: str) -> str:
     """A TOML basic string holding exactly `value` (control characters escaped)."""
@@ -75,9 +83,11 @@ def _count_bad_inputs(record_property):
     record_property("generated_bad_inputs", _BAD["n"] - before)
 
 
-PROPS = settings(max_examples=300, deadline=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                        HealthCheck.too_slow])
+PROPS = settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @PROPS
@@ -98,8 +108,11 @@ def test_validation_agrees_with_the_rule(value):
 
 
 @PROPS
-@given(value=valid_scopes, pad=st.sampled_from([" ", "\t", "\n", "\r", "\u00a0", "\u3000"]),
-       where=st.sampled_from(["start", "end", "both"]))
+@given(
+    value=valid_scopes,
+    pad=st.sampled_from([" ", "\t", "\n", "\r", "\u00a0", "\u3000"]),
+    where=st.sampled_from(["start", "end", "both"]),
+)
 def test_surrounding_whitespace_is_an_error_never_stripped(value, pad, where):
     padded = {"start": pad + value, "end": value + pad, "both": pad + value + pad}[where]
     _tried(padded)
@@ -110,8 +123,11 @@ def test_surrounding_whitespace_is_an_error_never_stripped(value, pad, where):
 @PROPS
 @given(value=valid_scopes, data=st.data())
 def test_any_forbidden_piece_makes_a_valid_scope_invalid(value, data):
-    piece = data.draw(st.sampled_from(["..", "//", " ", "\x00", "\x07", "\x1b", "\x7f", "é",
-                                       "\u202e", "\\", "'", '"', "$", ";", "*"]))
+    piece = data.draw(
+        st.sampled_from(
+            ["..", "//", " ", "\x00", "\x07", "\x1b", "\x7f", "é", "\u202e", "\\", "'", '"', "$", ";", "*"]
+        )
+    )
     at = data.draw(st.integers(0, len(value)))
     broken = value[:at] + piece + value[at:]
     assume(len(broken) <= MAX_LENGTH)

@@ -39,12 +39,16 @@ RUNS = {
     "resolve": [["resolve"], ["resolve", "--json", "--explain"]],
     "diff": [["diff"], ["diff", "--json"]],
     "trust": [["trust"], ["trust", "--json"]],
-    "sync": [["sync", "--direction", "runtime-to-local", "--yes", "--json"],
-             ["sync", "--direction", "resolved-to-cloud", "--yes"],
-             ["sync", "--direction", "runtime-to-local", "--dry-run"]],
-    "repair": [["repair", "--to", "zentygo", "--yes", "--json"],
-               ["repair", "--to", "zentygo", "--shell", "bash"],
-               ["repair", "--dry-run", "--to", "other"]],
+    "sync": [
+        ["sync", "--direction", "runtime-to-local", "--yes", "--json"],
+        ["sync", "--direction", "resolved-to-cloud", "--yes"],
+        ["sync", "--direction", "runtime-to-local", "--dry-run"],
+    ],
+    "repair": [
+        ["repair", "--to", "zentygo", "--yes", "--json"],
+        ["repair", "--to", "zentygo", "--shell", "bash"],
+        ["repair", "--dry-run", "--to", "other"],
+    ],
     "init": [["init", "--scope", "zentygo", "--dry-run", "--json"]],
     "config": [["config"], ["config", "--json"], ["config", "cloud.url"]],
     "log": [["log"], ["log", "--json"]],
@@ -57,8 +61,7 @@ RUNS = {
     "serve": [],  # an HTTP server: its answers are checked over HTTP in tests/test_health.py
 }
 
-SCENARIOS = ["synced", "drifted", "unauthorized", "cloud says 401", "cloud down",
-             "broken local file"]
+SCENARIOS = ["synced", "drifted", "unauthorized", "cloud says 401", "cloud down", "broken local file"]
 
 
 def _scenario(name, project, cloud, httpserver, user_config, dead_url) -> dict:
@@ -75,8 +78,8 @@ def _scenario(name, project, cloud, httpserver, user_config, dead_url) -> dict:
     elif name == "cloud says 401":
         httpserver.clear()
         httpserver.expect_request(re.compile("^/")).respond_with_response(
-            Response(f'{{"error": "bad token {CANARY[:6]}"}}', status=401,
-                     content_type="application/json"))
+            Response(f'{{"error": "bad token {CANARY[:6]}"}}', status=401, content_type="application/json")
+        )
     elif name == "cloud down":
         env["CTXSCOPE_CLOUD_URL"] = dead_url
     elif name == "broken local file":
@@ -95,8 +98,9 @@ def _everything_written(home: Path, project: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_no_command_shows_the_token(project, cloud, httpserver, user_config, dead_url,
-                                    isolated_home, scenario, record_property):
+def test_no_command_shows_the_token(
+    project, cloud, httpserver, user_config, dead_url, isolated_home, scenario, record_property
+):
     env = _scenario(scenario, project, cloud, httpserver, user_config, dead_url)
     checked = 0
     outputs = []
@@ -126,13 +130,13 @@ def test_mcp_answers_never_hold_the_token(project, cloud, monkeypatch, record_pr
     monkeypatch.setenv("CTXSCOPE_TOKEN", CANARY)
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
-    answers = [answer(tool, cwd=str(project)) for tool in (status_answer, diff_answer,
-                                                            resolve_answer)]
+    answers = [answer(tool, cwd=str(project)) for tool in (status_answer, diff_answer, resolve_answer)]
     record_property("leak_checks", len(answers))
     assert CANARY not in json.dumps(answers)
 
 
 # --- exception texts ---------------------------------------------------------------------
+
 
 def _all_text(exc: BaseException) -> str:
     parts = ["".join(traceback.format_exception(exc)), repr(exc), str(exc)]
@@ -149,14 +153,20 @@ def test_exceptions_never_hold_the_token(httpserver, dead_url, fault, record_pro
     from ctxscope.cloud import CloudClient
     from ctxscope.errors import CtxScopeError
 
-    bodies = {"401": (401, "{}"), "500": (500, "oops"), "garbage": (200, "\x00garbage"),
-              "redirect": (302, ""), "oversized": (200, "x" * 70000)}
+    bodies = {
+        "401": (401, "{}"),
+        "500": (500, "oops"),
+        "garbage": (200, "\x00garbage"),
+        "redirect": (302, ""),
+        "oversized": (200, "x" * 70000),
+    }
     url = dead_url
     if fault != "refused":
         status, body = bodies[fault]
         headers = {"Location": "https://elsewhere.example/"} if status == 302 else {}
         httpserver.expect_request(re.compile("^/")).respond_with_response(
-            Response(body, status=status, headers=headers))
+            Response(body, status=status, headers=headers)
+        )
         url = httpserver.url_for("").rstrip("/")
     texts = []
     for method in ("get_scope", "whoami", "put"):
@@ -199,13 +209,15 @@ def test_resolution_objects_never_hold_the_token(project, cloud, monkeypatch, re
 
 # --- file modes --------------------------------------------------------------------------
 
+
 def _mode(path) -> int:
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o077, 0o277])
-def test_files_0600_directories_0700_whatever_the_umask(project, cloud, isolated_home,
-                                                        user_config, umask, record_property):
+def test_files_0600_directories_0700_whatever_the_umask(
+    project, cloud, isolated_home, user_config, umask, record_property
+):
     """ctxscope's own files (drift log and its rotations, cache, trust store, locks) are
     0600 and the directories it creates 0700, even with umask 0."""
     user_config.write_text("[log]\nmax_bytes = 600\nkeep = 2\n")
@@ -214,12 +226,25 @@ def test_files_0600_directories_0700_whatever_the_umask(project, cloud, isolated
     cloud.access = {"zentygo": "read", "workout": "read"}
     env = env_with(CTXSCOPE_TOKEN=CANARY)
     for i in range(2):  # each run differs, so each is logged; the small max_bytes rotates
-        result = subprocess.run([CTXSCOPE, "status", "--scope", f"s{i}"], cwd=project, env=env,
-                                capture_output=True, text=True, timeout=60,
-                                preexec_fn=lambda: os.umask(umask))
+        result = subprocess.run(
+            [CTXSCOPE, "status", "--scope", f"s{i}"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=lambda: os.umask(umask),
+        )
         assert result.returncode == 0, result.stderr
-    result = subprocess.run([CTXSCOPE, "trust"], cwd=project, env=env, capture_output=True,
-                            text=True, timeout=60, preexec_fn=lambda: os.umask(umask))
+    result = subprocess.run(
+        [CTXSCOPE, "trust"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.umask(umask),
+    )
     assert result.returncode == 0, result.stderr
 
     state = isolated_home / ".local" / "state" / "ctxscope"
@@ -239,8 +264,7 @@ def test_files_0600_directories_0700_whatever_the_umask(project, cloud, isolated
 
 def test_log_named_by_the_user_is_0600_in_a_new_0700_directory(project, tmp_path):
     log = tmp_path / "logs" / "sub" / "drift.jsonl"
-    result = run(["resolve"], cwd=project, env=env_with(CTX_SCOPE="bad value",
-                                                        CTXSCOPE_LOG=str(log)))
+    result = run(["resolve"], cwd=project, env=env_with(CTX_SCOPE="bad value", CTXSCOPE_LOG=str(log)))
     assert result.returncode == 1
     assert oct(_mode(log)) == oct(0o600)
     assert oct(_mode(log.parent)) == oct(0o700) and oct(_mode(log.parent.parent)) == oct(0o700)
@@ -250,7 +274,9 @@ def test_log_named_by_the_user_is_0600_in_a_new_0700_directory(project, tmp_path
 
 _DISABLING = re.compile(
     r"verify\s*=\s*False|CERT_NONE|check_hostname\s*=\s*False|_create_unverified_context"
-    r"|PYTHONHTTPSVERIFY|INSECURE", re.IGNORECASE)
+    r"|PYTHONHTTPSVERIFY|INSECURE",
+    re.IGNORECASE,
+)
 
 
 def test_no_code_path_turns_verification_off():
@@ -268,14 +294,16 @@ def pki(tmp_path_factory):
     return make_pki(tmp_path_factory.mktemp("pki"))
 
 
-@pytest.mark.parametrize("extra", [
-    {},
-    {"PYTHONHTTPSVERIFY": "0", "CURL_CA_BUNDLE": "", "REQUESTS_CA_BUNDLE": ""},
-    {"SSL_CERT_FILE": ""},
-    {"CTXSCOPE_INSECURE": "1", "CTXSCOPE_VERIFY": "0", "CTXSCOPE_TLS_VERIFY": "false"},
-])
-def test_untrusted_certificate_is_refused_whatever_the_environment(pki, project, extra,
-                                                                   record_property):
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"PYTHONHTTPSVERIFY": "0", "CURL_CA_BUNDLE": "", "REQUESTS_CA_BUNDLE": ""},
+        {"SSL_CERT_FILE": ""},
+        {"CTXSCOPE_INSECURE": "1", "CTXSCOPE_VERIFY": "0", "CTXSCOPE_TLS_VERIFY": "false"},
+    ],
+)
+def test_untrusted_certificate_is_refused_whatever_the_environment(pki, project, extra, record_property):
     server = start_tls_server(*pki["self-signed"])
     try:
         env = env_with(CTXSCOPE_CLOUD_URL=server.url, CTXSCOPE_TOKEN=CANARY, **extra)

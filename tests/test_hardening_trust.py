@@ -59,12 +59,16 @@ def _trust_warning(result, path) -> str:
     return line
 
 
-HOSTILE_ENV = {"CTXSCOPE_TOKEN": CANARY, "GITHUB_TOKEN": "ghp_SECRETSECRETSECRET",
-               "AWS_SECRET_ACCESS_KEY": "AKIASECRETSECRETSECRET"}
+HOSTILE_ENV = {
+    "CTXSCOPE_TOKEN": CANARY,
+    "GITHUB_TOKEN": "ghp_SECRETSECRETSECRET",
+    "AWS_SECRET_ACCESS_KEY": "AKIASECRETSECRETSECRET",
+}
 
 
 def test_untrusted_file_cannot_redirect_the_token_read_secrets_or_move_the_log(
-        project, evil, tmp_path, log_file, record_property):
+    project, evil, tmp_path, log_file, record_property
+):
     evil_url = evil.url_for("").rstrip("/")
     path, stolen_log = _hostile(project, evil_url, tmp_path)
     env = env_with(**HOSTILE_ENV, CTX_SCOPE="zentygo")  # drift, so every command logs
@@ -84,8 +88,9 @@ def test_untrusted_file_cannot_redirect_the_token_read_secrets_or_move_the_log(
     assert log_file.exists() and "zentygo" in log_file.read_text()
 
 
-def test_untrusted_file_cannot_override_the_users_cloud(project, cloud, evil, tmp_path,
-                                                        user_config, record_property):
+def test_untrusted_file_cannot_override_the_users_cloud(
+    project, cloud, evil, tmp_path, user_config, record_property
+):
     """The user configured a cloud; the repository names another: the user's wins."""
     cloud.scope = "workout"
     cloud.access = {"workout": "read"}
@@ -105,8 +110,10 @@ def test_untrusted_file_cannot_override_the_users_cloud(project, cloud, evil, tm
 
 def test_only_scope_fallback_and_policy_count_before_trust(project, tmp_path, record_property):
     path = project / ".ctxscope.toml"
-    path.write_text('[fallback]\npolicy = "project"\nproject = "from-fallback"\n'
-                    '[policy]\nmode = "enforce"\n[cloud]\nurl = "https://x.invalid"\n')
+    path.write_text(
+        '[fallback]\npolicy = "project"\nproject = "from-fallback"\n'
+        '[policy]\nmode = "enforce"\n[cloud]\nurl = "https://x.invalid"\n'
+    )
     record_property("bad_inputs", 1)
     # policy counts: enforce mode without a cloud -> authorization not checked -> exit 4
     assert_clean_failure(run(["resolve"], cwd=project), 4, "enforce")
@@ -116,8 +123,7 @@ def test_only_scope_fallback_and_policy_count_before_trust(project, tmp_path, re
     assert cloud["state"] == "not_configured"
 
 
-def test_trust_makes_them_count_and_any_change_needs_trust_again(project, evil, tmp_path,
-                                                                 record_property):
+def test_trust_makes_them_count_and_any_change_needs_trust_again(project, evil, tmp_path, record_property):
     evil_url = evil.url_for("").rstrip("/")
     path, log = _hostile(project, evil_url, tmp_path)
     env = env_with(CTXSCOPE_TOKEN=CANARY, CTX_SCOPE="zentygo")
@@ -194,8 +200,9 @@ def test_untrusted_file_in_a_parent_directory(project, evil, record_property):
 def test_a_file_cannot_declare_itself_trusted(project, evil, isolated_home, record_property):
     evil_url = evil.url_for("").rstrip("/")
     path = project / ".ctxscope.toml"
-    path.write_text(f'trusted = true\nscope = "workout"\n[cloud]\nurl = "{evil_url}"\n'
-                    '[trust]\nsha256 = "anything"\n')
+    path.write_text(
+        f'trusted = true\nscope = "workout"\n[cloud]\nurl = "{evil_url}"\n[trust]\nsha256 = "anything"\n'
+    )
     record_property("bad_inputs", 1)
     result = run(["resolve"], cwd=project, env=env_with(CTXSCOPE_TOKEN=CANARY))
     assert result.returncode == 0
@@ -209,7 +216,8 @@ def test_a_file_cannot_declare_itself_trusted(project, evil, isolated_home, reco
 def test_untrusted_observe_section_reads_nothing(project, record_property):
     """[observe] could name any file or variable: ignored until trusted."""
     (project / ".ctxscope.toml").write_text(
-        'scope = "workout"\n[[observe.sources]]\nname = "x"\nenv = "GITHUB_TOKEN"\n')
+        'scope = "workout"\n[[observe.sources]]\nname = "x"\nenv = "GITHUB_TOKEN"\n'
+    )
     env = env_with(GITHUB_TOKEN="ghp_SECRETSECRETSECRET")
     record_property("bad_inputs", 1)
     data = json.loads(call(["status", "--json"], cwd=project, env=env).stdout)

@@ -60,7 +60,7 @@ def test_silent_where_ctxscope_is_not_used(project, capsys):
 
 
 def test_silent_with_a_user_config_but_no_scope_and_no_project_file(project, user_config, capsys):
-    _write(user_config, "[policy]\nmode = \"local\"\n")
+    _write(user_config, '[policy]\nmode = "local"\n')
     assert check(capsys) == (0, "", "")
 
 
@@ -94,11 +94,14 @@ def test_drift_is_one_line_naming_the_fix(project, monkeypatch, capsys, events):
     assert [(e["event"], e["command"]) for e in logged] == [("scope_drift_detected", "hook")]
 
 
-@pytest.mark.parametrize("shell, fix", [
-    ("bash", 'eval "$(ctxscope repair --to workout --shell bash)"'),
-    ("zsh", 'eval "$(ctxscope repair --to workout --shell zsh)"'),
-    ("fish", "ctxscope repair --to workout --shell fish | source"),
-])
+@pytest.mark.parametrize(
+    "shell, fix",
+    [
+        ("bash", 'eval "$(ctxscope repair --to workout --shell bash)"'),
+        ("zsh", 'eval "$(ctxscope repair --to workout --shell zsh)"'),
+        ("fish", "ctxscope repair --to workout --shell fish | source"),
+    ],
+)
 def test_the_fix_is_spelled_for_the_shell(shell, fix, project, monkeypatch, capsys):
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
@@ -154,8 +157,7 @@ def test_drift_beside_a_cloud_never_reached_is_still_drift(project, cloud, monke
     assert "cloud_unreachable" not in err and err.count("\n") == 1
 
 
-def test_drift_beside_a_cloud_never_reached_is_the_resolvers_drift(project, cloud, monkeypatch,
-                                                                    capsys):
+def test_drift_beside_a_cloud_never_reached_is_the_resolvers_drift(project, cloud, monkeypatch, capsys):
     """The hook asks `resolver.is_drift` what drift is (one definition, not a copy of it),
     with the cloud's own problems taken out."""
     from ctxscope import resolver
@@ -303,14 +305,20 @@ def start_shell(shell, cwd, home, path=None, command="echo started"):
     env = {**os.environ, **_install_snippet(shell, home), "TERM": "dumb"}
     if path is not None:
         env["PATH"] = path
-    argv = {"bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i", "-c", command],
-            "zsh": ["zsh", "-i", "-c", command],
-            "fish": ["fish", "-i", "-c", command]}[shell]
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, timeout=60)
+    argv = {
+        "bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i", "-c", command],
+        "zsh": ["zsh", "-i", "-c", command],
+        "fish": ["fish", "-i", "-c", command],
+    }[shell]
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60
+    )
     # Without a terminal, an interactive bash says it has no job control; not ours.
-    lines = [line for line in done.stderr.splitlines()
-             if "job control" not in line and "terminal process group" not in line]
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if "job control" not in line and "terminal process group" not in line
+    ]
     return done.returncode, done.stdout, lines
 
 
@@ -357,12 +365,14 @@ def test_shell_start_is_silent_without_ctxscope(shell, project, isolated_home, m
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_shell_start_is_silent_when_ctxscope_fails(shell, project, isolated_home, tmp_path,
-                                                     monkeypatch):
+def test_shell_start_is_silent_when_ctxscope_fails(shell, project, isolated_home, tmp_path, monkeypatch):
     _needs(shell)
     fake_bin = tmp_path / "fake-bin"
-    _write(fake_bin / "ctxscope", "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
-                                  "echo 'ImportError: broken install' >&2\nexit 1\n")
+    _write(
+        fake_bin / "ctxscope",
+        "#!/bin/sh\necho 'Traceback (most recent call last):' >&2\n"
+        "echo 'ImportError: broken install' >&2\nexit 1\n",
+    )
     (fake_bin / "ctxscope").chmod(0o755)
     _install_snippet(shell, isolated_home)  # written by the real ctxscope, run with the fake
     path = os.pathsep.join([str(fake_bin), os.environ["PATH"]])
@@ -373,8 +383,13 @@ def test_non_interactive_bash_stays_silent(project, isolated_home, monkeypatch):
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     _install_snippet("bash", isolated_home)
-    done = subprocess.run(["bash", "-c", f"source {isolated_home / '.bashrc'}; echo ok"],
-                          cwd=project, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["bash", "-c", f"source {isolated_home / '.bashrc'}; echo ok"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "ok\n", "")
 
 
@@ -395,7 +410,7 @@ class BlockingCloud(BaseHTTPRequestHandler):
                 self.gate.wait(60)
             body = {"scope": type(self).scope, "revision": "1"}
         elif self.path.startswith("/v1/scopes/"):
-            body = {"scope": self.path[len("/v1/scopes/"):], "access": "write"}
+            body = {"scope": self.path[len("/v1/scopes/") :], "access": "write"}
         else:
             body = {"identity": "jane"}
         data = json.dumps(body).encode()
@@ -427,8 +442,9 @@ def blocking_cloud(monkeypatch, user_config):
 
 
 def _cache_files():
-    return [os.path.join(paths.cache_dir(), f) for f in os.listdir(paths.cache_dir())
-            if f.startswith("cloud-")]
+    return [
+        os.path.join(paths.cache_dir(), f) for f in os.listdir(paths.cache_dir()) if f.startswith("cloud-")
+    ]
 
 
 def _age_cache(seconds):
@@ -457,7 +473,8 @@ def _wait_for(predicate, what, limit=60.0):
 
 
 def test_shell_start_never_waits_for_the_cloud_and_refreshes_in_the_background(
-        ctx, project, isolated_home, blocking_cloud):
+    ctx, project, isolated_home, blocking_cloud
+):
     _needs("bash")
     _write(project / ".ctxscope.toml", 'scope = "demo"\n')
     warm = ctx("resolve", cwd=project)
@@ -531,8 +548,7 @@ def test_refresher_lock_is_private_whatever_the_umask(project, cloud):
     _write(project / ".ctxscope.toml", 'scope = "demo"\n')
     argv = [sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"]
     for _ in range(2):
-        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=60,
-                              umask=0o277)
+        done = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=60, umask=0o277)
         assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     lock = os.path.join(paths.cache_dir(), "refresh.lock")
     assert stat.S_IMODE(os.stat(lock).st_mode) == 0o600
@@ -545,13 +561,23 @@ def test_refresher_leaves_the_cloud_alone_while_another_one_runs(project, cloud)
     lock = os.path.join(paths.cache_dir(), "refresh.lock")
     with open(lock, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
-        done = subprocess.run([sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
-                              cwd=project, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert cloud.requests() == []
     # Without the other refresher, it asks the cloud and fills the cache, quietly.
-    done = subprocess.run([sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
-                          cwd=project, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-P", "-m", "ctxscope.hook", "--refresh"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
     assert [r.path for r in cloud.requests()][:1] == ["/v1/scope"]
     assert _cached_scope() is None and len(_cache_files()) == 1  # cloud default: null
@@ -571,17 +597,26 @@ def _counting_ctxscope(bin_dir, calls):
 def interactive_session(shell, cwd, home, lines, path):
     """Feed `lines` to an interactive shell, one prompt each; return its ctxscope lines."""
     env = {**os.environ, **_install_snippet(shell, home), "TERM": "dumb", "PATH": path}
-    argv = {"bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i"],
-            "zsh": ["zsh", "-i"], "fish": ["fish", "-i"]}[shell]
-    done = subprocess.run(argv, cwd=cwd, env=env, input="\n".join([*lines, "exit"]) + "\n",
-                          capture_output=True, text=True, timeout=60)
+    argv = {
+        "bash": ["bash", "--rcfile", str(home / ".bashrc"), "-i"],
+        "zsh": ["zsh", "-i"],
+        "fish": ["fish", "-i"],
+    }[shell]
+    done = subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        input="\n".join([*lines, "exit"]) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     output = done.stdout + done.stderr
-    return [line[line.index("ctxscope:"):] for line in output.splitlines() if "ctxscope:" in line]
+    return [line[line.index("ctxscope:") :] for line in output.splitlines() if "ctxscope:" in line]
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_the_hook_checks_again_when_the_directory_changes(shell, tmp_path, isolated_home,
-                                                           monkeypatch):
+def test_the_hook_checks_again_when_the_directory_changes(shell, tmp_path, isolated_home, monkeypatch):
     _needs(shell)
     _touch_refresh_stamp()
     drifted, synced, outside = tmp_path / "drifted", tmp_path / "synced", tmp_path / "outside"
@@ -594,12 +629,21 @@ def test_the_hook_checks_again_when_the_directory_changes(shell, tmp_path, isola
     calls = tmp_path / "calls"
     path = _counting_ctxscope(tmp_path / "bin", calls)
 
-    said = interactive_session(shell, outside, isolated_home, [
-        f"cd {drifted}", "true", "true", "true",  # prompts in the same directory: no process
-        "cd sub",  # checked again; the same line is not said twice
-        f"cd {synced}",  # in sync: silent
-        f"cd {drifted}",  # drifted again: said again
-    ], path)
+    said = interactive_session(
+        shell,
+        outside,
+        isolated_home,
+        [
+            f"cd {drifted}",
+            "true",
+            "true",
+            "true",  # prompts in the same directory: no process
+            "cd sub",  # checked again; the same line is not said twice
+            f"cd {synced}",  # in sync: silent
+            f"cd {drifted}",  # drifted again: said again
+        ],
+        path,
+    )
 
     assert len(said) == 2, said
     assert all(line.startswith("ctxscope: DRIFTED: 'zentygo' from runtime") for line in said)
@@ -608,8 +652,9 @@ def test_the_hook_checks_again_when_the_directory_changes(shell, tmp_path, isola
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_a_prompt_in_the_same_directory_starts_no_process(shell, project, isolated_home,
-                                                          tmp_path, monkeypatch):
+def test_a_prompt_in_the_same_directory_starts_no_process(
+    shell, project, isolated_home, tmp_path, monkeypatch
+):
     _needs(shell)
     _touch_refresh_stamp()
     _write(project / ".ctxscope.toml", 'scope = "workout"\n')

@@ -27,19 +27,54 @@ import ctxscope
 LAYERS: dict[str, set[str]] = {
     # Exit codes and errors, the shared vocabulary and data types, scope rules, paths,
     # file and TOML helpers, the output writer and the one cleaning step for terminals.
-    "leaves": {"_version", "errors", "kinds", "scope", "deadline", "sanitize", "output", "paths",
-               "fsutil", "tomledit"},
+    "leaves": {
+        "_version",
+        "errors",
+        "kinds",
+        "scope",
+        "deadline",
+        "sanitize",
+        "output",
+        "paths",
+        "fsutil",
+        "tomledit",
+    },
     # What a scope is read from or recorded in: settings and trust, the cloud clients and
     # their cache, the four sources, observed files, the drift log and its readers.
-    "sources": {"config", "context", "trust", "cache", "cloud", "etcd", "sources", "sources.runtime",
-                "sources.local", "sources.cloud", "sources.fallback", "observe", "events",
-                "otel", "logview", "logstats", "metrics"},
+    "sources": {
+        "config",
+        "context",
+        "trust",
+        "cache",
+        "cloud",
+        "etcd",
+        "sources",
+        "sources.runtime",
+        "sources.local",
+        "sources.cloud",
+        "sources.fallback",
+        "observe",
+        "events",
+        "otel",
+        "logview",
+        "logstats",
+        "metrics",
+    },
     # The one chain and its plain-data views; the library gate; launching under a scope.
     "resolver": {"resolver", "report", "gate", "launch"},
     # Acting on a resolution: planning and applying writes, settings edits and undo, the
     # shell hook, processes, watching, and drawing tables (the only place rich is used).
-    "reconcile/report/render": {"reconcile", "configedit", "undo", "hook", "procs", "watch",
-                                "render", "render_forensics", "render_stats"},
+    "reconcile/report/render": {
+        "reconcile",
+        "configedit",
+        "undo",
+        "hook",
+        "procs",
+        "watch",
+        "render",
+        "render_forensics",
+        "render_stats",
+    },
     # Each command's body, and the two servers built from the same bodies.
     "commands": {"commands", "health", "mcp_server"},
     # The command-line declarations, the console script with its fast path, the package.
@@ -85,12 +120,15 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
     for node in ast.walk(tree):
         names: list[str] = []
         if isinstance(node, ast.Import):
-            names = [a.name.removeprefix("ctxscope").lstrip(".") for a in node.names
-                     if a.name == "ctxscope" or a.name.startswith("ctxscope.")]
+            names = [
+                a.name.removeprefix("ctxscope").lstrip(".")
+                for a in node.names
+                if a.name == "ctxscope" or a.name.startswith("ctxscope.")
+            ]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".") if package else []
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 origin = ".".join(base + ([node.module] if node.module else []))
             elif node.module and (node.module == "ctxscope" or node.module.startswith("ctxscope.")):
                 origin = node.module.removeprefix("ctxscope").lstrip(".")
@@ -98,8 +136,11 @@ def _imports(path: Path) -> list[tuple[str, int, bool]]:
                 continue
             # `from . import x` and `from .sources import local` name modules too; `from .
             # import fsutil` imports fsutil, not the package's own __init__ beyond its start.
-            submodules = [f"{origin}.{a.name}".lstrip(".") for a in node.names
-                          if f"{origin}.{a.name}".lstrip(".") in known]
+            submodules = [
+                f"{origin}.{a.name}".lstrip(".")
+                for a in node.names
+                if f"{origin}.{a.name}".lstrip(".") in known
+            ]
             names = submodules if node.module is None and submodules else [origin, *submodules]
         typing_only = _under_type_checking(node, parents)
         found += [(name, node.lineno, typing_only) for name in names if name != module]
@@ -116,15 +157,18 @@ def _upward(graph) -> list[str]:
         for name, line, _ in imports:
             if _layer_of(name) > _layer_of(module):
                 layers = list(LAYERS)
-                wrong.append(f"ctxscope/{module or '__init__'}:{line} ({layers[_layer_of(module)]}) "
-                             f"imports {name} ({layers[_layer_of(name)]})")
+                wrong.append(
+                    f"ctxscope/{module or '__init__'}:{line} ({layers[_layer_of(module)]}) "
+                    f"imports {name} ({layers[_layer_of(name)]})"
+                )
     return wrong
 
 
 def _cycles(graph) -> list[list[str]]:
     """The strongly connected components of more than one module (imports that run only)."""
-    edges = {m: {n for n, _, typing_only in imps if not typing_only and n in graph}
-             for m, imps in graph.items()}
+    edges = {
+        m: {n for n, _, typing_only in imps if not typing_only and n in graph} for m, imps in graph.items()
+    }
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -193,8 +237,13 @@ def test_the_import_reader_sees_imports_inside_functions():
 
 HEAVY = ("typer", "rich", "httpx", "pydantic", "click")
 # The modules that draw or parse for the CLI and may import typer or rich.
-UI_MODULES = {"ctxscope.cli", "ctxscope.options", "ctxscope.render", "ctxscope.render_forensics",
-              "ctxscope.render_stats"}
+UI_MODULES = {
+    "ctxscope.cli",
+    "ctxscope.options",
+    "ctxscope.render",
+    "ctxscope.render_forensics",
+    "ctxscope.render_stats",
+}
 # The optional extras' packages: only the commands that need them may load them.
 EXTRAS = ("opentelemetry", "prometheus_client", "uvicorn", "google")
 
@@ -210,18 +259,23 @@ def _modules() -> list[str]:
 
 def _loaded_after(code: str, cwd=None) -> set[str]:
     """The top-level packages a fresh interpreter has loaded after running `code`."""
-    probe = (f"{code}\nimport json, sys\n"
-             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          cwd=cwd, timeout=60)
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=cwd, timeout=60)
     assert done.returncode == 0, done.stderr
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
 def test_the_module_list_is_not_empty():
     names = _modules()
-    for core in ("ctxscope.resolver", "ctxscope.hook", "ctxscope._entry", "ctxscope.config",
-                 "ctxscope.sources.cloud", "ctxscope.cloud", "ctxscope.report"):
+    for core in (
+        "ctxscope.resolver",
+        "ctxscope.hook",
+        "ctxscope._entry",
+        "ctxscope.config",
+        "ctxscope.sources.cloud",
+        "ctxscope.cloud",
+        "ctxscope.report",
+    ):
         assert core in names
 
 
@@ -273,27 +327,31 @@ def cached_cloud(ctx, project, cloud, monkeypatch):
     return cloud
 
 
-@pytest.mark.parametrize("argv, allowed", [
-    (["resolve"], ()),
-    (["resolve", "--json"], ()),
-    (["prompt"], ()),
-    (["prompt", "--json"], ()),
-    (["hook", "bash", "--run"], ()),
-    (["hook", "bash", "--run", "--json"], ()),
-    (["hook", "bash", "--json"], ()),
-    (["status", "--json"], ()),
-    (["diff", "--json"], ()),
-    (["exec", "--dry-run", "--", "true"], ()),  # a real exec would replace the probe
-    (["status"], ("rich",)),
-    (["diff"], ("rich",)),
-])
+@pytest.mark.parametrize(
+    "argv, allowed",
+    [
+        (["resolve"], ()),
+        (["resolve", "--json"], ()),
+        (["prompt"], ()),
+        (["prompt", "--json"], ()),
+        (["hook", "bash", "--run"], ()),
+        (["hook", "bash", "--run", "--json"], ()),
+        (["hook", "bash", "--json"], ()),
+        (["status", "--json"], ()),
+        (["diff", "--json"], ()),
+        (["exec", "--dry-run", "--", "true"], ()),  # a real exec would replace the probe
+        (["status"], ("rich",)),
+        (["diff"], ("rich",)),
+    ],
+)
 def test_hot_commands_with_a_fresh_cache_stay_light(argv, allowed, cached_cloud, project):
     before = len(cached_cloud.requests())
     loaded = _loaded_after(HOT.format(argv=argv), cwd=project)
     assert len(cached_cloud.requests()) == before  # the cache answered
     # Also no tomlkit (only writes need it) and, on Linux, no platformdirs (paths.py).
-    forbidden = (set(HEAVY) | {"tomlkit"} | set(EXTRAS)
-                 | ({"platformdirs"} if sys.platform == "linux" else set()))
+    forbidden = (
+        set(HEAVY) | {"tomlkit"} | set(EXTRAS) | ({"platformdirs"} if sys.platform == "linux" else set())
+    )
     assert not loaded & (forbidden - set(allowed)), sorted(loaded & forbidden)
     if allowed:
         assert set(allowed) <= loaded  # the probe ran the command that draws

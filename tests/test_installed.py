@@ -36,14 +36,17 @@ def test_seed_incident_end_to_end(ctx, project, cloud, events):
     assert "tok-SECRET-123" not in json.dumps(logged)
 
 
-@pytest.mark.parametrize(("args", "code"), [
-    (["resolve"], 5),
-    (["status", "--check"], 5),
-    (["diff"], 5),
-    (["status"], 0),
-    (["resolve", "--bogus"], 2),
-    (["nonsense"], 2),
-])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["resolve"], 5),
+        (["status", "--check"], 5),
+        (["diff"], 5),
+        (["status"], 0),
+        (["resolve", "--bogus"], 2),
+        (["nonsense"], 2),
+    ],
+)
 def test_exit_codes(ctx, project, args, code):
     result = ctx(*args, cwd=project)
     assert result.returncode == code
@@ -90,8 +93,8 @@ def test_deleted_working_directory_is_one_line(tmp_path, args):
     code = f"cd {str(gone)!r} && rmdir {str(gone)!r} && exec ctxscope {' '.join(args)}"
     import subprocess
 
-    result = subprocess.run(["bash", "-c", code], capture_output=True, text=True,
-                            env=dict(os.environ))
+    result = subprocess.run(["bash", "-c", code], capture_output=True, text=True, env=dict(os.environ))
     assert result.returncode == 1
-    assert result.stderr == ("ctxscope: error: the working directory no longer exists "
-                             "(cd to an existing directory)\n")
+    assert result.stderr == (
+        "ctxscope: error: the working directory no longer exists (cd to an existing directory)\n"
+    )

@@ -24,12 +24,24 @@ def ts(epoch: float) -> str:
 def event(epoch, name="scope_drift_detected", resolved="zentygo", local="workout", **extra):
     """An event shaped like the ones events.py writes (ts first, same key order)."""
     base = {
-        "ts": ts(epoch), "event": name, "runtime_scope": resolved, "local_scope": local,
-        "cloud_scope": None, "resolved_scope": resolved, "resolved_from": "runtime",
-        "authorized": None, "reason": "local_mismatch", "reasons": ["local_mismatch"],
-        "action_required": "sync_local", "actions": ["sync_local"],
+        "ts": ts(epoch),
+        "event": name,
+        "runtime_scope": resolved,
+        "local_scope": local,
+        "cloud_scope": None,
+        "resolved_scope": resolved,
+        "resolved_from": "runtime",
+        "authorized": None,
+        "reason": "local_mismatch",
+        "reasons": ["local_mismatch"],
+        "action_required": "sync_local",
+        "actions": ["sync_local"],
         "drift_snapshot": {"source_precedence": ["runtime", "local", "cloud", "fallback"]},
-        "command": "status", "pid": 4242, "host": "box", "cwd": "/repo", "version": "0.1.0",
+        "command": "status",
+        "pid": 4242,
+        "host": "box",
+        "cwd": "/repo",
+        "version": "0.1.0",
     }
     base.update(extra)
     return base
@@ -59,10 +71,18 @@ def shown(entries):
 # --- --since ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "back"), [
-    ("2h", 7200), ("30m", 1800), ("90s", 90), ("7d", 7 * 86400), ("1w", 604800), ("1.5h", 5400),
-    ("2H", 7200),
-])
+@pytest.mark.parametrize(
+    ("text", "back"),
+    [
+        ("2h", 7200),
+        ("30m", 1800),
+        ("90s", 90),
+        ("7d", 7 * 86400),
+        ("1w", 604800),
+        ("1.5h", 5400),
+        ("2H", 7200),
+    ],
+)
 def test_since_durations(text, back):
     assert logview.parse_since(text, now=T0) == ts(T0 - back)
 
@@ -136,12 +156,23 @@ def test_no_log_at_all(log):
 
 
 def test_event_and_scope_filters(log):
-    write(log,
-          event(T0 + 1, resolved="zentygo"),
-          event(T0 + 2, "scope_synced", resolved="workout", local="workout", reason=None,
-                direction="runtime-to-local", target="local", before="zentygo", after="workout"),
-          event(T0 + 3, "scope_unresolved", resolved=None, local=None, runtime_scope=None),
-          event(T0 + 4, resolved="alpha", local="beta"))
+    write(
+        log,
+        event(T0 + 1, resolved="zentygo"),
+        event(
+            T0 + 2,
+            "scope_synced",
+            resolved="workout",
+            local="workout",
+            reason=None,
+            direction="runtime-to-local",
+            target="local",
+            before="zentygo",
+            after="workout",
+        ),
+        event(T0 + 3, "scope_unresolved", resolved=None, local=None, runtime_scope=None),
+        event(T0 + 4, resolved="alpha", local="beta"),
+    )
     files = [str(log)]
 
     def pick(**kw):
@@ -157,8 +188,13 @@ def test_event_and_scope_filters(log):
 
 
 def test_since_filter_with_odd_timestamps(log):
-    write(log, event(T0 - 10), event(T0 + 10), {"event": "scope_synced", "ts": None},
-          {"event": "scope_synced", "ts": "2026-09-21T16:13:30+02:00"})
+    write(
+        log,
+        event(T0 - 10),
+        event(T0 + 10),
+        {"event": "scope_synced", "ts": None},
+        {"event": "scope_synced", "ts": "2026-09-21T16:13:30+02:00"},
+    )
     got = shown(Reader([str(log)]).forward(Filters(since=ts(T0))))
     assert got == [ts(T0 + 10), "2026-09-21T16:13:30+02:00"]
 

@@ -16,8 +16,17 @@ from ctxscope.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 MAN = ROOT / "ctxscope" / "data" / "man" / "ctxscope.1"
-SECTIONS = ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "OPTIONS", "FILES", "ENVIRONMENT",
-            "EXIT STATUS", "EXAMPLES"]
+SECTIONS = [
+    "NAME",
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "COMMANDS",
+    "OPTIONS",
+    "FILES",
+    "ENVIRONMENT",
+    "EXIT STATUS",
+    "EXAMPLES",
+]
 
 
 def _plain() -> str:
@@ -29,8 +38,8 @@ def _plain() -> str:
 def test_committed_man_page_is_current():
     generated = docgen.render_all()["ctxscope/data/man/ctxscope.1"]
     assert MAN.read_text(encoding="utf-8") == generated, (
-        "ctxscope/data/man/ctxscope.1 is out of date: run `python tools/docgen.py` and commit "
-        "the result")
+        "ctxscope/data/man/ctxscope.1 is out of date: run `python tools/docgen.py` and commit the result"
+    )
 
 
 def test_sections_in_order():
@@ -49,8 +58,7 @@ def test_every_command_and_option_in_help_is_in_the_page():
         for option in help_options(command):
             if option in ("-h", "--help"):
                 continue  # said once for every command, under OPTIONS
-            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", section), (
-                command, option)
+            assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", section), (command, option)
     options = plain.split(".SH OPTIONS", 1)[1].split(".SH ", 1)[0]
     for option in ("--version", "-h", "--help"):
         assert option in options
@@ -65,16 +73,18 @@ def test_every_exit_code_is_explained():
 def test_mandoc_lint_is_clean():
     if shutil.which("mandoc") is None:
         pytest.skip("mandoc is not installed (.ci/run installs it)")
-    done = subprocess.run(["mandoc", "-T", "lint", "-W", "warning", str(MAN)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        ["mandoc", "-T", "lint", "-W", "warning", str(MAN)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_groff_prints_no_warning():
     if shutil.which("groff") is None:
         pytest.skip("groff is not installed (.ci/run installs groff-base)")
-    done = subprocess.run(["groff", "-man", "-ww", "-z", str(MAN)], capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        ["groff", "-man", "-ww", "-z", str(MAN)], capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
@@ -86,10 +96,15 @@ def test_man_shows_it_once_installed_by_hand(isolated_home):
     target = isolated_home / ".local" / "share" / "man" / "man1" / "ctxscope.1"
     target.parent.mkdir(parents=True)
     shutil.copy(MAN, target)
-    env = {**os.environ, "MANPATH": str(isolated_home / ".local" / "share" / "man"),
-           "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80", "LANG": "C.UTF-8"}
-    done = subprocess.run(["man", "ctxscope"], capture_output=True, text=True, env=env,
-                          timeout=60)
+    env = {
+        **os.environ,
+        "MANPATH": str(isolated_home / ".local" / "share" / "man"),
+        "MANPAGER": "cat",
+        "PAGER": "cat",
+        "MANWIDTH": "80",
+        "LANG": "C.UTF-8",
+    }
+    done = subprocess.run(["man", "ctxscope"], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     text = re.sub(r".\x08", "", done.stdout)  # overstrike bold and underline
     for heading in SECTIONS:

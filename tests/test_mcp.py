@@ -30,19 +30,21 @@ TOOLS = {"scope_status", "scope_resolve", "scope_diff"}
 def child_env() -> dict[str, str]:
     """The test's environment for the server, spelled out: isolated HOME, XDG, cloud, token."""
     keep = ("HOME", "PATH", "NO_PROXY", "LANG", "LC_ALL", "COLUMNS")
-    return {k: v for k, v in os.environ.items()
-            if k in keep or k.startswith(("XDG_", "CTXSCOPE_", "CTX_SCOPE"))}
+    return {
+        k: v for k, v in os.environ.items() if k in keep or k.startswith(("XDG_", "CTXSCOPE_", "CTX_SCOPE"))
+    }
 
 
 def mcp_session(cwd, calls, errlog_path):
     """Start `ctxscope mcp`, initialize, list tools, make `calls`; return what came back."""
 
     async def main():
-        params = StdioServerParameters(command=CTXSCOPE, args=["mcp"], env=child_env(),
-                                       cwd=str(cwd))
+        params = StdioServerParameters(command=CTXSCOPE, args=["mcp"], env=child_env(), cwd=str(cwd))
         with open(errlog_path, "w") as errlog, anyio.fail_after(120):
-            async with stdio_client(params, errlog=errlog) as (read, write), \
-                    ClientSession(read, write) as session:
+            async with (
+                stdio_client(params, errlog=errlog) as (read, write),
+                ClientSession(read, write) as session,
+            ):
                 init = await session.initialize()
                 listed = await session.list_tools()
                 results = []
@@ -77,6 +79,7 @@ def no_token_anywhere(results, errlog_path):
 
 # ---- setups (the same as tests/test_gate.py) ----
 
+
 def synced(project, cloud, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     cloud.scope = "workout"
@@ -110,26 +113,30 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("setup", list(EXPECTED), ids=lambda f: f.__name__)
-def test_each_tool_in_each_setup_gives_the_cli_answer(ctx, setup, project, cloud, monkeypatch,
-                                                      events, tmp_path):
+def test_each_tool_in_each_setup_gives_the_cli_answer(
+    ctx, setup, project, cloud, monkeypatch, events, tmp_path
+):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
     setup(project, cloud, monkeypatch)
     state, scope, code, reason, event, diff_code = EXPECTED[setup]
     errlog = tmp_path / "server.err"
 
-    init, tools, (status, resolved, diff) = mcp_session(project, [
-        ("scope_status", {"refresh": True}),
-        ("scope_resolve", {}),
-        ("scope_diff", {"refresh": True}),
-    ], errlog)
+    init, tools, (status, resolved, diff) = mcp_session(
+        project,
+        [
+            ("scope_status", {"refresh": True}),
+            ("scope_resolve", {}),
+            ("scope_diff", {"refresh": True}),
+        ],
+        errlog,
+    )
     server_requests = cloud.requests()
 
     # initialize and list: three read-only tools, nothing that writes
     assert (init.server_info.name, init.server_info.version) == ("ctxscope", __version__)
     assert "read-only" in init.instructions
     assert {t.name for t in tools} == TOOLS
-    assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint
-               for t in tools)
+    assert all(t.annotations.read_only_hint and not t.annotations.destructive_hint for t in tools)
 
     # scope_status is `status --json`
     status_obj = structured(status)
@@ -138,8 +145,9 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(ctx, setup, project, cloud
     cli_status = json.loads(cli(ctx, project, "status", "--json", "--refresh").stdout)
     assert status_obj.keys() == cli_status.keys()
     live = ("processes",)  # a scan of the machine's processes at that moment: shape only
-    assert {k: v for k, v in status_obj.items() if k not in live} == \
-        {k: v for k, v in cli_status.items() if k not in live}
+    assert {k: v for k, v in status_obj.items() if k not in live} == {
+        k: v for k, v in cli_status.items() if k not in live
+    }
 
     # scope_resolve is `resolve`: the scope, or a structured error with resolve's code
     resolve_obj = structured(resolved)
@@ -184,8 +192,7 @@ def test_each_tool_in_each_setup_gives_the_cli_answer(ctx, setup, project, cloud
         assert logged[0]["resolved_scope"] == status_obj["resolved_scope"]
 
 
-def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch, tmp_path,
-                                                     events):
+def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch, tmp_path, events):
     monkeypatch.setenv("CTXSCOPE_TOKEN", TOKEN)
     synced(project, cloud, monkeypatch)
     other = tmp_path / "other"
@@ -196,14 +203,18 @@ def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch
     (leaky / ".ctxscope.toml").write_text(f'scope = "x"\ntoken = "{TOKEN}"\n')
     errlog = tmp_path / "server.err"
 
-    _init, _tools, results = mcp_session(project, [
-        ("scope_resolve", {"scope": "from-client"}),
-        ("scope_resolve", {"cwd": str(other)}),
-        ("scope_resolve", {"cwd": str(tmp_path / "missing")}),
-        ("scope_status", {"cwd": str(leaky)}),
-        ("scope_resolve", {"offline": True}),
-        ("scope_resolve", {"scope": "has space"}),
-    ], errlog)
+    _init, _tools, results = mcp_session(
+        project,
+        [
+            ("scope_resolve", {"scope": "from-client"}),
+            ("scope_resolve", {"cwd": str(other)}),
+            ("scope_resolve", {"cwd": str(tmp_path / "missing")}),
+            ("scope_status", {"cwd": str(leaky)}),
+            ("scope_resolve", {"offline": True}),
+            ("scope_resolve", {"scope": "has space"}),
+        ],
+        errlog,
+    )
     flag, other_dir, missing, leak, offline, invalid = (structured(r) for r in results)
 
     assert (flag["scope"], flag["source"]) == (None, "runtime")  # not visible to the token
@@ -213,8 +224,11 @@ def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch
     assert results[2].is_error and missing["error"]["reason"] == "usage"
     assert missing["error"]["exit_code"] == 2
     assert results[3].is_error and leak["error"] == {
-        "reason": "config", "exit_code": 1, "hint": None,
-        "message": leak["error"]["message"]}
+        "reason": "config",
+        "exit_code": 1,
+        "hint": None,
+        "message": leak["error"]["message"],
+    }
     assert "looks like a secret" in leak["error"]["message"]
     assert (offline["scope"], offline["exit_code"]) == ("workout", 0)
     assert results[5].is_error
@@ -225,10 +239,13 @@ def test_arguments_and_failures_come_back_structured(project, cloud, monkeypatch
 
 
 def test_without_the_sdk_says_how_to_install_and_exits_1(project):
-    code = ("import sys\nsys.modules['mcp'] = None  # as if not installed\n"
-            "from ctxscope._entry import main\nmain(['mcp'])\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=project, env=child_env(),
-                          capture_output=True, text=True, timeout=60)
+    code = (
+        "import sys\nsys.modules['mcp'] = None  # as if not installed\n"
+        "from ctxscope._entry import main\nmain(['mcp'])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=child_env(), capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "pip install 'ctxscope[mcp]'" in proc.stderr

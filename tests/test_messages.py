@@ -28,10 +28,8 @@ def token_cloud(httpserver):
 
     def handler(request):
         if not request.headers.get("Authorization"):
-            return Response('{"error": "unauthenticated"}', status=401,
-                            content_type="application/json")
-        return Response('{"scope": "workout", "revision": "1"}',
-                        content_type="application/json")
+            return Response('{"error": "unauthenticated"}', status=401, content_type="application/json")
+        return Response('{"scope": "workout", "revision": "1"}', content_type="application/json")
 
     httpserver.expect_request("/v1/scope").respond_with_handler(handler)
     return httpserver.url_for("").rstrip("/")
@@ -116,18 +114,26 @@ def test_diff_says_why_the_cloud_has_no_value(project, dead_url):
     assert result.returncode == 6
     lines = result.stdout.splitlines()
     assert "--" not in lines
-    assert any(line.startswith("- (no value: cloud ") and "cannot connect" in line
-               for line in lines), result.stdout
+    assert any(line.startswith("- (no value: cloud ") and "cannot connect" in line for line in lines), (
+        result.stdout
+    )
 
 
 # --- a bad scope on a flag --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ["status", "--scope"], ["status", "--json", "--scope"], ["resolve", "--scope"],
-    ["diff", "--scope"], ["sync", "--direction", "runtime-to-local", "--scope"],
-    ["init", "--scope"], ["repair", "--to"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--scope"],
+        ["status", "--json", "--scope"],
+        ["resolve", "--scope"],
+        ["diff", "--scope"],
+        ["sync", "--direction", "runtime-to-local", "--scope"],
+        ["init", "--scope"],
+        ["repair", "--to"],
+    ],
+)
 def test_a_bad_scope_on_a_flag_is_a_usage_error(project, args):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     result = run([*args, "work out"], cwd=project)
@@ -148,8 +154,7 @@ def test_a_timed_out_cloud_costs_its_timeout_once_per_window(project, httpserver
     def slow(request):
         asked.append(time.monotonic())
         time.sleep(1.5)
-        return Response('{"scope": "workout", "revision": "1"}',
-                        content_type="application/json")
+        return Response('{"scope": "workout", "revision": "1"}', content_type="application/json")
 
     httpserver.expect_request("/v1/scope").respond_with_handler(slow)
     user_config.write_text("[cloud]\ntimeout = 0.5\n")
@@ -171,11 +176,14 @@ def test_a_timed_out_cloud_costs_its_timeout_once_per_window(project, httpserver
 # --- no validation library's wording --------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "said"), [
-    (["sync", "--direction", "bogus"], "'bogus' is not one of"),
-    (["ps", "--pid", "abc"], "not a whole number"),
-    (["status", "--watch", "--interval", "x"], "not a number"),
-])
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["sync", "--direction", "bogus"], "'bogus' is not one of"),
+        (["ps", "--pid", "abc"], "not a whole number"),
+        (["status", "--watch", "--interval", "x"], "not a number"),
+    ],
+)
 def test_a_bad_option_value_is_said_in_plain_words(project, args, said):
     result = run(args, cwd=project)
     assert result.returncode == 2

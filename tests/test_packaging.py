@@ -26,13 +26,13 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
-    shutil.copytree(ROOT / "ctxscope", source / "ctxscope",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "ctxscope", source / "ctxscope", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(source)],
-        check=True, capture_output=True, env={**os.environ, "PIP_NO_INPUT": "1"},
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
     )
     [built] = out.glob("ctxscope-*.whl")
     return built
@@ -45,19 +45,36 @@ def installed(wheel, tmp_path_factory) -> dict[str, str]:
     PATH (the test interpreter provides the dependencies)."""
     prefix = tmp_path_factory.mktemp("prefix")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
-         "--ignore-installed", "--no-warn-script-location",
-         "--prefix", str(prefix), str(wheel)],
-        check=True, capture_output=True, env={**os.environ, "PIP_NO_INPUT": "1"},
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "-q",
+            "--ignore-installed",
+            "--no-warn-script-location",
+            "--prefix",
+            str(prefix),
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PIP_NO_INPUT": "1"},
     )
     site = sysconfig.get_path("purelib", vars={"base": str(prefix), "platbase": str(prefix)})
-    return {"PREFIX": str(prefix), "PYTHONPATH": site,
-            "PATH": f"{prefix}/bin{os.pathsep}{os.environ['PATH']}"}
+    return {
+        "PREFIX": str(prefix),
+        "PYTHONPATH": site,
+        "PATH": f"{prefix}/bin{os.pathsep}{os.environ['PATH']}",
+    }
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env}, cwd=env["PREFIX"])
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=60, env={**os.environ, **env}, cwd=env["PREFIX"]
+    )
 
 
 def test_wheel_contains_every_package_module(wheel):
@@ -83,8 +100,9 @@ def test_the_installed_copy_is_the_one_that_runs(installed):
     assert shutil.which("ctxscope", path=installed["PATH"]).startswith(installed["PREFIX"])
 
 
-@pytest.mark.parametrize(("shell", "name"), [("bash", "ctxscope.bash"), ("zsh", "_ctxscope"),
-                                             ("fish", "ctxscope.fish")])
+@pytest.mark.parametrize(
+    ("shell", "name"), [("bash", "ctxscope.bash"), ("zsh", "_ctxscope"), ("fish", "ctxscope.fish")]
+)
 def test_completion_prints_the_shipped_script(installed, shell, name):
     done = _run(installed, "ctxscope", "completion", shell)
     assert (done.returncode, done.stderr) == (0, "")
@@ -101,16 +119,23 @@ def test_man_finds_the_page_after_pip_install(installed):
     """man-db looks in ../share/man beside each bin/ directory on PATH: no MANPATH needed."""
     if shutil.which("man") is None:
         pytest.skip("man is not installed (.ci/run installs man-db)")
-    env = {**installed, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80",
-           "LANG": "C.UTF-8"}
-    where = subprocess.run(["man", "-w", "ctxscope"], capture_output=True, text=True,
-                           timeout=60, env={k: v for k, v in {**os.environ, **env}.items()
-                                            if k != "MANPATH"})
+    env = {**installed, "MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80", "LANG": "C.UTF-8"}
+    where = subprocess.run(
+        ["man", "-w", "ctxscope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in {**os.environ, **env}.items() if k != "MANPATH"},
+    )
     assert where.returncode == 0, where.stderr
     assert where.stdout.strip() == f"{installed['PREFIX']}/share/man/man1/ctxscope.1"
-    shown = subprocess.run(["man", "ctxscope"], capture_output=True, text=True, timeout=60,
-                           env={k: v for k, v in {**os.environ, **env}.items()
-                                if k != "MANPATH"})
+    shown = subprocess.run(
+        ["man", "ctxscope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in {**os.environ, **env}.items() if k != "MANPATH"},
+    )
     assert shown.returncode == 0, shown.stderr
     text = re.sub(r".\x08", "", shown.stdout)
     assert "ctxscope - one resolver for AI-agent project scope" in text
@@ -129,18 +154,20 @@ def test_the_version_has_one_source_the_package_metadata():
     declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert installed_version("ctxscope") == declared
     assert _version._from_metadata() == declared  # the fallback agrees with the fast look-up
-    probe = ("import sys, ctxscope; v = ctxscope.__version__; "
-             "print(v, 'importlib.metadata' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+    probe = "import sys, ctxscope; v = ctxscope.__version__; print(v, 'importlib.metadata' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.stdout.split() == [declared, "False"], done.stderr
-    written = [str(p.relative_to(ROOT)) for p in (ROOT / "ctxscope").rglob("*.py")
-               if re.search(rf"""["']{re.escape(declared)}["']""", p.read_text())]
+    written = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "ctxscope").rglob("*.py")
+        if re.search(rf"""["']{re.escape(declared)}["']""", p.read_text())
+    ]
     assert written == [], "the version is written in the code; pyproject.toml is its one source"
 
 
 def test_cli_version_reads_the_same_source(installed):
     done = _run(installed, "ctxscope", "--version")
-    declared = _run(installed, sys.executable, "-c",
-                    "from importlib.metadata import version; print(version('ctxscope'))")
+    declared = _run(
+        installed, sys.executable, "-c", "from importlib.metadata import version; print(version('ctxscope'))"
+    )
     assert done.stdout == f"ctxscope {declared.stdout}"

@@ -59,27 +59,32 @@ def test_an_error_row_keeps_its_reason_on_one_line(deep, dead_url):
 
 def test_ps_keeps_each_process_on_one_line(deep, spawn):
     words = ["x" * 50] * 6
-    child = spawn(deep, "zentygo",
-                  argv=[sys.executable, "-c", "import time; time.sleep(300)", *words])
+    child = spawn(deep, "zentygo", argv=[sys.executable, "-c", "import time; time.sleep(300)", *words])
     result = run(["ps", "--pid", str(child.pid)], cwd=deep, env=env_with(COLUMNS=None))
-    row = next(line for line in result.stdout.splitlines() if line.lstrip().startswith(
-        str(child.pid)))
+    row = next(line for line in result.stdout.splitlines() if line.lstrip().startswith(str(child.pid)))
     assert str(deep) in row and " ".join(words) in row, result.stdout
     assert one_line(result.stdout, "STALE: 1 process holds")
     # COLUMNS, when set, is the width the command is cut to (still one line).
     cut = run(["ps", "--pid", str(child.pid)], cwd=deep, env=env_with(COLUMNS="120"))
-    row = next(line for line in cut.stdout.splitlines() if line.lstrip().startswith(
-        str(child.pid)))
+    row = next(line for line in cut.stdout.splitlines() if line.lstrip().startswith(str(child.pid)))
     assert str(deep) in row and row.rstrip().endswith("…")
 
 
 @pytest.fixture
 def long_log(log_file):
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    events = [{"ts": f"2026-11-24T10:00:{i:02d}Z", "event": "scope_unresolved",
-               "resolved_scope": None, "reason": "no_scope_" + "r" * 300,
-               "action_required": "set_scope", "command": "status " + "c" * 200,
-               "cwd": "/" + LONG} for i in range(30)]
+    events = [
+        {
+            "ts": f"2026-11-24T10:00:{i:02d}Z",
+            "event": "scope_unresolved",
+            "resolved_scope": None,
+            "reason": "no_scope_" + "r" * 300,
+            "action_required": "set_scope",
+            "command": "status " + "c" * 200,
+            "cwd": "/" + LONG,
+        }
+        for i in range(30)
+    ]
     log_file.write_text("".join(json.dumps(e) + "\n" for e in events))
     return events
 
@@ -94,8 +99,15 @@ def test_log_keeps_each_event_on_one_line(project, long_log, columns):
 
 
 def test_log_into_head_stops_quietly(project, long_log):
-    proc = subprocess.run(f"'{CTXSCOPE}' log | head -n 2", shell=True, cwd=project,
-                          capture_output=True, text=True, timeout=60, env=env_with())
+    proc = subprocess.run(
+        f"'{CTXSCOPE}' log | head -n 2",
+        shell=True,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env_with(),
+    )
     assert proc.stderr == ""
     lines = proc.stdout.splitlines()
     assert len(lines) == 2 and long_log[0]["reason"] in lines[1]
@@ -107,16 +119,16 @@ def test_no_color_in_a_pipe_and_colour_only_when_forced(deep):
     forced = run(["status"], cwd=deep, env=env_with(CTX_SCOPE="zentygo", FORCE_COLOR="1"))
     assert "\x1b[" in forced.stdout
     assert one_line(re.sub(r"\x1b\[[0-9;]*m", "", forced.stdout), str(deep / ".ctxscope.toml"))
-    both = run(["status"], cwd=deep, env=env_with(CTX_SCOPE="zentygo", FORCE_COLOR="1",
-                                                   NO_COLOR="1"))
+    both = run(["status"], cwd=deep, env=env_with(CTX_SCOPE="zentygo", FORCE_COLOR="1", NO_COLOR="1"))
     assert not re.search(r"\x1b\[[0-9;]*3[0-9]", both.stdout)  # no colour, bold may stay
 
 
 def run_on_a_terminal(args, *, cwd, env) -> str:
     """Run the installed command with a pseudo-terminal as stdin, stdout and stderr."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([CTXSCOPE, *args], cwd=cwd, env=env, stdin=slave, stdout=slave,
-                            stderr=slave, start_new_session=True)
+    proc = subprocess.Popen(
+        [CTXSCOPE, *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True
+    )
     os.close(slave)
     out = b""
     deadline = time.monotonic() + 30

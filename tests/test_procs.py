@@ -40,14 +40,20 @@ def test_stale_current_and_none(incident, spawn):
 
     assert n is None  # holds no runtime scope: not listed
     assert (s.state, s.stale, s.scope, s.expected, s.expected_from) == (
-        "stale", True, "zentygo", "workout", "local")
+        "stale",
+        True,
+        "zentygo",
+        "workout",
+        "local",
+    )
     assert (c.state, c.stale, c.scope, c.expected) == ("current", False, "workout", "workout")
     for p in (s, c):
         assert p.cwd == str(incident)
         assert p.variable == "CTX_SCOPE"
         assert p.command == "sleep 300"
         assert p.started is not None and p.started <= time.strftime(
-            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2))
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 2)
+        )
         assert p.started >= time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(before - 60))
     assert [p.pid for p in found.stale] == [stale.pid]
     assert s.to_dict()["stale"] is True and c.to_dict()["stale"] is False
@@ -141,8 +147,12 @@ def test_unreachable_cloud_costs_one_budget(tmp_path, spawn, monkeypatch, dead_u
 
 def test_token_is_redacted_from_the_command_line(incident, spawn):
     token = "tok-SECRET-123"
-    p = spawn(incident, "zentygo", env={"CTXSCOPE_TOKEN": token},
-              argv=[sys.executable, "-c", "import time; time.sleep(300)", "--token", token])
+    p = spawn(
+        incident,
+        "zentygo",
+        env={"CTXSCOPE_TOKEN": token},
+        argv=[sys.executable, "-c", "import time; time.sleep(300)", "--token", token],
+    )
     (s,) = by_pid(procs.scan(pids=[p.pid]), p)
     assert token not in s.command and s.command.endswith("--token ***")
 
@@ -157,9 +167,16 @@ def test_stale_event_is_logged_once_and_valid(incident, spawn, events):
     assert [e["process"]["pid"] for e in logged] == [first.pid, second.pid]
     e = logged[0]
     assert (e["event"], e["reason"], e["action_required"]) == (
-        "scope_drift_detected", "process_stale", "restart_process")
+        "scope_drift_detected",
+        "process_stale",
+        "restart_process",
+    )
     assert (e["runtime_scope"], e["local_scope"], e["resolved_scope"], e["resolved_from"]) == (
-        "zentygo", "workout", "workout", "local")
+        "zentygo",
+        "workout",
+        "workout",
+        "local",
+    )
     assert e["reasons"] == ["process_stale"] and e["actions"] == ["restart_process"]
     assert e["cwd"] == str(incident) and e["command"] == "ps"
     assert e["process"]["command"] == "sleep 300"
@@ -213,12 +230,16 @@ def fake_proc(root, uid, entries):
 def test_unreadable_environment_is_counted_not_dropped(tmp_path, project):
     (project / ".ctxscope.toml").write_text('scope = "workout"\n')
     uid = os.getuid()
-    proc = fake_proc(tmp_path / "proc", uid, {
-        101: {"environ": None, "cwd": str(project)},
-        102: {"environ": b"CTX_SCOPE=zentygo\0HOME=/x\0", "cwd": str(project)},
-        103: {"environ": b"CTX_SCOPE=zentygo\0", "uid": uid + 1},  # another user's
-        104: {"environ": b""},  # a zombie or kernel thread: no environment
-    })
+    proc = fake_proc(
+        tmp_path / "proc",
+        uid,
+        {
+            101: {"environ": None, "cwd": str(project)},
+            102: {"environ": b"CTX_SCOPE=zentygo\0HOME=/x\0", "cwd": str(project)},
+            103: {"environ": b"CTX_SCOPE=zentygo\0", "uid": uid + 1},  # another user's
+            104: {"environ": b""},  # a zombie or kernel thread: no environment
+        },
+    )
     found = procs.scan(proc=str(proc))
     assert sorted(p.pid for p in found.processes) == [101, 102]
     (unreadable,) = found.unreadable
@@ -227,8 +248,9 @@ def test_unreadable_environment_is_counted_not_dropped(tmp_path, project):
     (stale,) = found.stale
     assert stale.pid == 102 and stale.cwd == str(project)
     # The process name in /proc/<pid>/stat may hold spaces and parentheses.
-    assert stale.started == time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                          time.gmtime(1700000000 + 500 / os.sysconf("SC_CLK_TCK")))
+    assert stale.started == time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime(1700000000 + 500 / os.sysconf("SC_CLK_TCK"))
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root may read any environment")

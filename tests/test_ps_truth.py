@@ -24,9 +24,14 @@ def sh(script, *, cwd, env=None, job_control=False):
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
     prefix = "set -m\n" if job_control else ""
-    return subprocess.run(["bash", "--norc", "--noprofile", "-c", prefix + script], cwd=cwd,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", prefix + script],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -80,8 +85,12 @@ def test_status_never_counts_a_shell(repo, spawn):
 @pytest.mark.parametrize("job_control", [False, True], ids=["script", "interactive"])
 def test_the_pipeline_partner_is_never_listed_or_logged(repo, events, job_control):
     """`ctxscope ps | cat` with a stale CTX_SCOPE in the environment: `cat` holds it too."""
-    result = sh("ctxscope ps --json | cat; ctxscope ps | cat; ctxscope status --json | cat",
-                cwd=repo, env={"CTX_SCOPE": "zentygo"}, job_control=job_control)
+    result = sh(
+        "ctxscope ps --json | cat; ctxscope ps | cat; ctxscope status --json | cat",
+        cwd=repo,
+        env={"CTX_SCOPE": "zentygo"},
+        job_control=job_control,
+    )
     listed, _, rest = result.stdout.partition("\n]\n")
     rows = json.loads(listed + "\n]")
     commands = [r["command"] for r in rows]

@@ -24,13 +24,13 @@ from ctxscope.errors import (
 from ctxscope.reconcile import Direction, Shell
 from ctxscope.resolver import Context, resolve
 
-PROJECT_TEXT = '''# Memory scope for this repository
+PROJECT_TEXT = """# Memory scope for this repository
 scope = "workout"   # the project we work on
 
 # who may write what
 [policy]
 mode = "local"   # rollout step 2
-'''
+"""
 
 
 def context(**kw):
@@ -70,7 +70,12 @@ def test_plan_is_plain_data_and_writes_nothing(project, monkeypatch, events):
     assert plan.scope == "zentygo"
     [change] = plan.changes
     assert (change.source, change.target, change.before, change.after, change.action) == (
-        "local", str(path), "workout", "zentygo", "write")
+        "local",
+        str(path),
+        "workout",
+        "zentygo",
+        "write",
+    )
     assert change.blocked is None
     assert plan.to_dict()["changes"][0]["target"] == str(path)
     assert path.read_text() == PROJECT_TEXT
@@ -91,8 +96,13 @@ def test_apply_keeps_comments_layout_mode_and_logs(project, monkeypatch, events)
     assert path.read_text() == PROJECT_TEXT.replace('"workout"', '"zentygo"')
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     [event] = events_named(events, "scope_synced")
-    assert (event["direction"], event["target"], event["before"], event["after"],
-            event["verified"]) == ("runtime-to-local", str(path), "workout", "zentygo", True)
+    assert (event["direction"], event["target"], event["before"], event["after"], event["verified"]) == (
+        "runtime-to-local",
+        str(path),
+        "workout",
+        "zentygo",
+        True,
+    )
     assert event["command"] == "sync"
     assert event["local_scope"] == "workout"  # the state the sync found
 
@@ -259,8 +269,11 @@ def test_read_after_write_mismatch_is_an_error_and_logged(project, monkeypatch, 
     path.write_text(PROJECT_TEXT)
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     real_write = fsutil.atomic_write_text
-    monkeypatch.setattr(fsutil, "atomic_write_text",
-                        lambda p, text, **kw: real_write(p, text.replace("zentygo", "other"), **kw))
+    monkeypatch.setattr(
+        fsutil,
+        "atomic_write_text",
+        lambda p, text, **kw: real_write(p, text.replace("zentygo", "other"), **kw),
+    )
 
     _plan, applied = run_sync(Direction.RUNTIME_TO_LOCAL)
 
@@ -278,8 +291,9 @@ def test_temporaries_of_killed_writers_are_swept(project, monkeypatch):
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     # atomic_write_text's temporaries: f".{name}.{pid}.{hex}.tmp"
     stale = project / f"..ctxscope.toml.{dead}.0a0b0c0d.tmp"
     stale.write_text("half")
@@ -299,8 +313,7 @@ def test_temporaries_of_killed_writers_are_swept(project, monkeypatch):
 _key = st.sampled_from(["name", "timeout", "other-key", "x"])
 _comment = st.text(alphabet="abc xyz#=[]\"'", max_size=12).map(lambda t: "# " + t)
 _value = st.one_of(st.integers(-5, 5).map(str), st.sampled_from(['"a"', "'b'", "true", "[1, 2]"]))
-_scope = st.from_regex(r"[a-z0-9][a-z0-9._:-]{0,20}", fullmatch=True).filter(
-    lambda s: ".." not in s)
+_scope = st.from_regex(r"[a-z0-9][a-z0-9._:-]{0,20}", fullmatch=True).filter(lambda s: ".." not in s)
 
 
 @st.composite
@@ -309,8 +322,7 @@ def documents(draw):
     for _ in range(draw(st.integers(0, 3))):
         lines.append(draw(_comment))
     if draw(st.booleans()):
-        old = draw(st.sampled_from(['scope = "old"', "scope = 'old'", 'scope="old"  # c',
-                                    "scope = 42"]))
+        old = draw(st.sampled_from(['scope = "old"', "scope = 'old'", 'scope="old"  # c', "scope = 42"]))
         lines.append(old)
     for _ in range(draw(st.integers(0, 3))):
         lines.append(f"{draw(_key)}_{len(lines)} = {draw(_value)}")
@@ -330,8 +342,7 @@ def _comments(text):
     return [line.strip() for line in text.splitlines() if line.strip().startswith("#")]
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=documents(), value=_scope)
 def test_write_changes_only_the_scope(project, doc, value):
     from ctxscope.sources.local import LocalSource
@@ -346,8 +357,9 @@ def test_write_changes_only_the_scope(project, doc, value):
     after = tomllib.loads(text)
     before = tomllib.loads(doc)
     assert after["scope"] == value
-    assert {k: v for k, v in after.items() if k != "scope"} == \
-        {k: v for k, v in before.items() if k != "scope"}
+    assert {k: v for k, v in after.items() if k != "scope"} == {
+        k: v for k, v in before.items() if k != "scope"
+    }
     assert [k for k in after if k != "scope"] == [k for k in before if k != "scope"]
     if "scope" in before:
         assert list(after) == list(before)  # an existing key keeps its place
@@ -370,7 +382,11 @@ def test_cloud_put_uses_if_match_and_reads_back(project, cloud, events):
     assert applied.error is None
     [change] = plan.changes
     assert (change.source, change.target, change.before, change.after) == (
-        "cloud", cloud.url + "/v1/scope", "zentygo", "workout")
+        "cloud",
+        cloud.url + "/v1/scope",
+        "zentygo",
+        "workout",
+    )
     assert cloud.scope == "workout" and cloud.puts == [{"scope": "workout"}]
     [put] = [r for r in cloud.requests() if r.method == "PUT"]
     assert put.headers["If-Match"] == '"7"'
@@ -379,7 +395,11 @@ def test_cloud_put_uses_if_match_and_reads_back(project, cloud, events):
     assert methods[methods.index(("PUT", "/v1/scope")) + 1] == ("GET", "/v1/scope")
     [event] = events_named(events, "scope_synced")
     assert (event["direction"], event["before"], event["after"], event["verified"]) == (
-        "resolved-to-cloud", "zentygo", "workout", True)
+        "resolved-to-cloud",
+        "zentygo",
+        "workout",
+        True,
+    )
     assert resolve().state == "SYNCED"
 
 
@@ -522,7 +542,9 @@ def test_repair_applies_and_clears_the_cache(project, cloud, monkeypatch, events
     assert cloud.scope == "workout"
     repaired = events_named(events, "scope_repaired")
     assert [(e["direction"], e["before"], e["after"]) for e in repaired] == [
-        ("target-to-local", "zentygo", "workout"), ("target-to-cloud", "zentygo", "workout")]
+        ("target-to-local", "zentygo", "workout"),
+        ("target-to-cloud", "zentygo", "workout"),
+    ]
     res = resolve(offline=True)  # what the cache says now
     assert res.source("cloud").state == "error"  # nothing cached: the stale answer is gone
     assert resolve().state == "SYNCED"
@@ -566,7 +588,6 @@ def test_repair_default_target_skips_an_invalid_runtime(project, monkeypatch):
     [change] = plan.changes
     assert change.source == "runtime" and change.extra["export"] is None
     assert change.extra["unset"] == ["CTX_SCOPE"]  # dropped: the file gives 'workout'
-
 
 
 def test_repair_without_a_target_is_a_usage_error(project):
@@ -614,8 +635,15 @@ def test_runtime_change_unsets_other_names_that_disagree(project, monkeypatch, u
 
 
 def test_shell_code_and_finish_command():
-    change = reconcile.Change("runtime", "env CTX_SCOPE, X", "old", "team/app:v1.2", "shell",
-                              None, {"export": "CTX_SCOPE", "unset": ["X"]})
+    change = reconcile.Change(
+        "runtime",
+        "env CTX_SCOPE, X",
+        "old",
+        "team/app:v1.2",
+        "shell",
+        None,
+        {"export": "CTX_SCOPE", "unset": ["X"]},
+    )
     assert reconcile.shell_code(change, "bash") == "export CTX_SCOPE='team/app:v1.2'\nunset X\n"
     assert reconcile.shell_code(change, "zsh") == "export CTX_SCOPE='team/app:v1.2'\nunset X\n"
     assert reconcile.shell_code(change, "fish") == "set -gx CTX_SCOPE 'team/app:v1.2'\nset -e X\n"
@@ -630,8 +658,7 @@ def test_core_does_not_import_typer_or_rich():
     import subprocess
     import sys
 
-    code = ("import sys, ctxscope.reconcile; "
-            "print(sorted(m for m in ('typer', 'rich') if m in sys.modules))")
+    code = "import sys, ctxscope.reconcile; print(sorted(m for m in ('typer', 'rich') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -650,7 +677,9 @@ def test_repair_creates_a_local_file_when_the_cloud_stays_different(project, clo
     cloud.access = {"workout": "write"}
     _ctx, plan = planned("repair", to="workout")
     assert [(c.source, c.action, bool(c.blocked)) for c in plan.changes] == [
-        ("local", "create", False), ("cloud", "put", True)]
+        ("local", "create", False),
+        ("cloud", "put", True),
+    ]
     cloud.scope = "workout"
     _ctx, plan = planned("repair", to="workout")
     assert plan.changes == ()
@@ -687,15 +716,15 @@ def test_before_values_and_messages_use_the_scope_helpers():
         assert not hasattr(module, "_shown"), module.__name__
 
 
-def test_fresh_read_of_the_cloud_default_uses_the_clients_checks(project, httpserver,
-                                                                  monkeypatch):
+def test_fresh_read_of_the_cloud_default_uses_the_clients_checks(project, httpserver, monkeypatch):
     """The GET that repair makes for the revision says what the client says of a 401."""
     from werkzeug import Response
 
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("").rstrip("/"))
     (project / ".ctxscope.toml").write_text('scope = "workout"\n[policy]\nmode = "cloud"\n')
     httpserver.expect_request("/v1/scope").respond_with_response(
-        Response('{"error": "no"}', status=401, content_type="application/json"))
+        Response('{"error": "no"}', status=401, content_type="application/json")
+    )
     with pytest.raises(CtxScopeError, match=r"HTTP 401: CTXSCOPE_TOKEN is not set"):
         planned("repair", to="workout")
 
@@ -716,8 +745,7 @@ def test_repair_replaces_a_cloud_default_of_the_wrong_type(project, httpserver, 
         return Response(json.dumps(state), content_type="application/json")
 
     httpserver.expect_request("/v1/scope").respond_with_handler(scope)
-    httpserver.expect_request("/v1/scopes/workout").respond_with_json(
-        {"scope": "workout", "access": "write"})
+    httpserver.expect_request("/v1/scopes/workout").respond_with_json({"scope": "workout", "access": "write"})
     ctx, plan = planned("repair")
     [cloud_change] = [c for c in plan.changes if c.source == "cloud"]
     assert (cloud_change.before, cloud_change.extra["revision"]) == ("42", "1")
@@ -742,8 +770,7 @@ def test_lock_is_in_the_state_directory_keyed_by_the_real_path(project, monkeypa
     assert stat.S_IMODE(os.stat(os.path.dirname(path)).st_mode) == 0o700
 
 
-def test_writes_through_a_symlink_and_to_the_file_share_one_lock(project, monkeypatch,
-                                                                 tmp_path):
+def test_writes_through_a_symlink_and_to_the_file_share_one_lock(project, monkeypatch, tmp_path):
     """Another process holding the lock of the real file holds up a write via the link."""
     import subprocess
     import sys
@@ -756,11 +783,18 @@ def test_writes_through_a_symlink_and_to_the_file_share_one_lock(project, monkey
     (project / ".ctxscope.toml").symlink_to(real)
     _vouch_for(real.parent)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\n"
-         "from ctxscope.fsutil import file_lock\n"
-         "with file_lock(sys.argv[1]):\n"
-         "    print('held', flush=True); time.sleep(60)\n", local.lock_path(str(real))],
-        stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from ctxscope.fsutil import file_lock\n"
+            "with file_lock(sys.argv[1]):\n"
+            "    print('held', flush=True); time.sleep(60)\n",
+            local.lock_path(str(real)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "held\n"
         monkeypatch.setattr(local, "LOCK_TIMEOUT", 0.3)
@@ -786,8 +820,13 @@ def test_a_write_leaves_nothing_untracked_in_the_repository(project, monkeypatch
     run_sync(Direction.RUNTIME_TO_LOCAL)
     monkeypatch.setenv("CTX_SCOPE", "workout")
     run_sync(Direction.RUNTIME_TO_LOCAL)
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"],
-                            cwd=project, capture_output=True, text=True, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert status.stdout.splitlines() == ["?? .ctxscope.toml"]
 
 
@@ -797,15 +836,18 @@ def test_repair_without_a_target_unsets_an_invalid_runtime_value(project, monkey
     assert plan.scope is None
     [change] = plan.changes
     assert (change.source, change.before, change.after, change.extra) == (
-        "runtime", " x", None, {"export": None, "unset": ["CTX_SCOPE"]})
+        "runtime",
+        " x",
+        None,
+        {"export": None, "unset": ["CTX_SCOPE"]},
+    )
     assert plan.exit_code(shell=True) == 0 and plan.exit_code(shell=False) == 3
     assert reconcile.authorize(plan, ctx) == "not_checked"
     assert reconcile.shell_code(change, Shell.BASH) == "unset CTX_SCOPE\n"
     assert reconcile.finish_command(None, Shell.BASH) == 'eval "$(ctxscope repair --shell bash)"'
 
 
-def test_repair_without_a_target_below_a_broken_source_is_still_a_usage_error(project,
-                                                                              monkeypatch):
+def test_repair_without_a_target_below_a_broken_source_is_still_a_usage_error(project, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "workout\n')
     monkeypatch.setenv("CTX_SCOPE", " x")
     with pytest.raises(UsageError, match="no resolved scope to repair to"):

@@ -32,14 +32,21 @@ def test_seed_scenario_runtime_wins_local_drifts(project, cloud, monkeypatch, ev
     assert res.reasons == ["local_mismatch"]
     assert res.actions == ["sync_local"]
     assert res.authorized is True
-    assert states(res) == {"runtime": "resolved", "local": "drifted", "cloud": "in_sync",
-                           "fallback": "standby"}
+    assert states(res) == {
+        "runtime": "resolved",
+        "local": "drifted",
+        "cloud": "in_sync",
+        "fallback": "standby",
+    }
     assert res.source("local").origin == f"{project / '.ctxscope.toml'}:1"
     assert res.source("runtime").origin == "env CTX_SCOPE"
     [event] = events()
     assert event["event"] == "scope_drift_detected"
     assert (event["runtime_scope"], event["local_scope"], event["cloud_scope"]) == (
-        "zentygo", "workout", "zentygo")
+        "zentygo",
+        "workout",
+        "zentygo",
+    )
     assert event["action_required"] == "sync_local"
     assert event["authorized"] is True
 
@@ -162,10 +169,13 @@ def test_nearest_project_file_stops_the_walk(project, monkeypatch):
     assert res.source("local").origin == str(project / "sub" / ".ctxscope.toml")
 
 
-@pytest.mark.parametrize(("policy", "extra", "env", "expected"), [
-    ("project", 'project = "safe-default"\n', {}, "safe-default"),
-    ("identity", 'identity_prefix = "user-"\n', {"CTXSCOPE_IDENTITY": "Jane Doe"}, "user-jane-doe"),
-])
+@pytest.mark.parametrize(
+    ("policy", "extra", "env", "expected"),
+    [
+        ("project", 'project = "safe-default"\n', {}, "safe-default"),
+        ("identity", 'identity_prefix = "user-"\n', {"CTXSCOPE_IDENTITY": "Jane Doe"}, "user-jane-doe"),
+    ],
+)
 def test_fallback_policies(project, user_config, monkeypatch, policy, extra, env, expected):
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -255,8 +265,10 @@ def test_offline_without_cache_is_unreachable(project, cloud):
 
 
 def test_untrusted_project_cloud_url_is_ignored(project, httpserver, monkeypatch):
-    write(project / ".ctxscope.toml",
-          f'scope = "workout"\n[cloud]\nurl = "{httpserver.url_for("/").rstrip("/")}"\n')
+    write(
+        project / ".ctxscope.toml",
+        f'scope = "workout"\n[cloud]\nurl = "{httpserver.url_for("/").rstrip("/")}"\n',
+    )
     res = resolve()
     assert res.source("cloud").state == "not_configured"
     assert any("not trusted" in w and "ctxscope trust" in w for w in res.warnings)
@@ -278,8 +290,7 @@ def test_trusted_project_cloud_url_counts_until_changed(project, cloud, monkeypa
 
 def test_sources_below_winner_are_compared_cloud_invalid(project, httpserver, monkeypatch):
     httpserver.expect_request("/v1/scope").respond_with_json({"scope": "bad scope", "revision": "1"})
-    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json(
-        {"scope": "zentygo", "access": "read"})
+    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json({"scope": "zentygo", "access": "read"})
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("/").rstrip("/"))
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     res = resolve()
@@ -292,15 +303,18 @@ def test_resolver_does_not_import_typer_or_rich():
     import subprocess
     import sys
 
-    code = ("import sys, ctxscope.resolver, ctxscope.report; "
-            "bad = [m for m in ('typer', 'rich', 'httpx', 'pydantic') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, ctxscope.resolver, ctxscope.report; "
+        "bad = [m for m in ('typer', 'rich', 'httpx', 'pydantic') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_broken_user_config_is_seen_even_when_the_project_file_holds_the_scope(
-        project, user_config, monkeypatch):
+    project, user_config, monkeypatch
+):
     user_config.write_text('[policy]\nmode = "enforce"\n[cloud\n')
     write(project / ".ctxscope.toml", 'scope = "workout"\n')
     res = resolve()
@@ -315,8 +329,7 @@ def test_broken_user_config_is_seen_even_when_the_project_file_holds_the_scope(
 
 def test_an_invalid_cloud_default_is_cached_like_any_answer(project, httpserver, monkeypatch):
     httpserver.expect_request("/v1/scope").respond_with_json({"scope": "a..b", "revision": "1"})
-    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json(
-        {"scope": "zentygo", "access": "read"})
+    httpserver.expect_request("/v1/scopes/zentygo").respond_with_json({"scope": "zentygo", "access": "read"})
     monkeypatch.setenv("CTXSCOPE_CLOUD_URL", httpserver.url_for("/").rstrip("/"))
     monkeypatch.setenv("CTX_SCOPE", "zentygo")
     first = resolve()

@@ -7,29 +7,42 @@ import pytest
 from ctxscope.scope import display, is_valid_scope, normalise_identity, scope_problem
 
 
-@pytest.mark.parametrize("value", [
-    "a", "workout", "Zentygo", "org/team:proj.v2_x-y", "9lives", "a" * 128, "a/b", "a:b",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "a",
+        "workout",
+        "Zentygo",
+        "org/team:proj.v2_x-y",
+        "9lives",
+        "a" * 128,
+        "a/b",
+        "a:b",
+    ],
+)
 def test_valid(value):
     assert scope_problem(value) is None
 
 
-@pytest.mark.parametrize(("value", "reason"), [
-    ("", "is empty"),
-    (" a", "surrounding whitespace"),
-    ("a\n", "surrounding whitespace"),
-    ("a b", "not allowed"),
-    ("a\x00b", "not allowed"),
-    ("a" * 129, "129 characters"),
-    ("-a", "start with a letter or digit"),
-    (".a", "start with a letter or digit"),
-    ("a..b", "'..'"),
-    ("a//b", "'//'"),
-    ("é", "not allowed"),
-    (3, "must be a string, not an integer"),
-    (True, "not a boolean"),
-    (["a"], "not an array"),
-])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "is empty"),
+        (" a", "surrounding whitespace"),
+        ("a\n", "surrounding whitespace"),
+        ("a b", "not allowed"),
+        ("a\x00b", "not allowed"),
+        ("a" * 129, "129 characters"),
+        ("-a", "start with a letter or digit"),
+        (".a", "start with a letter or digit"),
+        ("a..b", "'..'"),
+        ("a//b", "'//'"),
+        ("é", "not allowed"),
+        (3, "must be a string, not an integer"),
+        (True, "not a boolean"),
+        (["a"], "not an array"),
+    ],
+)
 def test_invalid(value, reason):
     problem = scope_problem(value)
     assert problem is not None and reason.replace("not a boolean", "a boolean") in problem
@@ -40,11 +53,14 @@ def test_display_escapes_and_cuts():
     assert len(display("x" * 500)) == 128
 
 
-@pytest.mark.parametrize(("prefix", "identity", "expected"), [
-    ("user-", "Jane.Doe@Example.com", "user-jane.doe-example.com"),
-    ("", "..//weird..", "weird"),
-    ("", "@@@", None),
-])
+@pytest.mark.parametrize(
+    ("prefix", "identity", "expected"),
+    [
+        ("user-", "Jane.Doe@Example.com", "user-jane.doe-example.com"),
+        ("", "..//weird..", "weird"),
+        ("", "@@@", None),
+    ],
+)
 def test_normalise_identity(prefix, identity, expected):
     assert normalise_identity(prefix, identity) == expected
     if expected:

@@ -38,12 +38,27 @@ def test_a_user_of_the_library_gets_concrete_types(tmp_path):
     # Our own config, so that neither the repository's [tool.mypy] nor a user's applies.
     (tmp_path / "mypy.ini").write_text("[mypy]\nstrict = True\n")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir",
-         str(tmp_path / "cache"), "use_ctxscope.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            "mypy.ini",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "use_ctxscope.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    revealed = [line.split("Revealed type is ", 1)[1] for line in done.stdout.splitlines()
-                if "Revealed type is " in line]
+    revealed = [
+        line.split("Revealed type is ", 1)[1]
+        for line in done.stdout.splitlines()
+        if "Revealed type is " in line
+    ]
     # Spelled "str | None" by mypy 2, "Union[builtins.str, None]" by older ones.
     assert len(revealed) == 4 and not any("Any" in t for t in revealed), done.stdout
     assert "str" in revealed[0] and "None" in revealed[0], done.stdout
@@ -61,8 +76,7 @@ def _lazy_and_checked_names() -> tuple[dict[str, tuple[str, str]], dict[str, tup
     for node in tree.body:
         if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["_LAZY"]:
             lazy = ast.literal_eval(node.value)
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) \
-                and node.test.id == "TYPE_CHECKING":
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
             for imp in node.body:
                 if isinstance(imp, ast.AnnAssign) and ast.unparse(imp.target) == "__version__":
                     continue  # declared for checkers; __getattr__ reads it from the metadata
@@ -84,10 +98,18 @@ def test_the_type_checking_imports_are_exactly_the_lazy_names():
 def test_import_ctxscope_stays_lazy():
     """The type-checking imports never run: `import ctxscope` loads nothing else, not even
     its version (read from the package metadata when `ctxscope.__version__` is asked for)."""
-    code = ("import sys, json; before = set(sys.modules); import ctxscope; "
-            "print(json.dumps(sorted(set(sys.modules) - before)))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60, env=dict(os.environ))
+    code = (
+        "import sys, json; before = set(sys.modules); import ctxscope; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        env=dict(os.environ),
+    )
     loaded = set(json.loads(done.stdout)) - {"__future__"}  # `from __future__ import annotations`
     assert loaded == {"ctxscope"}
 

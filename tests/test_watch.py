@@ -44,8 +44,16 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"}
         self.proc = subprocess.Popen(
-            [CTXSCOPE, *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
-            start_new_session=True, preexec_fn=_controlling_tty, close_fds=True)
+            [CTXSCOPE, *args],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            preexec_fn=_controlling_tty,
+            close_fds=True,
+        )
         os.close(slave)
         self.buffer = b""
 
@@ -93,8 +101,7 @@ class Terminal:
 
 def test_live_table_redraws_on_file_change_and_ctrl_c_exits_0(project, user_config, monkeypatch):
     (project / ".ctxscope.toml").write_text('scope = "alpha-scope"\n')
-    user_config.write_text('[[observe.sources]]\nname = "tool"\nfile = "tool.json"\n'
-                           'key = "project"\n')
+    user_config.write_text('[[observe.sources]]\nname = "tool"\nfile = "tool.json"\nkey = "project"\n')
     (project / "tool.json").write_text('{"project": "alpha-scope"}')
     term = Terminal(["status", "--watch", "--interval", "0.1"], cwd=str(project))
     try:
@@ -129,9 +136,14 @@ def test_live_mode_uses_the_terminal(project):
 
 
 def _stream(args, cwd):
-    return subprocess.Popen([CTXSCOPE, "status", "--watch", "--json", *args], cwd=cwd,
-                            env=os.environ.copy(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CTXSCOPE, "status", "--watch", "--json", *args],
+        cwd=cwd,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _next_json(proc) -> dict:
@@ -185,8 +197,7 @@ def test_cloud_is_asked_again_at_its_ttl(project, user_config, cloud):
 
 
 def test_watch_and_check_do_not_mix(ctx, project):
-    result = ctx("status", "--watch", "--check", cwd=str(project),
-                 env=os.environ.copy())
+    result = ctx("status", "--watch", "--check", cwd=str(project), env=os.environ.copy())
     assert result.returncode == 2
     assert "--watch and --check cannot be combined" in result.stderr
 
@@ -221,6 +232,5 @@ def test_watcher_reports_only_real_changes(project):
 
 @pytest.mark.parametrize("args", [["--interval", "0"]])
 def test_interval_has_a_floor(ctx, project, args):
-    result = ctx("status", "--watch", *args, cwd=str(project),
-                 env=os.environ.copy())
+    result = ctx("status", "--watch", *args, cwd=str(project), env=os.environ.copy())
     assert result.returncode == 2
