@@ -1,6 +1,6 @@
 """Run the installed `ctxscope` console script in a subprocess: the one way the tests run
 the command (the `ctx` fixture in conftest.py, and `run` in _hardening.py, both call
-`run_installed`)."""
+`run_installed`). Also `validate_event`, the drift log's schema check."""
 
 from __future__ import annotations
 

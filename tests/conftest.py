@@ -67,8 +67,9 @@ def ctx():
     or /dev/null (bytes in, bytes out). See tests/_command.py.
 
     The only other ways the tests start ctxscope, each for a reason:
-    - `subprocess.Popen` where a test needs the process itself: to signal or kill it,
-      read a stream as it comes, give it a terminal (pty, tmux), or have a shell run it
+    - `subprocess` directly where a test needs the process itself: to signal or kill
+      it, talk to it while it runs (MCP over stdio, a followed log), give it a terminal
+      (pty, tmux), a umask or interpreter flags (-X importtime), or have a shell run it
       and evaluate what it prints;
     - tests/_helptext.py renders the Typer app's own help in-process (CliRunner): it
       reads what the app declares, the source the completions and man page are checked
