@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -75,17 +76,22 @@ def test_faults_are_one_line_cloud_errors_exit_6(httpserver, url, project, statu
 def test_slow_answer_past_the_timeout(httpserver, url, project, user_config):
     user_config.write_text("[cloud]\ntimeout = 0.5\n")
 
+    released = threading.Event()
+
     def slow(request):
-        time.sleep(2)
+        released.wait(10)  # 10 s, or until the test is done (the server serves one at a time)
         return Response('{"scope": "a", "revision": "1"}', content_type="application/json")
 
     httpserver.expect_request("/v1/scope").respond_with_handler(slow)
     started = time.monotonic()
-    res = resolve()
-    elapsed = time.monotonic() - started
+    try:
+        res = resolve()
+        elapsed = time.monotonic() - started
+    finally:
+        released.set()
     assert isinstance(res.error, CloudUnreachable)
     assert "no answer within 0.5s" in res.error.message
-    assert elapsed < 1.9  # bounded by the budget, not by the server
+    assert elapsed < 5  # bounded by the budget (0.5 s, loose for a busy machine), not the server's 10 s
 
 
 def test_budget_spent_means_no_further_calls(dead_url, monkeypatch, project):

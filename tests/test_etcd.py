@@ -472,7 +472,7 @@ def test_status_watch_redraws_soon_after_an_etcdctl_put(team, project):
         assert json.loads(line)["resolved_scope"] == "c6"
         # Within a second on an idle machine; loose here for a busy CI box. The cache
         # TTL is 60 s, so without etcd's watch this would take a minute.
-        assert elapsed < 3.0, elapsed
+        assert elapsed < 10.0, elapsed
         print(f"redrawn {elapsed * 1000:.0f} ms after the put")
     finally:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -210,7 +210,7 @@ def test_a_silent_collector_costs_at_most_the_budget(ctx, project, user_config, 
     base = ctx("resolve", cwd=project, env={**os.environ, "CTX_SCOPE": "other"})
     baseline = time.monotonic() - started
     assert base.returncode == 0
-    assert took < baseline + 0.5 + 2.0, (took, baseline)
+    assert took < baseline + 0.5 + 5.0, (took, baseline)  # without the budget: the exporter's 10 s
 
 
 def test_a_collector_error_status_is_a_warning(ctx, project):
