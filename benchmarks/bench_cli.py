@@ -135,6 +135,12 @@ def peak_rss_kib(argv: list[str], cwd: str, env: dict) -> int:
     return int(out.strip())  # KiB on Linux
 
 
+def print_json(command: str, rounds: int, cases: dict, problems: list[str], **summary) -> None:
+    """The `--json` report every benchmark prints: the run, its cases, any summary, problems."""
+    report = {"python": sys.version.split()[0], "command": command, "rounds": rounds, "cases": cases}
+    print(json.dumps({**report, **summary, "problems": problems}, indent=2))
+
+
 def check_output(name: str, done: subprocess.CompletedProcess) -> str | None:
     """What is wrong with a case's result, or None."""
     if done.returncode != 0:
@@ -221,18 +227,7 @@ def main() -> int:
             problems.append(f"{name}: {ratio:.1f}x is over its target of {target:g}x")
 
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "python": sys.version.split()[0],
-                    "command": command,
-                    "rounds": args.rounds,
-                    "cases": results,
-                    "problems": problems,
-                },
-                indent=2,
-            )
-        )
+        print_json(command, args.rounds, results, problems)
     else:
         print(f"ctxscope start-up, {args.rounds} rounds, medians; interpreter {python}")
         print(f"  {'case':<16} {'median':>9} {'ratio':>7} {'target':>7} {'peak RSS':>9}")

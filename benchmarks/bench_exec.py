@@ -23,7 +23,6 @@ makes an HTTP request with the cache fresh, or misses the target.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -33,7 +32,7 @@ import tempfile
 import threading
 from http.server import ThreadingHTTPServer
 
-from bench_cli import FakeCloud, environment, find_command, interpreter_of, run_once
+from bench_cli import FakeCloud, environment, find_command, interpreter_of, print_json, run_once
 
 TOLERANCE = 1.10
 
@@ -119,19 +118,7 @@ def main() -> int:
         "target_vs_resolve": TOLERANCE,
     }
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "python": sys.version.split()[0],
-                    "command": command,
-                    "rounds": args.rounds,
-                    "cases": results,
-                    **summary,
-                    "problems": problems,
-                },
-                indent=2,
-            )
-        )
+        print_json(command, args.rounds, results, problems, **summary)
     else:
         print(f"ctxscope exec, {args.rounds} rounds, medians; interpreter {python}")
         print(f"  {'case':<16} {'median':>9} {'ratio':>7}")

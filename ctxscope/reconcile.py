@@ -407,26 +407,13 @@ def _runtime_change(ctx, res, scope: str, *, drop: bool = False) -> Change | Non
     differ = [n for n, v in values.items() if v != scope]
     if not differ:
         return None
-    if drop:
-        return Change(
-            "runtime",
-            "env " + ", ".join(differ),
-            loggable(values[differ[0]]),
-            None,
-            "shell",
-            None,
-            {"export": None, "unset": differ, "drop": scope},
-        )
-    export = names[0] if names[0] in differ else None
-    unset = [n for n in differ if n != names[0]]
+    if drop:  # unset every differing name; the source below then gives `scope`
+        target, shell = None, {"export": None, "unset": differ, "drop": scope}
+    else:  # export the first name, unset the others that differ
+        export = names[0] if names[0] in differ else None
+        target, shell = scope, {"export": export, "unset": [n for n in differ if n != names[0]]}
     return Change(
-        "runtime",
-        "env " + ", ".join(differ),
-        loggable(values[differ[0]]),
-        scope,
-        "shell",
-        None,
-        {"export": export, "unset": unset},
+        "runtime", "env " + ", ".join(differ), loggable(values[differ[0]]), target, "shell", None, shell
     )
 
 
